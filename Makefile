@@ -1,0 +1,67 @@
+# dagkit: five small programs over one library.  See README.md.
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+CFLAGS ?= -O2 -g
+WARN = -Wall -Wextra -Werror -std=c11
+CPPFLAGS += -D_GNU_SOURCE -isystem /usr/include/bsd -DLIBBSD_OVERLAY
+LDLIBS = -ljq -lbsd -lm
+
+PROGS = dag-validate dag-plan
+LIBSRC = $(wildcard lib/*.c)
+LIBHDR = $(wildcard lib/*.h)
+
+BUILD ?= build
+OBJ = $(LIBSRC:lib/%.c=$(BUILD)/obj/%.o)
+BINS = $(PROGS:%=$(BUILD)/bin/%)
+
+# Debian packages the build, the tests and the demo need.
+PKGS_BUILD = gcc make libjq-dev libbsd-dev jq
+PKGS_TEST = bats bats-support bats-assert bats-file mandoc procps
+
+.PHONY: all check test test-asan demo deps deps-test clean lint bench
+
+all: $(BINS)
+
+$(BUILD)/obj/%.o: lib/%.c $(LIBHDR) | $(BUILD)/obj
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/bin/%: cmd/%.c $(OBJ) $(LIBHDR) | $(BUILD)/bin
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(OBJ) $(LDLIBS)
+
+$(BUILD)/obj $(BUILD)/bin:
+	mkdir -p $@
+
+# Installs what is missing, and only that (CI runs as root on Debian).
+deps:
+	@sh tests/deps.sh $(PKGS_BUILD)
+
+deps-test:
+	@sh tests/deps.sh $(PKGS_BUILD) $(PKGS_TEST)
+
+check: deps-test
+	$(MAKE) all
+	$(MAKE) test
+	$(MAKE) test-asan
+	$(MAKE) lint
+
+test: all
+	DAGKIT_BIN=$(CURDIR)/$(BUILD)/bin bats --jobs 1 tests
+
+# The same suite against an AddressSanitizer + UBSan build.
+test-asan:
+	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" LDFLAGS="-fsanitize=address,undefined" all
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=70 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=70 \
+	    DAGKIT_BIN=$(CURDIR)/build/asan/bin bats --jobs 1 tests
+
+lint:
+	mandoc -Tlint -W warning man/*.1
+
+demo: deps all
+	@sh share/examples/demo.sh $(BUILD)/bin
+
+bench: deps all
+	@sh bench/run.sh
+
+clean:
+	rm -rf $(BUILD) build

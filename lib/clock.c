@@ -1,0 +1,61 @@
+/*
+ * Time.  Deadlines use the monotonic clock, so a wall-clock step (NTP,
+ * daylight saving) never fires or delays a timeout; the wall clock is only
+ * read to stamp events and files in RFC 3339 UTC with milliseconds.
+ */
+#include "compat.h"
+
+#include <stdio.h>
+#include <time.h>
+
+#include "clock.h"
+
+int64_t
+clock_mono_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+clock_wall_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+clock_rfc3339(int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL) {
+		(void)snprintf(buf, len, "1970-01-01T00:00:00.000Z");
+		return;
+	}
+	(void)snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+int
+clock_parse_rfc3339(const char *s, int64_t *ms)
+{
+	struct tm tm;
+	int frac = 0, n = 0;
+
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ%n", &tm.tm_year,
+	    &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+	    &frac, &n) != 7 || n == 0)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	*ms = (int64_t)timegm(&tm) * 1000 + frac;
+	return 0;
+}

@@ -1,0 +1,116 @@
+#ifndef DAG_H
+#define DAG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "jdoc.h"
+
+struct diag;
+struct jqx;
+struct strbuf;
+struct tmpl;
+
+enum cmd_kind { CMD_RUN, CMD_ARGV, CMD_TRANSFORM };
+enum trigger {
+	TRIG_ALL_SUCCESS, TRIG_ALL_DONE, TRIG_ALL_FAILED, TRIG_ONE_FAILED,
+	TRIG_ONE_SUCCESS, TRIG_NONE_FAILED
+};
+enum on_failure { ONF_STOP, ONF_CONTINUE, ONF_ABORT };
+enum out_mode { OUT_FILE, OUT_STDOUT };
+
+extern const char *const trigger_names[];
+extern const char *const on_failure_names[];
+
+/* Templates of one step, allocated only for steps that have any. */
+struct step_tmpl {
+	struct tmpl	*run;		/* run string, or NULL */
+	struct tmpl	*cwd;
+	struct tmpl	*argv;		/* one per argv item; n == 0: none */
+	struct tmpl	*env;		/* one per effective env entry */
+};
+
+/*
+ * One step, after defaults are merged.  Command and environment stay on
+ * the tape (node indices) and are decoded when the step runs, which keeps
+ * this struct small for DAGs of 100,000 steps.
+ */
+struct step {
+	char		*id;
+	uint32_t	 node;		/* the step object */
+	uint32_t	 cmd;		/* run/argv/transform value node */
+	uint32_t	 env_def;	/* defaults.env object or JNONE */
+	uint32_t	 env;		/* step env object or JNONE */
+	uint32_t	 cwd;		/* string node or JNONE */
+	uint8_t		 kind;		/* enum cmd_kind */
+	uint8_t		 trigger;	/* enum trigger */
+	uint8_t		 output;	/* enum out_mode */
+	uint8_t		 allow_failure;
+	uint8_t		 jitter;
+	int32_t		 pool;		/* index or -1 */
+	uint32_t	 attempts;
+	double		 timeout;	/* 0: none */
+	double		 kill_grace;
+	double		 delay, factor, max_delay, max_duration;
+	double		 estimate;	/* x-estimate, else -1 */
+	int32_t		 when, input, check, transform;	/* jqx index, -1 */
+	uint8_t		*exit_codes;	/* 256 flags, or NULL: any failure */
+	struct step_tmpl *tp;		/* NULL when no templates */
+	int		 all_refs;	/* expressions use .steps dynamically */
+	uint32_t	*refs;		/* static .steps.X references */
+	uint32_t	 nrefs;
+};
+
+struct dag {
+	char		*file;		/* name used in messages */
+	char		*name;
+	char		*buf;		/* the document text (owned) */
+	size_t		 len;
+	struct jdoc	 doc;
+	uint32_t	 n;		/* steps */
+	struct step	*s;
+	uint32_t	*need_off, *need;	/* CSR: needs of i */
+	uint32_t	*dep_off, *dep;		/* CSR: dependents of i */
+	uint32_t	 nedges;
+	uint32_t	*idtab;		/* open addressing: index + 1 */
+	size_t		 idcap;
+	uint32_t	*order;		/* stable topological order */
+	uint32_t	 params, env;	/* top-level nodes or JNONE */
+	double		 timeout;	/* 0: none */
+	uint32_t	 max_parallel;	/* 0: not set */
+	int		 on_failure;
+	uint32_t	 npools;
+	char		**pool_name;
+	uint32_t	*pool_cap;
+	struct tmpl	*env_tmpl;	/* templates of the top-level env */
+	int		 env_has_tmpl;
+	struct jqx	*jqx;
+};
+
+#define DAG_NO_EXPR_COMPILE	0x1	/* skip compiling jq (dag-plan) */
+
+/*
+ * Loads and validates a DAG document from path ("-": stdin, named name in
+ * messages).  Every problem goes to d.  Returns the DAG (owned) when the
+ * document is valid, else NULL; d->worst tells invalid from I/O error.
+ */
+struct dag *dag_load(const char *path, const char *display, int flags,
+	    struct diag *d);
+/* The same from a buffer the DAG takes over. */
+struct dag *dag_load_buf(char *buf, size_t len, const char *display,
+	    const char *name, int flags, struct diag *d);
+void	 dag_free(struct dag *);
+/* Index of step id, or -1. */
+int64_t	 dag_find(const struct dag *, const char *id, size_t len);
+/*
+ * Appends the normalized document to sb without its closing brace, so a
+ * caller can add members (dag-plan adds "plan") before closing it.  With
+ * fp set, sb is written to fp whenever it passes 1 MB (bounded memory).
+ */
+void	 dag_emit(const struct dag *, struct strbuf *sb, FILE *fp);
+/* 1 if a is an ancestor of b (a needs-chain leads from b to a). */
+int	 dag_is_ancestor(const struct dag *, uint32_t a, uint32_t b,
+	    uint32_t *stamp, uint32_t *mark);
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * Durations as users write them.  A duration string is a sequence of
+ * <number><unit> pairs (units ms, s, m, h, d) or one bare number meaning
+ * seconds; each unit may appear once and in decreasing order, so "1h30m"
+ * is fine and "30m1h" is refused as a likely typo.
+ */
+#include "compat.h"
+
+#include <math.h>
+#include <stdio.h>
+
+#include "duration.h"
+
+static const struct unit {
+	const char	*name;
+	double		 secs;
+} units[] = {
+	{ "d", 86400 }, { "h", 3600 }, { "m", 60 }, { "s", 1 }, { "ms", 0.001 },
+};
+
+static int
+parse_number(const char **sp, double *v)
+{
+	const char *s = *sp;
+	double n = 0, scale = 1;
+	int digits = 0;
+
+	while (*s >= '0' && *s <= '9') {
+		n = n * 10 + (*s++ - '0');
+		digits++;
+	}
+	if (*s == '.') {
+		s++;
+		while (*s >= '0' && *s <= '9') {
+			scale /= 10;
+			n += (*s++ - '0') * scale;
+			digits++;
+		}
+	}
+	if (digits == 0)
+		return -1;
+	*sp = s;
+	*v = n;
+	return 0;
+}
+
+int
+duration_parse(const char *s, double *secs, const char **why)
+{
+	double total = 0, n;
+	size_t next = 0, i, len;
+	int any = 0;
+
+	*why = "expected a duration such as 30s, 5m, 1h30m or 250ms";
+	if (*s == '-') {
+		*why = "must not be negative";
+		return -1;
+	}
+	while (*s != '\0') {
+		if (parse_number(&s, &n) == -1)
+			return -1;
+		if (*s == '\0') {
+			if (any)
+				return -1;	/* "1h30": unit missing */
+			total = n;
+			break;
+		}
+		for (i = next; i < nitems(units); i++) {
+			len = strlen(units[i].name);
+			if (strncmp(s, units[i].name, len) == 0 &&
+			    !(len == 1 && s[0] == 'm' && s[1] == 's'))
+				break;
+		}
+		if (i == nitems(units))
+			return -1;
+		total += n * units[i].secs;
+		s += strlen(units[i].name);
+		next = i + 1;
+		any = 1;
+	}
+	if (!isfinite(total) || total > DURATION_MAX) {
+		*why = "too large (at most 100 years)";
+		return -1;
+	}
+	*secs = total;
+	return 0;
+}
+
+void
+duration_format(double secs, char *buf, size_t len)
+{
+	long long t;
+
+	if (secs < 0)
+		secs = 0;
+	if (secs < 1)
+		(void)snprintf(buf, len, "%.0fms", secs * 1000);
+	else if (secs < 60)
+		(void)snprintf(buf, len, "%.2fs", secs);
+	else if (secs < 3600) {
+		t = (long long)secs;
+		(void)snprintf(buf, len, "%lldm%02llds", t / 60, t % 60);
+	} else {
+		t = (long long)(secs / 60);
+		(void)snprintf(buf, len, "%lldh%02lldm", t / 60, t % 60);
+	}
+}

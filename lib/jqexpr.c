@@ -1,0 +1,686 @@
+/*
+ * Compiled jq expressions.  libjq 1.6 re-binds every builtin on each
+ * jq_compile (about 20 ms here), so compiling one state per expression
+ * would make a DAG of 1,000 conditions take 20 s to load.  Instead the
+ * distinct sources are compiled in batches of up to BATCH into one program
+ *
+ *	.[0] as $__i | .[1] | if $__i < 4 then (if $__i < 2 ...) else ... end
+ *
+ * whose leaves are the user's expressions, each wrapped in "(\n...\n)" so a
+ * trailing comment cannot swallow the parenthesis.  Evaluation passes
+ * [slot, input] and costs a few comparisons more.  A batch that fails to
+ * compile is split in halves until each bad expression is alone, so errors
+ * land on the right JSON path and the cost stays on the error path.
+ *
+ * It also owns the state-hygiene rules of LIBJQ.md (callbacks set, library
+ * path empty, never start a failed compile) and the {{ }} templates.
+ */
+#include "compat.h"
+
+#include <stdio.h>
+#include <jq.h>
+
+#include "diag.h"
+#include "jqexpr.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+#define BATCH	400
+
+struct expr {
+	char		*src;
+	char		*path;
+	uint32_t	 uniq;		/* index into jqx.u */
+};
+
+struct uniq {
+	const char	*src;		/* borrowed from the first expr */
+	const char	*path;
+	int		 batch;		/* -1: did not compile */
+	int		 slot;
+	uint32_t	 hash;
+};
+
+struct jqx {
+	struct expr	*e;
+	size_t		 ne, cape;
+	struct uniq	*u;
+	size_t		 nu, capu;
+	uint32_t	*tab;		/* open addressing: uniq index + 1 */
+	size_t		 tabcap;
+	jq_state	**b;
+	size_t		 nb;
+	size_t		 ncompiled;	/* uniq entries handled so far */
+	struct strbuf	 err;		/* first compile error message */
+};
+
+static uint32_t
+hash_str(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s != '\0')
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+struct jqx *
+jqx_new(void)
+{
+	return xcalloc(1, sizeof(struct jqx));
+}
+
+void
+jqx_free(struct jqx *x)
+{
+	size_t i;
+
+	if (x == NULL)
+		return;
+	for (i = 0; i < x->ne; i++) {
+		free(x->e[i].src);
+		free(x->e[i].path);
+	}
+	for (i = 0; i < x->nb; i++)
+		if (x->b[i] != NULL)
+			jq_teardown(&x->b[i]);
+	free(x->e);
+	free(x->u);
+	free(x->tab);
+	free(x->b);
+	strbuf_release(&x->err);
+	free(x);
+}
+
+static void
+tab_grow(struct jqx *x)
+{
+	size_t i, j, cap = x->tabcap ? x->tabcap * 2 : 256;
+	uint32_t *t = xcalloc(cap, sizeof(*t));
+
+	for (i = 0; i < x->nu; i++) {
+		for (j = x->u[i].hash & (cap - 1); t[j] != 0; j = (j + 1) &
+		    (cap - 1))
+			;
+		t[j] = (uint32_t)i + 1;
+	}
+	free(x->tab);
+	x->tab = t;
+	x->tabcap = cap;
+}
+
+int
+jqx_add(struct jqx *x, const char *src, const char *path)
+{
+	struct expr *e;
+	uint32_t h = hash_str(src);
+	size_t j;
+
+	if (x->ne == x->cape) {
+		x->cape = x->cape ? x->cape * 2 : 64;
+		x->e = xreallocarray(x->e, x->cape, sizeof(*x->e));
+	}
+	e = &x->e[x->ne];
+	e->src = xstrdup(src);
+	e->path = xstrdup(path);
+	if ((x->nu + 1) * 2 > x->tabcap)
+		tab_grow(x);
+	for (j = h & (x->tabcap - 1); x->tab[j] != 0; j = (j + 1) &
+	    (x->tabcap - 1)) {
+		struct uniq *u = &x->u[x->tab[j] - 1];
+
+		if (u->hash == h && strcmp(u->src, src) == 0)
+			break;
+	}
+	if (x->tab[j] == 0) {
+		if (x->nu == x->capu) {
+			x->capu = x->capu ? x->capu * 2 : 64;
+			x->u = xreallocarray(x->u, x->capu, sizeof(*x->u));
+		}
+		x->u[x->nu] = (struct uniq){ e->src, e->path, -1, 0, h };
+		x->tab[j] = (uint32_t)++x->nu;
+	}
+	e->uniq = x->tab[j] - 1;
+	return (int)x->ne++;
+}
+
+/* The error callback: keep the first message, cleaned to one line. */
+static void
+on_error(void *arg, jv msg)
+{
+	struct jqx *x = arg;
+	const char *m, *nl, *at;
+	size_t n;
+
+	if (jv_get_kind(msg) != JV_KIND_STRING) {
+		msg = jv_dump_string(msg, 0);
+	}
+	m = jv_string_value(msg);
+	if (x->err.len == 0 && strncmp(m, "jq: ", 4) == 0 &&
+	    strstr(m, "compile error") != NULL && strchr(m, '\n') == NULL &&
+	    strncmp(m, "jq: error", 9) != 0) {
+		jv_free(msg);
+		return;		/* "jq: 1 compile error" summary */
+	}
+	if (x->err.len == 0) {
+		if (strncmp(m, "jq: error: ", 11) == 0)
+			m += 11;
+		n = (nl = strchr(m, '\n')) != NULL ? (size_t)(nl - m) :
+		    strlen(m);
+		if ((at = strstr(m, " at <top-level>")) != NULL &&
+		    (size_t)(at - m) < n)
+			n = (size_t)(at - m);
+		if ((at = strstr(m, " (Unix shell quoting issues?)")) != NULL &&
+		    (size_t)(at - m) < n)
+			n = (size_t)(at - m);
+		strbuf_add(&x->err, m, n);
+	}
+	jv_free(msg);
+}
+
+static void
+noop_debug(void *arg, jv msg)
+{
+	(void)arg;
+	jv_free(msg);
+}
+
+static jq_state *
+state_new(struct jqx *x)
+{
+	jq_state *jq;
+
+	if ((jq = jq_init()) == NULL)
+		return NULL;
+	jq_set_error_cb(jq, on_error, x);
+	/* libjq 1.6 leaves these uninitialised (LIBJQ.md pitfall 1). */
+	jq_set_input_cb(jq, NULL, NULL);
+	jq_set_debug_cb(jq, noop_debug, NULL);
+	/* Without it, "import" aborts the process (pitfall 2). */
+	jq_set_attr(jq, jv_string("JQ_LIBRARY_PATH"), jv_array());
+	return jq;
+}
+
+static void
+emit_tree(struct jqx *x, struct strbuf *sb, const size_t *idx, size_t lo,
+    size_t hi)
+{
+	size_t mid;
+
+	if (hi - lo == 1) {
+		strbuf_adds(sb, "(\n");
+		strbuf_adds(sb, x->u[idx[lo]].src);
+		strbuf_adds(sb, "\n)");
+		return;
+	}
+	mid = lo + (hi - lo) / 2;
+	strbuf_addf(sb, "if $__i < %zu then ", mid);
+	emit_tree(x, sb, idx, lo, mid);
+	strbuf_adds(sb, " else ");
+	emit_tree(x, sb, idx, mid, hi);
+	strbuf_adds(sb, " end");
+}
+
+/* Compiles uniq entries idx[0..n) as one state; NULL if it fails. */
+static jq_state *
+compile_set(struct jqx *x, const size_t *idx, size_t n)
+{
+	struct strbuf sb = STRBUF_INIT;
+	jq_state *jq;
+
+	if ((jq = state_new(x)) == NULL)
+		return NULL;
+	strbuf_adds(&sb, ".[0] as $__i | .[1] | ");
+	emit_tree(x, &sb, idx, 0, n);
+	strbuf_reset(&x->err);
+	if (!jq_compile_args(jq, sb.buf, jv_object()))
+		jq_teardown(&jq);
+	strbuf_release(&sb);
+	return jq;
+}
+
+static void
+add_batch(struct jqx *x, jq_state *jq, const size_t *idx, size_t n)
+{
+	size_t i;
+
+	x->b = xreallocarray(x->b, x->nb + 1, sizeof(*x->b));
+	x->b[x->nb] = jq;
+	for (i = 0; i < n; i++) {
+		x->u[idx[i]].batch = (int)x->nb;
+		x->u[idx[i]].slot = (int)i;
+	}
+	x->nb++;
+}
+
+/*
+ * Compiles a set; on failure, bisects.  Each bad expression ends up alone
+ * and is reported with jq's own message.  O(k log n) compiles for k errors.
+ */
+static int
+compile_bisect(struct jqx *x, const size_t *idx, size_t n, struct diag *d)
+{
+	jq_state *jq;
+	size_t half;
+	int a, b;
+
+	if (n == 0)
+		return 0;
+	if (n > 1 || jqx_balanced(x->u[idx[0]].src)) {
+		if ((jq = compile_set(x, idx, n)) != NULL) {
+			add_batch(x, jq, idx, n);
+			return 0;
+		}
+	}
+	if (n == 1) {
+		/* Alone and unwrapped, jq reports the user's own text. */
+		if ((jq = state_new(x)) != NULL) {
+			strbuf_reset(&x->err);
+			if (jq_compile_args(jq, x->u[idx[0]].src, jv_object()))
+				strbuf_adds(&x->err, "unbalanced brackets");
+			jq_teardown(&jq);
+		}
+		diag_add(d, DIAG_ERROR, x->u[idx[0]].path,
+		    "jq expression does not compile: %s",
+		    x->err.len ? x->err.buf : "syntax error");
+		return -1;
+	}
+	half = n / 2;
+	a = compile_bisect(x, idx, half, d);
+	b = compile_bisect(x, idx + half, n - half, d);
+	return a == -1 || b == -1 ? -1 : 0;
+}
+
+int
+jqx_compile(struct jqx *x, struct diag *d)
+{
+	size_t *idx, i, j, n;
+	int rc = 0;
+
+	idx = xreallocarray(NULL, BATCH, sizeof(*idx));
+	while (x->ncompiled < x->nu) {
+		n = x->nu - x->ncompiled;
+		if (n > BATCH)
+			n = BATCH;
+		for (i = 0, j = x->ncompiled; i < n; i++, j++) {
+			/* An unbalanced source could escape its parentheses. */
+			if (!jqx_balanced(x->u[j].src)) {
+				size_t one = j;
+
+				if (compile_bisect(x, &one, 1, d) == -1)
+					rc = -1;
+				x->ncompiled = j + 1;
+				break;
+			}
+			idx[i] = j;
+		}
+		if (i == n) {
+			if (compile_bisect(x, idx, n, d) == -1)
+				rc = -1;
+			x->ncompiled += n;
+		} else if (i > 0) {
+			if (compile_bisect(x, idx, i, d) == -1)
+				rc = -1;
+		}
+	}
+	free(idx);
+	return rc;
+}
+
+int
+jqx_first(struct jqx *x, int i, jv input, jv *out, char **err)
+{
+	struct uniq *u;
+	jq_state *jq;
+	jv r, msg;
+
+	*err = NULL;
+	if (i < 0 || (size_t)i >= x->ne ||
+	    (u = &x->u[x->e[i].uniq])->batch < 0) {
+		jv_free(input);
+		*err = xstrdup("expression did not compile");
+		return -1;
+	}
+	jq = x->b[u->batch];
+	jq_start(jq, jv_array_append(jv_array_append(jv_array(),
+	    jv_number(u->slot)), input), 0);
+	r = jq_next(jq);
+	if (jv_is_valid(r)) {
+		*out = r;
+		return 1;
+	}
+	if (jq_halted(jq)) {
+		jv_free(r);
+		msg = jq_get_error_message(jq);
+		if (jv_get_kind(msg) == JV_KIND_STRING)
+			*err = xstrdup(jv_string_value(msg));
+		else if (jv_is_valid(msg)) {
+			msg = jv_dump_string(msg, 0);
+			*err = xstrdup(jv_string_value(msg));
+		} else
+			*err = xstrdup("halted");
+		jv_free(msg);
+		return -1;
+	}
+	if (jv_invalid_has_msg(jv_copy(r))) {
+		msg = jv_invalid_get_msg(r);
+		if (jv_get_kind(msg) != JV_KIND_STRING)
+			msg = jv_dump_string(msg, 0);
+		*err = xstrdup(jv_string_value(msg));
+		jv_free(msg);
+		return -1;
+	}
+	jv_free(r);
+	return 0;
+}
+
+int
+jqx_truthy(jv v)
+{
+	jv_kind k = jv_get_kind(v);
+
+	return k != JV_KIND_FALSE && k != JV_KIND_NULL && k != JV_KIND_INVALID;
+}
+
+/*
+ * The lexer.  It knows just enough jq to skip strings (with \( )
+ * interpolation, which nests code and strings again) and # comments.
+ * Returns the index after the construct, or the string length when
+ * unterminated.
+ */
+static size_t skip_code(const char *, size_t, int *);
+
+static size_t
+skip_string(const char *s, size_t i, int *ok)
+{
+	for (i++; s[i] != '\0'; i++) {
+		if (s[i] == '"')
+			return i + 1;
+		if (s[i] == '\\') {
+			if (s[i + 1] == '(') {
+				i = skip_code(s, i + 2, ok);
+				if (s[i] != ')') {
+					*ok = 0;
+					return i;
+				}
+			} else if (s[i + 1] != '\0')
+				i++;
+		}
+	}
+	*ok = 0;
+	return i;
+}
+
+/* Skips code until an unmatched ')' or the end. */
+static size_t
+skip_code(const char *s, size_t i, int *ok)
+{
+	char stack[256];
+	size_t depth = 0;
+
+	while (s[i] != '\0') {
+		char c = s[i];
+
+		if (c == '"') {
+			i = skip_string(s, i, ok);
+			continue;
+		}
+		if (c == '#') {
+			while (s[i] != '\0' && s[i] != '\n')
+				i++;
+			continue;
+		}
+		if (c == '(' || c == '[' || c == '{') {
+			if (depth == sizeof(stack)) {
+				*ok = 0;
+				return strlen(s);
+			}
+			stack[depth++] = c == '(' ? ')' : c == '[' ? ']' : '}';
+		} else if (c == ')' || c == ']' || c == '}') {
+			if (depth == 0) {
+				if (c != ')')
+					*ok = 0;
+				return i;
+			}
+			if (stack[--depth] != c)
+				*ok = 0;
+		}
+		i++;
+	}
+	if (depth != 0)
+		*ok = 0;
+	return i;
+}
+
+int
+jqx_balanced(const char *src)
+{
+	int ok = 1;
+	size_t end = skip_code(src, 0, &ok);
+
+	return ok && src[end] == '\0';
+}
+
+static int
+is_ident(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '_';
+}
+
+/* Reads a simple "..." literal (no escapes) at s; returns its length. */
+static size_t
+plain_string(const char *s, size_t *len)
+{
+	size_t i;
+
+	if (s[0] != '"')
+		return 0;
+	for (i = 1; s[i] != '\0' && s[i] != '"'; i++)
+		if (s[i] == '\\')
+			return 0;
+	if (s[i] != '"')
+		return 0;
+	*len = i - 1;
+	return i + 1;
+}
+
+int
+jqx_step_refs(const char *s, void (*fn)(void *, const char *, size_t),
+    void *arg)
+{
+	size_t i = 0, j, n, len;
+	int ok = 1, dynamic = 0;
+	char prev = ' ';
+
+	while (s[i] != '\0') {
+		if (s[i] == '"') {
+			i = skip_string(s, i, &ok);
+			prev = '"';
+			continue;
+		}
+		if (s[i] == '#') {
+			while (s[i] != '\0' && s[i] != '\n')
+				i++;
+			continue;
+		}
+		if (strncmp(s + i, ".steps", 6) == 0 && !is_ident(s[i + 6]) &&
+		    !is_ident(prev) && strchr(".]})\"?$", prev) == NULL) {
+			j = i + 6;
+			while (s[j] == ' ' || s[j] == '\t' || s[j] == '\n')
+				j++;
+			if (s[j] == '.' && is_ident(s[j + 1]) &&
+			    !(s[j + 1] >= '0' && s[j + 1] <= '9')) {
+				for (n = j + 1; is_ident(s[n]); n++)
+					;
+				fn(arg, s + j + 1, n - j - 1);
+				i = n;
+			} else if (s[j] == '.' && (n = plain_string(s + j + 1,
+			    &len)) > 0) {
+				fn(arg, s + j + 2, len);
+				i = j + 1 + n;
+			} else if ((s[j] == '[' || (s[j] == '.' &&
+			    s[j + 1] == '[')) &&
+			    (n = plain_string(s + j + (s[j] == '.') + 1,
+			    &len)) > 0 && s[j + (s[j] == '.') + 1 + n] == ']') {
+				fn(arg, s + j + (s[j] == '.') + 2, len);
+				i = j + (s[j] == '.') + 2 + n;
+			} else {
+				dynamic = 1;
+				i = j;
+			}
+			prev = 'x';
+			continue;
+		}
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n')
+			prev = s[i];
+		i++;
+	}
+	return dynamic;
+}
+
+/*
+ * Templates.  "{{" opens an expression that ends at the first "}}" seen
+ * outside jq strings and outside braces the expression opened itself, so
+ * "{{ {a: 1} }}" works.
+ */
+static void
+tmpl_push(struct tmpl *t, int is_expr, const char *s, size_t n)
+{
+	t->part = xreallocarray(t->part, t->n + 1, sizeof(*t->part));
+	t->part[t->n].is_expr = is_expr;
+	t->part[t->n].text = xstrndup(s, n);
+	t->part[t->n].expr = -1;
+	t->n++;
+}
+
+int
+tmpl_parse(const char *s, struct tmpl *t, const char **why)
+{
+	const char *open, *p;
+	size_t i, depth;
+	int ok;
+
+	t->part = NULL;
+	t->n = 0;
+	if (strstr(s, "{{") == NULL)
+		return 1;
+	while ((open = strstr(s, "{{")) != NULL) {
+		if (open > s)
+			tmpl_push(t, 0, s, (size_t)(open - s));
+		p = open + 2;
+		for (i = 0, depth = 0, ok = 1; p[i] != '\0'; ) {
+			if (p[i] == '"') {
+				i = skip_string(p, i, &ok);
+				continue;
+			}
+			if (p[i] == '{')
+				depth++;
+			else if (p[i] == '}') {
+				if (depth == 0 && p[i + 1] == '}')
+					break;
+				if (depth > 0)
+					depth--;
+			}
+			i++;
+		}
+		if (p[i] == '\0') {
+			*why = "unterminated template: \"{{\" without \"}}\"";
+			tmpl_release(t);
+			return -1;
+		}
+		while (i > 0 && (*p == ' ' || *p == '\t')) {
+			p++;
+			i--;
+		}
+		{
+			size_t n = i;
+
+			while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+				n--;
+			if (n == 0) {
+				*why = "empty template \"{{ }}\"";
+				tmpl_release(t);
+				return -1;
+			}
+			tmpl_push(t, 1, p, n);
+		}
+		s = p + i + 2;
+	}
+	if (*s != '\0')
+		tmpl_push(t, 0, s, strlen(s));
+	return 0;
+}
+
+void
+tmpl_release(struct tmpl *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		free(t->part[i].text);
+	free(t->part);
+	t->part = NULL;
+	t->n = 0;
+}
+
+void
+shell_quote(struct strbuf *sb, const char *s, size_t n)
+{
+	size_t i;
+
+	strbuf_addc(sb, '\'');
+	for (i = 0; i < n; i++) {
+		if (s[i] == '\'')
+			strbuf_adds(sb, "'\\''");
+		else
+			strbuf_addc(sb, s[i]);
+	}
+	strbuf_addc(sb, '\'');
+}
+
+int
+tmpl_render(struct jqx *x, const struct tmpl *t, jv ctx, int shell,
+    struct strbuf *sb, char **err)
+{
+	struct strbuf val = STRBUF_INIT;
+	size_t i;
+	jv r;
+	int rc;
+
+	for (i = 0; i < t->n; i++) {
+		const struct tmpl_part *p = &t->part[i];
+
+		if (!p->is_expr) {
+			strbuf_adds(sb, p->text);
+			continue;
+		}
+		rc = jqx_first(x, p->expr, jv_copy(ctx), &r, err);
+		if (rc == 0) {
+			*err = xasprintf("template {{ %s }} produced no value",
+			    p->text);
+			rc = -1;
+		}
+		if (rc == -1) {
+			strbuf_release(&val);
+			return -1;
+		}
+		strbuf_reset(&val);
+		if (jv_get_kind(r) == JV_KIND_STRING)
+			strbuf_add(&val, jv_string_value(r),
+			    (size_t)jv_string_length_bytes(jv_copy(r)));
+		else {
+			jv s = jv_dump_string(jv_copy(r), 0);
+
+			strbuf_adds(&val, jv_string_value(s));
+			jv_free(s);
+		}
+		jv_free(r);
+		if (shell)
+			shell_quote(sb, val.buf, val.len);
+		else
+			strbuf_add(sb, val.buf, val.len);
+	}
+	strbuf_release(&val);
+	return 0;
+}

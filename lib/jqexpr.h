@@ -1,0 +1,68 @@
+#ifndef JQEXPR_H
+#define JQEXPR_H
+
+#include <stddef.h>
+#include <jv.h>
+
+struct diag;
+struct strbuf;
+
+/*
+ * A set of jq expressions compiled in batches (see jqexpr.c for why).
+ * Nothing outside jqexpr.c calls jq_*.
+ */
+struct jqx;
+
+struct jqx *jqx_new(void);
+void	 jqx_free(struct jqx *);
+/* Registers src (copied); path names it in errors.  Returns its index. */
+int	 jqx_add(struct jqx *, const char *src, const char *path);
+/*
+ * Compiles every expression added so far.  Each one that does not compile
+ * gets a DIAG_ERROR at its path.  Returns 0 if all compiled, else -1.
+ */
+int	 jqx_compile(struct jqx *, struct diag *);
+/*
+ * Evaluates expression idx over input (consumed).  Returns 1 with *out set
+ * (owned) to the first result, 0 when there is none, -1 on a jq error with
+ * *err set to a malloc'd one-line message.
+ */
+int	 jqx_first(struct jqx *, int idx, jv input, jv *out, char **err);
+/* Borrows v: false and null are false, everything else is true. */
+int	 jqx_truthy(jv v);
+
+/*
+ * Source-level checks that need no compile (a small jq lexer):
+ * jqx_balanced: brackets balance outside strings and comments.
+ * jqx_step_refs: calls fn for each static ".steps.ID" reference; returns 1
+ * if .steps is also used dynamically (all ancestors needed), else 0.
+ */
+int	 jqx_balanced(const char *src);
+int	 jqx_step_refs(const char *src,
+	    void (*fn)(void *, const char *id, size_t len), void *arg);
+
+/* Templates: "a {{ .params.x }} b".  Parts alternate literal/expression. */
+struct tmpl_part {
+	int	 is_expr;
+	char	*text;		/* literal text, or the jq source */
+	int	 expr;		/* jqx index once registered, else -1 */
+};
+struct tmpl {
+	struct tmpl_part	*part;
+	size_t			 n;
+};
+
+/* Returns 0, 1 if s has no {{, or -1 with *why (static) on bad syntax. */
+int	 tmpl_parse(const char *s, struct tmpl *, const char **why);
+void	 tmpl_release(struct tmpl *);
+/*
+ * Renders t over ctx (borrowed) into sb: strings raw, other values compact
+ * JSON; with shell set, each value is single-quoted for /bin/sh.  Returns 0,
+ * or -1 with *err set (malloc'd).
+ */
+int	 tmpl_render(struct jqx *, const struct tmpl *, jv ctx, int shell,
+	    struct strbuf *sb, char **err);
+/* Appends s quoted for /bin/sh ('it'\''s'). */
+void	 shell_quote(struct strbuf *, const char *s, size_t len);
+
+#endif

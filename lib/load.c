@@ -1,0 +1,1198 @@
+/*
+ * The DAG loader: document text -> validated struct dag.  It owns SPEC
+ * section 2's rules (keys, types, ids, commands, durations, retry, triggers,
+ * pools, defaults), the graph checks of dag.c's model (unknown needs with a
+ * suggestion, self-needs, cycles) and the expression checks (compile, and
+ * .steps.X only for ancestors).  Every problem is reported, each at its
+ * JSON path; nothing stops at the first.
+ *
+ * Cost: one pass over the tape per step plus O(V + E) graph work and one
+ * batched jq compile, so 100,000 steps load in a fraction of a second.
+ */
+#include "compat.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "dag.h"
+#include "diag.h"
+#include "duration.h"
+#include "graph.h"
+#include "jdoc.h"
+#include "jqexpr.h"
+#include "json.h"
+#include "spell.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+const char *const trigger_names[] = { "all_success", "all_done", "all_failed",
+    "one_failed", "one_success", "none_failed", NULL };
+const char *const on_failure_names[] = { "stop", "continue", "abort", NULL };
+
+static const char *const top_keys[] = { "name", "description", "params",
+    "env", "max_parallel", "timeout", "on_failure", "pools", "defaults",
+    "steps", "plan", NULL };
+static const char *const step_keys[] = { "id", "run", "argv", "transform",
+    "needs", "trigger", "when", "input", "output", "check", "env", "cwd",
+    "timeout", "kill_grace", "retry", "pool", "allow_failure",
+    "description", NULL };
+static const char *const retry_keys[] = { "attempts", "delay", "factor",
+    "max_delay", "jitter", "exit_codes", "max_duration", NULL };
+
+enum field {
+	F_ID, F_RUN, F_ARGV, F_TRANSFORM, F_NEEDS, F_TRIGGER, F_WHEN, F_INPUT,
+	F_OUTPUT, F_CHECK, F_ENV, F_CWD, F_TIMEOUT, F_KILL_GRACE, F_RETRY,
+	F_POOL, F_ALLOW_FAILURE, F_DESCRIPTION
+};
+
+struct loader {
+	struct dag		*g;
+	struct diag		*d;
+	const struct jdoc	*j;
+	int			 flags;
+	uint32_t		 defaults;
+	struct step		 def;		/* defaults as a step */
+	uint32_t		*needs_node;	/* per step: needs array node */
+};
+
+static const char *
+path_of(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static const char *
+path_of(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	return buf;
+}
+
+static int
+find_name(const char *const *names, const struct jdoc *j, uint32_t key)
+{
+	int i;
+
+	for (i = 0; names[i] != NULL; i++)
+		if (jdoc_streq(j, key, names[i]))
+			return i;
+	return -1;
+}
+
+/* "unknown key "x" (did you mean "y"?)" at the key's own path. */
+static void
+unknown_key(struct loader *L, const char *base, uint32_t key,
+    const char *const *names)
+{
+	size_t n;
+	char *k = jdoc_strdup(L->j, key, NULL), path[400];
+	const char *s;
+
+	for (n = 0; names[n] != NULL; n++)
+		;
+	s = spell_suggest(k, names, n);
+	path_of(path, sizeof(path), "%s%s%.100s", base, *base ? "." : "", k);
+	if (s != NULL)
+		diag_add(L->d, DIAG_ERROR, path,
+		    "unknown key \"%.100s\" (did you mean \"%s\"?)", k, s);
+	else
+		diag_add(L->d, DIAG_ERROR, path, "unknown key \"%.100s\" "
+		    "(custom keys must start with \"x-\")", k);
+	free(k);
+}
+
+static int
+is_x_key(const struct jdoc *j, uint32_t key)
+{
+	const struct jnode *n = &j->n[key];
+
+	return n->len >= 4 && j->buf[n->off + 1] == 'x' &&
+	    j->buf[n->off + 2] == '-';
+}
+
+static int
+want_kind(struct loader *L, uint32_t v, enum jkind k, const char *path,
+    const char *what)
+{
+	enum jkind got = L->j->n[v].kind;
+
+	if (got == k || (k == J_TRUE && got == J_FALSE))
+		return 0;
+	diag_add(L->d, DIAG_ERROR, path, "must be %s, not %s", what,
+	    got == J_TRUE || got == J_FALSE ? "a boolean" :
+	    got == J_NULL ? "null" : got == J_ARR ? "an array" :
+	    got == J_OBJ ? "an object" : got == J_NUM ? "a number" :
+	    "a string");
+	return -1;
+}
+
+/* A duration: number of seconds or string.  Returns 0 and sets *out. */
+static int
+get_duration(struct loader *L, uint32_t v, const char *path, double *out,
+    int positive)
+{
+	const char *why;
+	char *s;
+	double secs;
+
+	if (L->j->n[v].kind == J_NUM) {
+		secs = jdoc_num(L->j, v);
+		if (!isfinite(secs) || secs > DURATION_MAX)
+			return diag_add(L->d, DIAG_ERROR, path,
+			    "duration too large (at most 100 years)");
+		if (secs < 0)
+			return diag_add(L->d, DIAG_ERROR, path,
+			    "duration must not be negative");
+	} else if (L->j->n[v].kind == J_STR) {
+		s = jdoc_strdup(L->j, v, NULL);
+		if (duration_parse(s, &secs, &why) == -1) {
+			diag_add(L->d, DIAG_ERROR, path, "bad duration "
+			    "\"%.100s\": %s", s, why);
+			free(s);
+			return -1;
+		}
+		free(s);
+	} else
+		return diag_add(L->d, DIAG_ERROR, path, "must be a duration "
+		    "(seconds, or a string such as \"30s\" or \"1h30m\")");
+	if (positive && secs <= 0)
+		return diag_add(L->d, DIAG_ERROR, path,
+		    "duration must be greater than 0");
+	*out = secs;
+	return 0;
+}
+
+static int
+get_int(struct loader *L, uint32_t v, const char *path, double lo, double hi,
+    double *out)
+{
+	double x;
+
+	if (want_kind(L, v, J_NUM, path, "an integer") == -1)
+		return -1;
+	x = jdoc_num(L->j, v);
+	if (x != floor(x) || !(x >= lo && x <= hi))
+		return diag_add(L->d, DIAG_ERROR, path,
+		    "must be an integer from %.0f to %.0f", lo, hi);
+	*out = x;
+	return 0;
+}
+
+/* Registers a jq expression found at node v; returns its index or -1. */
+static int32_t
+add_expr(struct loader *L, uint32_t v, const char *path)
+{
+	char *src;
+	int32_t i;
+
+	if (want_kind(L, v, J_STR, path, "a jq expression string") == -1)
+		return -1;
+	src = jdoc_strdup(L->j, v, NULL);
+	if (*src == '\0') {
+		diag_add(L->d, DIAG_ERROR, path, "empty jq expression");
+		free(src);
+		return -1;
+	}
+	i = jqx_add(L->g->jqx, src, path);
+	free(src);
+	return i;
+}
+
+/* Parses templates of string node v; NULL when it has none. */
+static struct tmpl *
+add_tmpl(struct loader *L, uint32_t v, const char *path)
+{
+	struct tmpl *t;
+	const char *why;
+	char *s, sub[300];
+	size_t i;
+	int rc;
+
+	s = jdoc_strdup(L->j, v, NULL);
+	t = xcalloc(1, sizeof(*t));
+	rc = tmpl_parse(s, t, &why);
+	free(s);
+	if (rc != 0) {
+		if (rc == -1)
+			diag_add(L->d, DIAG_ERROR, path, "%s", why);
+		free(t);
+		return NULL;
+	}
+	for (i = 0; i < t->n; i++) {
+		if (!t->part[i].is_expr)
+			continue;
+		path_of(sub, sizeof(sub), "%s{{%zu}}", path, i);
+		t->part[i].expr = jqx_add(L->g->jqx, t->part[i].text, path);
+	}
+	return t;
+}
+
+static void
+check_retry(struct loader *L, uint32_t v, const char *base, struct step *s)
+{
+	const struct jdoc *j = L->j;
+	char path[256];
+	uint32_t k, e;
+	double x;
+	int f;
+
+	if (want_kind(L, v, J_OBJ, base, "an object") == -1)
+		return;
+	for (k = v + 1; k < j->n[v].end; k = j->n[k + 1].end) {
+		uint32_t val = k + 1;
+
+		if ((f = find_name(retry_keys, j, k)) == -1) {
+			if (!is_x_key(j, k))
+				unknown_key(L, base, k, retry_keys);
+			continue;
+		}
+		path_of(path, sizeof(path), "%s.%s", base, retry_keys[f]);
+		switch (f) {
+		case 0:
+			if (get_int(L, val, path, 1, 1000, &x) == 0)
+				s->attempts = (uint32_t)x;
+			break;
+		case 1:
+			(void)get_duration(L, val, path, &s->delay, 0);
+			break;
+		case 2:
+			if (want_kind(L, val, J_NUM, path, "a number") == 0) {
+				x = jdoc_num(j, val);
+				if (!(x >= 1 && x <= 1000))
+					diag_add(L->d, DIAG_ERROR, path,
+					    "must be a number from 1 to 1000");
+				else
+					s->factor = x;
+			}
+			break;
+		case 3:
+			(void)get_duration(L, val, path, &s->max_delay, 0);
+			break;
+		case 4:
+			if (want_kind(L, val, J_TRUE, path, "a boolean") == 0)
+				s->jitter = j->n[val].kind == J_TRUE;
+			break;
+		case 5:
+			if (want_kind(L, val, J_ARR, path,
+			    "an array of exit statuses") == -1)
+				break;
+			if (s->exit_codes == NULL || s->exit_codes ==
+			    L->def.exit_codes)
+				s->exit_codes = xcalloc(256, 1);
+			else
+				memset(s->exit_codes, 0, 256);
+			for (e = val + 1, f = 0; e < j->n[val].end; e = j->n[e].end,
+			    f++) {
+				char p2[300];
+
+				path_of(p2, sizeof(p2), "%s[%d]", path, f);
+				if (get_int(L, e, p2, 0, 255, &x) == 0)
+					s->exit_codes[(int)x] = 1;
+			}
+			break;
+		case 6:
+			(void)get_duration(L, val, path, &s->max_duration, 1);
+			break;
+		}
+	}
+}
+
+static void
+check_env(struct loader *L, uint32_t v, const char *base)
+{
+	const struct jdoc *j = L->j;
+	char path[512];
+	uint32_t k;
+	char *name;
+
+	if (want_kind(L, v, J_OBJ, base, "an object of strings") == -1)
+		return;
+	for (k = v + 1; k < j->n[v].end; k = j->n[k + 1].end) {
+		name = jdoc_strdup(j, k, NULL);
+		path_of(path, sizeof(path), "%s.%.200s", base, name);
+		if (*name == '\0' || strchr(name, '=') != NULL)
+			diag_add(L->d, DIAG_ERROR, path, "bad environment "
+			    "variable name (empty or contains '=')");
+		free(name);
+		(void)want_kind(L, k + 1, J_STR, path, "a string");
+	}
+}
+
+/*
+ * Checks one step-like object (a step, or defaults when s == &L->def) and
+ * fills s.  Fields that only steps may have are refused in defaults.
+ */
+static void
+check_fields(struct loader *L, uint32_t obj, const char *base, struct step *s,
+    uint32_t idx)
+{
+	const struct jdoc *j = L->j;
+	int is_def = s == &L->def, ncmd = 0, f;
+	char path[300];
+	uint32_t k, v;
+
+	for (k = obj + 1; k < j->n[obj].end; k = j->n[k + 1].end) {
+		v = k + 1;
+		if ((f = find_name(step_keys, j, k)) == -1) {
+			if (!is_x_key(j, k))
+				unknown_key(L, base, k, step_keys);
+			else if (jdoc_streq(j, k, "x-estimate"))
+				if (get_duration(L, v, path_of(path,
+				    sizeof(path), "%s.x-estimate", base),
+				    &s->estimate, 0) == -1)
+					s->estimate = -1;
+			continue;
+		}
+		path_of(path, sizeof(path), "%s.%s", base, step_keys[f]);
+		if (is_def && (f == F_ID || f == F_NEEDS || f == F_RUN ||
+		    f == F_ARGV || f == F_TRANSFORM)) {
+			diag_add(L->d, DIAG_ERROR, path, "not allowed in "
+			    "defaults (only in a step)");
+			continue;
+		}
+		switch (f) {
+		case F_ID:
+		case F_NEEDS:
+			break;		/* done by the caller */
+		case F_RUN:
+		case F_TRANSFORM:
+			ncmd++;
+			s->kind = f == F_RUN ? CMD_RUN : CMD_TRANSFORM;
+			s->cmd = v;
+			if (f == F_TRANSFORM) {
+				s->transform = add_expr(L, v, path);
+				break;
+			}
+			if (want_kind(L, v, J_STR, path, "a string") == -1)
+				break;
+			if (j->n[v].len == 2)
+				diag_add(L->d, DIAG_ERROR, path,
+				    "empty command");
+			break;
+		case F_ARGV:
+			ncmd++;
+			s->kind = CMD_ARGV;
+			s->cmd = v;
+			if (want_kind(L, v, J_ARR, path,
+			    "an array of strings") == -1)
+				break;
+			if (j->n[v].len == 0)
+				diag_add(L->d, DIAG_ERROR, path,
+				    "must not be empty");
+			{
+				uint32_t e;
+				int n = 0;
+
+				for (e = v + 1; e < j->n[v].end; e = j->n[e].end,
+				    n++) {
+					char p2[320];
+
+					path_of(p2, sizeof(p2), "%s[%d]", path,
+					    n);
+					(void)want_kind(L, e, J_STR, p2,
+					    "a string");
+				}
+			}
+			break;
+		case F_TRIGGER:
+			if (want_kind(L, v, J_STR, path, "a string") == -1)
+				break;
+			if ((f = find_name(trigger_names, j, v)) == -1) {
+				char *t = jdoc_strdup(j, v, NULL);
+				const char *sug = spell_suggest(t,
+				    trigger_names, 6);
+
+				diag_add(L->d, DIAG_ERROR, path, "unknown "
+				    "trigger \"%.100s\"%s%s%s", t,
+				    sug ? " (did you mean \"" : " (one of "
+				    "all_success, all_done, all_failed, "
+				    "one_failed, one_success, none_failed)",
+				    sug ? sug : "", sug ? "\"?)" : "");
+				free(t);
+			} else
+				s->trigger = (uint8_t)f;
+			break;
+		case F_WHEN:
+			s->when = add_expr(L, v, path);
+			break;
+		case F_INPUT:
+			s->input = add_expr(L, v, path);
+			break;
+		case F_CHECK:
+			s->check = add_expr(L, v, path);
+			break;
+		case F_OUTPUT:
+			if (want_kind(L, v, J_STR, path, "a string") == -1)
+				break;
+			if (jdoc_streq(j, v, "file"))
+				s->output = OUT_FILE;
+			else if (jdoc_streq(j, v, "stdout"))
+				s->output = OUT_STDOUT;
+			else
+				diag_add(L->d, DIAG_ERROR, path,
+				    "must be \"file\" or \"stdout\"");
+			break;
+		case F_ENV:
+			check_env(L, v, path);
+			s->env = v;
+			break;
+		case F_CWD:
+			if (want_kind(L, v, J_STR, path, "a string") == 0)
+				s->cwd = v;
+			break;
+		case F_TIMEOUT:
+			(void)get_duration(L, v, path, &s->timeout, 1);
+			break;
+		case F_KILL_GRACE:
+			(void)get_duration(L, v, path, &s->kill_grace, 0);
+			break;
+		case F_RETRY:
+			check_retry(L, v, path, s);
+			break;
+		case F_POOL:
+			if (want_kind(L, v, J_STR, path, "a string") == -1)
+				break;
+			s->pool = -2;	/* resolved below */
+			{
+				uint32_t p;
+				char *name = jdoc_strdup(j, v, NULL);
+
+				for (p = 0; p < L->g->npools; p++)
+					if (strcmp(L->g->pool_name[p], name) ==
+					    0)
+						break;
+				if (p < L->g->npools)
+					s->pool = (int32_t)p;
+				else {
+					const char *sug = spell_suggest(name,
+					    (const char *const *)
+					    L->g->pool_name, L->g->npools);
+
+					diag_add(L->d, DIAG_ERROR, path,
+					    "undeclared pool \"%.100s\"%s%s%s",
+					    name, sug ? " (did you mean \"" :
+					    " (declare it in \"pools\")",
+					    sug ? sug : "", sug ? "\"?)" : "");
+				}
+				free(name);
+			}
+			break;
+		case F_ALLOW_FAILURE:
+			if (want_kind(L, v, J_TRUE, path, "a boolean") == 0)
+				s->allow_failure = j->n[v].kind == J_TRUE;
+			break;
+		case F_DESCRIPTION:
+			(void)want_kind(L, v, J_STR, path, "a string");
+			break;
+		}
+	}
+	if (!is_def && ncmd != 1)
+		diag_add(L->d, DIAG_ERROR, base, ncmd == 0 ?
+		    "missing command: a step needs exactly one of \"run\", "
+		    "\"argv\" or \"transform\"" :
+		    "more than one command: use exactly one of \"run\", "
+		    "\"argv\" or \"transform\"");
+	(void)idx;
+}
+
+static int
+id_valid(const char *id, size_t len, const char **why)
+{
+	size_t i;
+
+	if (len == 0) {
+		*why = "must not be empty";
+		return 0;
+	}
+	if (len > 100) {
+		*why = "longer than 100 characters";
+		return 0;
+	}
+	if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0 || id[0] == '.' ||
+	    id[0] == '-') {
+		*why = "must start with a letter, digit or '_'";
+		return 0;
+	}
+	for (i = 0; i < len; i++) {
+		char c = id[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+		    c == '-')) {
+			*why = "may contain only letters, digits, '_', '.' "
+			    "and '-'";
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static uint32_t
+hash_id(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
+int64_t
+dag_find(const struct dag *g, const char *id, size_t len)
+{
+	size_t k, mask = g->idcap - 1;
+	uint32_t e;
+
+	if (g->idcap == 0)
+		return -1;
+	for (k = hash_id(id, len) & mask; (e = g->idtab[k]) != 0;
+	    k = (k + 1) & mask) {
+		const char *o = g->s[e - 1].id;
+
+		if (strncmp(o, id, len) == 0 && o[len] == '\0')
+			return e - 1;
+	}
+	return -1;
+}
+
+/* Inserts step i; returns the index of an earlier step with its id, or -1. */
+static int64_t
+id_insert(struct dag *g, uint32_t i)
+{
+	const char *id = g->s[i].id;
+	size_t len = strlen(id), k, mask = g->idcap - 1;
+	uint32_t e;
+
+	for (k = hash_id(id, len) & mask; (e = g->idtab[k]) != 0;
+	    k = (k + 1) & mask)
+		if (strcmp(g->s[e - 1].id, id) == 0)
+			return e - 1;
+	g->idtab[k] = i + 1;
+	return -1;
+}
+
+static void
+check_top(struct loader *L, uint32_t root, uint32_t *steps)
+{
+	const struct jdoc *j = L->j;
+	struct dag *g = L->g;
+	char path[300];
+	uint32_t k, v, p;
+	double x;
+	int f;
+
+	*steps = JNONE;
+	L->defaults = JNONE;
+	for (k = root + 1; k < j->n[root].end; k = j->n[k + 1].end) {
+		v = k + 1;
+		if ((f = find_name(top_keys, j, k)) == -1) {
+			if (!is_x_key(j, k))
+				unknown_key(L, "", k, top_keys);
+			continue;
+		}
+		switch (f) {
+		case 0:
+			if (want_kind(L, v, J_STR, "name", "a string") == 0) {
+				free(g->name);
+				g->name = jdoc_strdup(j, v, NULL);
+				if (*g->name == '\0' || strlen(g->name) > 100)
+					diag_add(L->d, DIAG_ERROR, "name",
+					    "must be 1 to 100 characters");
+			}
+			break;
+		case 1:
+			(void)want_kind(L, v, J_STR, "description", "a string");
+			break;
+		case 2:
+			if (want_kind(L, v, J_OBJ, "params", "an object") == 0)
+				g->params = v;
+			break;
+		case 3:
+			check_env(L, v, "env");
+			g->env = v;
+			break;
+		case 4:
+			if (get_int(L, v, "max_parallel", 1, 100000, &x) == 0)
+				g->max_parallel = (uint32_t)x;
+			break;
+		case 5:
+			(void)get_duration(L, v, "timeout", &g->timeout, 1);
+			break;
+		case 6:
+			if (want_kind(L, v, J_STR, "on_failure", "a string") ==
+			    -1)
+				break;
+			if ((f = find_name(on_failure_names, j, v)) == -1)
+				diag_add(L->d, DIAG_ERROR, "on_failure", "must "
+				    "be \"stop\", \"continue\" or \"abort\"");
+			else
+				g->on_failure = f;
+			break;
+		case 7:
+			if (want_kind(L, v, J_OBJ, "pools", "an object") == -1)
+				break;
+			g->pool_name = xcalloc(j->n[v].len + 1,
+			    sizeof(*g->pool_name));
+			g->pool_cap = xcalloc(j->n[v].len + 1,
+			    sizeof(*g->pool_cap));
+			for (p = v + 1; p < j->n[v].end; p = j->n[p + 1].end) {
+				char *name = jdoc_strdup(j, p, NULL);
+
+				path_of(path, sizeof(path), "pools.%.200s",
+				    name);
+				if (get_int(L, p + 1, path, 1, 100000, &x) == 0)
+					g->pool_cap[g->npools] = (uint32_t)x;
+				g->pool_name[g->npools++] = name;
+			}
+			break;
+		case 8:
+			if (want_kind(L, v, J_OBJ, "defaults", "an object") ==
+			    0)
+				L->defaults = v;
+			break;
+		case 9:
+			*steps = v;
+			break;
+		case 10:
+			break;		/* a plan from dag-plan: recomputed */
+		}
+	}
+}
+
+static void
+step_init(struct step *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->cmd = s->env = s->env_def = s->cwd = JNONE;
+	s->pool = -1;
+	s->attempts = 1;
+	s->kill_grace = 5;
+	s->delay = 1;
+	s->factor = 2;
+	s->max_delay = 300;
+	s->estimate = -1;
+	s->when = s->input = s->check = s->transform = -1;
+}
+
+struct refctx {
+	struct loader	*L;
+	uint32_t	 step;
+	const char	*path;
+	uint32_t	*stamp, *mark;
+};
+
+static void
+on_ref(void *arg, const char *id, size_t len)
+{
+	struct refctx *r = arg;
+	struct dag *g = r->L->g;
+	struct step *s = &g->s[r->step];
+	int64_t t = dag_find(g, id, len);
+	uint32_t i;
+
+	if (t == -1) {
+		char *name = xstrndup(id, len);
+
+		diag_add(r->L->d, DIAG_ERROR, r->path, "refers to .steps."
+		    "%.100s, but there is no step \"%.100s\"", name, name);
+		free(name);
+		return;
+	}
+	if (!dag_is_ancestor(g, (uint32_t)t, r->step, r->stamp, r->mark)) {
+		diag_add(r->L->d, DIAG_ERROR, r->path, "refers to .steps.%s, "
+		    "which is not an ancestor of \"%s\" (add it to needs)",
+		    g->s[t].id, s->id);
+		return;
+	}
+	for (i = 0; i < s->nrefs; i++)
+		if (s->refs[i] == (uint32_t)t)
+			return;
+	s->refs = xreallocarray(s->refs, s->nrefs + 1, sizeof(*s->refs));
+	s->refs[s->nrefs++] = (uint32_t)t;
+}
+
+static void
+scan_refs(struct refctx *r, const char *src, const char *path)
+{
+	r->path = path;
+	if (jqx_step_refs(src, on_ref, r))
+		r->L->g->s[r->step].all_refs = 1;
+}
+
+static void
+scan_tmpl_refs(struct refctx *r, const struct tmpl *t, const char *path)
+{
+	size_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->n; i++)
+		if (t->part[i].is_expr)
+			scan_refs(r, t->part[i].text, path);
+}
+
+static char *
+expr_src(struct loader *L, uint32_t node)
+{
+	return jdoc_strdup(L->j, node, NULL);
+}
+
+/* Templates and .steps references of step i: needs the graph. */
+static void
+check_exprs(struct loader *L, uint32_t i, uint32_t *stamp, uint32_t *mark)
+{
+	const struct jdoc *j = L->j;
+	struct step *s = &L->g->s[i];
+	struct refctx r = { L, i, NULL, stamp, mark };
+	char path[300], *src;
+	uint32_t k, e, n;
+	int anyt = 0;
+	struct step_tmpl tp;
+
+	memset(&tp, 0, sizeof(tp));
+	if (s->when >= 0 && (k = jdoc_get(j, s->node, "when")) != JNONE) {
+		src = expr_src(L, k);
+		scan_refs(&r, src, path_of(path, sizeof(path),
+		    "steps[%u].when", i));
+		free(src);
+	}
+	if (s->input >= 0 && (k = jdoc_get(j, s->node, "input")) != JNONE) {
+		src = expr_src(L, k);
+		scan_refs(&r, src, path_of(path, sizeof(path),
+		    "steps[%u].input", i));
+		free(src);
+	}
+	if (s->kind == CMD_RUN && s->cmd != JNONE && j->n[s->cmd].kind == J_STR) {
+		path_of(path, sizeof(path), "steps[%u].run", i);
+		if ((tp.run = add_tmpl(L, s->cmd, path)) != NULL) {
+			anyt = 1;
+			scan_tmpl_refs(&r, tp.run, path);
+		}
+	}
+	if (s->kind == CMD_ARGV && s->cmd != JNONE && j->n[s->cmd].kind == J_ARR) {
+		tp.argv = xcalloc(j->n[s->cmd].len + 1, sizeof(*tp.argv));
+		for (e = s->cmd + 1, n = 0; e < j->n[s->cmd].end;
+		    e = j->n[e].end, n++) {
+			struct tmpl *t;
+
+			if (j->n[e].kind != J_STR)
+				continue;
+			path_of(path, sizeof(path), "steps[%u].argv[%u]", i, n);
+			if ((t = add_tmpl(L, e, path)) != NULL) {
+				anyt = 1;
+				tp.argv[n] = *t;
+				free(t);
+				scan_tmpl_refs(&r, &tp.argv[n], path);
+			}
+		}
+	}
+	if (s->cwd != JNONE) {
+		path_of(path, sizeof(path), "steps[%u].cwd", i);
+		if ((tp.cwd = add_tmpl(L, s->cwd, path)) != NULL) {
+			anyt = 1;
+			scan_tmpl_refs(&r, tp.cwd, path);
+		}
+	}
+	/* Effective env: defaults.env entries, then the step's own. */
+	{
+		uint32_t objs[2] = { s->env_def, s->env }, o, total = 0;
+		int w;
+
+		for (w = 0; w < 2; w++)
+			if (objs[w] != JNONE && j->n[objs[w]].kind == J_OBJ)
+				total += j->n[objs[w]].len;
+		if (total > 0)
+			tp.env = xcalloc(total, sizeof(*tp.env));
+		for (w = 0, n = 0; w < 2; w++) {
+			o = objs[w];
+			if (o == JNONE || j->n[o].kind != J_OBJ)
+				continue;
+			for (k = o + 1; k < j->n[o].end; k = j->n[k + 1].end,
+			    n++) {
+				struct tmpl *t;
+				char *name;
+
+				if (j->n[k + 1].kind != J_STR)
+					continue;
+				name = jdoc_strdup(j, k, NULL);
+				path_of(path, sizeof(path), "%s.env.%.100s",
+				    w == 0 ? "defaults" : "", name);
+				if (w == 1)
+					path_of(path, sizeof(path),
+					    "steps[%u].env.%.100s", i, name);
+				free(name);
+				if ((t = add_tmpl(L, k + 1, path)) != NULL) {
+					anyt = 1;
+					tp.env[n] = *t;
+					free(t);
+					scan_tmpl_refs(&r, &tp.env[n], path);
+				}
+			}
+		}
+	}
+	if (anyt) {
+		s->tp = xmalloc(sizeof(*s->tp));
+		*s->tp = tp;
+	} else {
+		free(tp.argv);
+		free(tp.env);
+	}
+	/* Templates in the top-level env see each step's context too. */
+	if (L->g->env_has_tmpl)
+		s->all_refs = 1;
+}
+
+static void
+check_needs(struct loader *L, uint32_t i, uint32_t arr, uint32_t *cnt)
+{
+	const struct jdoc *j = L->j;
+	struct dag *g = L->g;
+	char path[300];
+	uint32_t e, n, m;
+	int64_t t;
+
+	if (want_kind(L, arr, J_ARR, path_of(path, sizeof(path),
+	    "steps[%u].needs", i), "an array of step ids") == -1)
+		return;
+	for (e = arr + 1, n = 0; e < j->n[arr].end; e = j->n[e].end, n++) {
+		path_of(path, sizeof(path), "steps[%u].needs[%u]", i, n);
+		if (want_kind(L, e, J_STR, path, "a step id string") == -1)
+			continue;
+		t = j->n[e].esc ? -1 : dag_find(g, j->buf + j->n[e].off + 1,
+		    j->n[e].len - 2);
+		if (t == -1) {
+			char *name = jdoc_strdup(j, e, NULL);
+			const char *sug = NULL;
+			const char **ids;
+
+			if (g->n < 50000) {
+				ids = xreallocarray(NULL, g->n, sizeof(*ids));
+				for (m = 0; m < g->n; m++)
+					ids[m] = g->s[m].id;
+				sug = spell_suggest(name, ids, g->n);
+				free(ids);
+			}
+			if (sug != NULL)
+				diag_add(L->d, DIAG_ERROR, path, "unknown step "
+				    "\"%.100s\" (did you mean \"%s\"?)", name,
+				    sug);
+			else
+				diag_add(L->d, DIAG_ERROR, path,
+				    "unknown step \"%.100s\"", name);
+			free(name);
+			continue;
+		}
+		if ((uint32_t)t == i) {
+			diag_add(L->d, DIAG_ERROR, path, "step \"%s\" needs "
+			    "itself", g->s[i].id);
+			continue;
+		}
+		for (m = g->need_off[i]; m < g->need_off[i] + cnt[i]; m++)
+			if (g->need[m] == (uint32_t)t)
+				break;
+		if (m < g->need_off[i] + cnt[i]) {
+			diag_add(L->d, DIAG_WARNING, path, "\"%s\" is listed "
+			    "twice", g->s[t].id);
+			continue;
+		}
+		g->need[g->need_off[i] + cnt[i]++] = (uint32_t)t;
+	}
+}
+
+static void
+build_graph(struct loader *L)
+{
+	const struct jdoc *j = L->j;
+	struct dag *g = L->g;
+	uint32_t i, total = 0, *cnt, k, w;
+
+	g->need_off = xcalloc(g->n + 1, sizeof(*g->need_off));
+	for (i = 0; i < g->n; i++) {
+		g->need_off[i] = total;
+		if (L->needs_node[i] != JNONE &&
+		    j->n[L->needs_node[i]].kind == J_ARR)
+			total += j->n[L->needs_node[i]].len;
+	}
+	g->need_off[g->n] = total;
+	g->need = xcalloc(total + 1, sizeof(*g->need));
+	cnt = xcalloc(g->n + 1, sizeof(*cnt));
+	for (i = 0; i < g->n; i++)
+		if (L->needs_node[i] != JNONE)
+			check_needs(L, i, L->needs_node[i], cnt);
+	/* Compact: drop the slots of bad or duplicate needs. */
+	for (i = 0, w = 0; i < g->n; i++) {
+		uint32_t from = g->need_off[i];
+
+		g->need_off[i] = w;
+		for (k = 0; k < cnt[i]; k++)
+			g->need[w++] = g->need[from + k];
+	}
+	g->need_off[g->n] = w;
+	g->nedges = w;
+	free(cnt);
+	graph_build_deps(g);
+}
+
+static void
+load_steps(struct loader *L, uint32_t steps)
+{
+	const struct jdoc *j = L->j;
+	struct dag *g = L->g;
+	const char *why;
+	char path[300];
+	uint32_t e, i, idn;
+	int64_t other;
+
+	if (steps == JNONE) {
+		diag_add(L->d, DIAG_ERROR, "steps", "missing: a DAG needs a "
+		    "non-empty \"steps\" array");
+		return;
+	}
+	if (want_kind(L, steps, J_ARR, "steps", "an array of steps") == -1)
+		return;
+	if (j->n[steps].len == 0) {
+		diag_add(L->d, DIAG_ERROR, "steps", "must not be empty");
+		return;
+	}
+	g->n = j->n[steps].len;
+	g->s = xcalloc(g->n, sizeof(*g->s));
+	L->needs_node = xcalloc(g->n, sizeof(*L->needs_node));
+	for (g->idcap = 16; g->idcap < (size_t)g->n * 2; g->idcap *= 2)
+		;
+	g->idtab = xcalloc(g->idcap, sizeof(*g->idtab));
+	for (e = steps + 1, i = 0; e < j->n[steps].end; e = j->n[e].end, i++) {
+		struct step *s = &g->s[i];
+		size_t len;
+
+		*s = L->def;
+		s->node = e;
+		L->needs_node[i] = JNONE;
+		if (L->def.exit_codes != NULL) {
+			s->exit_codes = xmalloc(256);
+			memcpy(s->exit_codes, L->def.exit_codes, 256);
+		}
+		path_of(path, sizeof(path), "steps[%u]", i);
+		if (want_kind(L, e, J_OBJ, path, "an object") == -1) {
+			s->id = xasprintf("#%u", i);
+			continue;
+		}
+		idn = jdoc_get(j, e, "id");
+		L->needs_node[i] = jdoc_get(j, e, "needs");
+		check_fields(L, e, path, s, i);
+		path_of(path, sizeof(path), "steps[%u].id", i);
+		if (idn == JNONE) {
+			diag_add(L->d, DIAG_ERROR, path_of(path, sizeof(path),
+			    "steps[%u]", i), "missing \"id\"");
+			s->id = xasprintf("#%u", i);
+			continue;
+		}
+		if (want_kind(L, idn, J_STR, path, "a string") == -1) {
+			s->id = xasprintf("#%u", i);
+			continue;
+		}
+		s->id = jdoc_strdup(j, idn, &len);
+		if (strlen(s->id) != len || !id_valid(s->id, len, &why)) {
+			if (strlen(s->id) != len)
+				why = "must not contain NUL";
+			diag_add(L->d, DIAG_ERROR, path, "bad id \"%.100s%s\": "
+			    "%s", s->id, len > 100 ? "..." : "", why);
+			free(s->id);
+			s->id = xasprintf("#%u", i);
+			continue;
+		}
+		if ((other = id_insert(g, i)) != -1)
+			diag_add(L->d, DIAG_ERROR, path, "duplicate id \"%s\" "
+			    "(first used by steps[%lld])", s->id,
+			    (long long)other);
+	}
+}
+
+static void
+load_top_env_tmpl(struct loader *L)
+{
+	const struct jdoc *j = L->j;
+	struct dag *g = L->g;
+	uint32_t k, n;
+	char path[300];
+
+	if (g->env == JNONE || j->n[g->env].kind != J_OBJ)
+		return;
+	g->env_tmpl = xcalloc(j->n[g->env].len + 1, sizeof(*g->env_tmpl));
+	for (k = g->env + 1, n = 0; k < j->n[g->env].end;
+	    k = j->n[k + 1].end, n++) {
+		struct tmpl *t;
+		char *name;
+
+		if (j->n[k + 1].kind != J_STR)
+			continue;
+		name = jdoc_strdup(j, k, NULL);
+		path_of(path, sizeof(path), "env.%.100s", name);
+		free(name);
+		if ((t = add_tmpl(L, k + 1, path)) != NULL) {
+			g->env_tmpl[n] = *t;
+			g->env_has_tmpl = 1;
+			free(t);
+		}
+	}
+}
+
+static char *
+base_name(const char *display)
+{
+	const char *b = strrchr(display, '/');
+	char *name, *dot;
+
+	if (strcmp(display, "-") == 0 || strcmp(display, "<stdin>") == 0)
+		return xstrdup("dag");
+	name = xstrdup(b != NULL ? b + 1 : display);
+	if ((dot = strrchr(name, '.')) != NULL && dot != name)
+		*dot = '\0';
+	return name;
+}
+
+struct dag *
+dag_load_buf(char *buf, size_t len, const char *display, const char *name,
+    int flags, struct diag *d)
+{
+	struct loader L;
+	struct dag *g = xcalloc(1, sizeof(*g));
+	uint32_t steps, i, *stamp = NULL, *mark = NULL;
+
+	memset(&L, 0, sizeof(L));
+	g->buf = buf;
+	g->len = len;
+	g->file = xstrdup(display);
+	g->name = name != NULL ? xstrdup(name) : base_name(display);
+	g->params = g->env = JNONE;
+	g->jqx = jqx_new();
+	L.g = g;
+	L.d = d;
+	L.j = &g->doc;
+	L.flags = flags;
+	if (jdoc_parse(&g->doc, buf, len, d) == -1)
+		goto fail;
+	if (g->doc.n[0].kind != J_OBJ) {
+		diag_add(d, DIAG_ERROR, NULL, "the document must be a JSON "
+		    "object with a \"steps\" array, not %s",
+		    jkind_name(g->doc.n[0].kind));
+		goto fail;
+	}
+	check_top(&L, 0, &steps);
+	step_init(&L.def);
+	if (L.defaults != JNONE) {
+		check_fields(&L, L.defaults, "defaults", &L.def, 0);
+		L.def.env_def = L.def.env;
+		L.def.env = JNONE;
+	}
+	load_top_env_tmpl(&L);
+	load_steps(&L, steps);
+	if (g->n == 0)
+		goto fail;
+	build_graph(&L);
+	(void)graph_order(g, d);
+	/* Expressions are checked even when the graph has errors, so one
+	 * run of dag-validate reports everything. */
+	stamp = xcalloc(1, sizeof(*stamp));
+	mark = xcalloc(g->n, sizeof(*mark));
+	for (i = 0; i < g->n; i++)
+		if (g->doc.n[g->s[i].node].kind == J_OBJ)
+			check_exprs(&L, i, stamp, mark);
+	free(stamp);
+	free(mark);
+	if (!(flags & DAG_NO_EXPR_COMPILE))
+		(void)jqx_compile(g->jqx, d);
+	free(L.needs_node);
+	free(L.def.exit_codes);
+	if (d->nerr > 0)
+		goto fail_late;
+	return g;
+fail:
+	free(L.needs_node);
+	free(L.def.exit_codes);
+fail_late:
+	dag_free(g);
+	return NULL;
+}
+
+struct dag *
+dag_load(const char *path, const char *display, int flags, struct diag *d)
+{
+	char *buf;
+	size_t len;
+
+	if (json_read_file(path, &buf, &len, d) == -1)
+		return NULL;
+	return dag_load_buf(buf, len, display, NULL, flags, d);
+}
+
+static void
+tmpl_free(struct tmpl *t)
+{
+	if (t == NULL)
+		return;
+	tmpl_release(t);
+	free(t);
+}
+
+void
+dag_free(struct dag *g)
+{
+	uint32_t i, k, n;
+
+	if (g == NULL)
+		return;
+	for (i = 0; i < g->n; i++) {
+		struct step *s = &g->s[i];
+
+		free(s->id);
+		free(s->exit_codes);
+		free(s->refs);
+		if (s->tp != NULL) {
+			tmpl_free(s->tp->run);
+			tmpl_free(s->tp->cwd);
+			if (s->tp->argv != NULL) {
+				n = g->doc.n[s->cmd].len;
+				for (k = 0; k < n; k++)
+					tmpl_release(&s->tp->argv[k]);
+			}
+			if (s->tp->env != NULL) {
+				n = 0;
+				if (s->env_def != JNONE)
+					n += g->doc.n[s->env_def].len;
+				if (s->env != JNONE)
+					n += g->doc.n[s->env].len;
+				for (k = 0; k < n; k++)
+					tmpl_release(&s->tp->env[k]);
+			}
+			free(s->tp->argv);
+			free(s->tp->env);
+			free(s->tp);
+		}
+	}
+	if (g->env_tmpl != NULL) {
+		for (k = 0; k < g->doc.n[g->env].len; k++)
+			tmpl_release(&g->env_tmpl[k]);
+		free(g->env_tmpl);
+	}
+	for (i = 0; i < g->npools; i++)
+		free(g->pool_name[i]);
+	free(g->pool_name);
+	free(g->pool_cap);
+	free(g->s);
+	free(g->need_off);
+	free(g->need);
+	free(g->dep_off);
+	free(g->dep);
+	free(g->idtab);
+	free(g->order);
+	jqx_free(g->jqx);
+	jdoc_release(&g->doc);
+	free(g->buf);
+	free(g->file);
+	free(g->name);
+	free(g);
+}

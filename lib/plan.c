@@ -1,0 +1,177 @@
+/*
+ * Levels, width, critical path, earliest/latest start and slack.  Two
+ * linear sweeps over the topological order: forward for levels and
+ * earliest starts, backward for latest starts and the remaining path
+ * ("rank"), which is also dag-run's priority among ready steps.
+ */
+#include "compat.h"
+
+#include "dag.h"
+#include "plan.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+void
+plan_compute(const struct dag *g, const double *hist, struct plan *p)
+{
+	uint32_t n = g->n, i, k, v, *count, best;
+	double ef, lf;
+
+	memset(p, 0, sizeof(*p));
+	p->n = n;
+	p->level = xcalloc(n + 1, sizeof(*p->level));
+	p->est = xcalloc(n + 1, sizeof(*p->est));
+	p->es = xcalloc(n + 1, sizeof(*p->es));
+	p->ls = xcalloc(n + 1, sizeof(*p->ls));
+	p->rank = xcalloc(n + 1, sizeof(*p->rank));
+	for (i = 0; i < n; i++)
+		p->est[i] = g->s[i].estimate >= 0 ? g->s[i].estimate :
+		    hist != NULL && hist[i] >= 0 ? hist[i] : 1;
+	for (i = 0; i < n; i++) {
+		v = g->order[i];
+		for (k = g->need_off[v]; k < g->need_off[v + 1]; k++) {
+			uint32_t w = g->need[k];
+
+			if (p->level[w] + 1 > p->level[v])
+				p->level[v] = p->level[w] + 1;
+			if (p->es[w] + p->est[w] > p->es[v])
+				p->es[v] = p->es[w] + p->est[w];
+		}
+		if (p->level[v] + 1 > p->nlevels)
+			p->nlevels = p->level[v] + 1;
+		ef = p->es[v] + p->est[v];
+		if (ef > p->total)
+			p->total = ef;
+	}
+	count = xcalloc(p->nlevels + 1, sizeof(*count));
+	for (i = 0; i < n; i++)
+		if (++count[p->level[i]] > p->width)
+			p->width = count[p->level[i]];
+	free(count);
+	for (i = n; i-- > 0; ) {
+		v = g->order[i];
+		lf = p->total;
+		p->rank[v] = 0;
+		for (k = g->dep_off[v]; k < g->dep_off[v + 1]; k++) {
+			uint32_t w = g->dep[k];
+
+			if (p->ls[w] < lf)
+				lf = p->ls[w];
+			if (p->rank[w] > p->rank[v])
+				p->rank[v] = p->rank[w];
+		}
+		p->ls[v] = lf - p->est[v];
+		p->rank[v] += p->est[v];
+	}
+	/* The critical path: from the source with the longest rank, follow
+	 * the dependent whose rank continues it; ties by declaration. */
+	best = UINT32_MAX;
+	for (i = 0; i < n; i++)
+		if (g->need_off[i] == g->need_off[i + 1] &&
+		    (best == UINT32_MAX || p->rank[i] > p->rank[best] + 1e-9))
+			best = i;
+	p->cp = xcalloc(n + 1, sizeof(*p->cp));
+	for (v = best; best != UINT32_MAX; ) {
+		uint32_t next = UINT32_MAX;
+
+		p->cp[p->ncp++] = v;
+		for (k = g->dep_off[v]; k < g->dep_off[v + 1]; k++) {
+			uint32_t w = g->dep[k];
+			double want = p->rank[v] - p->est[v];
+
+			if (p->rank[w] > want - 1e-9 && p->rank[w] < want + 1e-9
+			    && (next == UINT32_MAX || w < next))
+				next = w;
+		}
+		if (next == UINT32_MAX)
+			break;
+		v = next;
+	}
+}
+
+void
+plan_release(struct plan *p)
+{
+	free(p->level);
+	free(p->est);
+	free(p->es);
+	free(p->ls);
+	free(p->rank);
+	free(p->cp);
+	memset(p, 0, sizeof(*p));
+}
+
+static void
+id_str(struct strbuf *sb, const struct dag *g, uint32_t i)
+{
+	strbuf_add_json_str(sb, g->s[i].id, strlen(g->s[i].id));
+}
+
+void
+plan_emit_json(const struct dag *g, const struct plan *p, struct strbuf *sb,
+    FILE *fp)
+{
+	uint32_t i, l, *byl, *off;
+	int first;
+
+	strbuf_adds(sb, "{\"order\":[");
+	for (i = 0; i < g->n; i++) {
+		if (i > 0)
+			strbuf_addc(sb, ',');
+		id_str(sb, g, g->order[i]);
+		strbuf_flush(sb, fp, 1 << 20);
+	}
+	/* Levels, each in topological order: bucket by level. */
+	off = xcalloc(p->nlevels + 2, sizeof(*off));
+	byl = xcalloc(g->n + 1, sizeof(*byl));
+	for (i = 0; i < g->n; i++)
+		off[p->level[i] + 1]++;
+	for (l = 0; l < p->nlevels; l++)
+		off[l + 1] += off[l];
+	for (i = 0; i < g->n; i++) {
+		uint32_t v = g->order[i];
+
+		byl[off[p->level[v]]++] = v;
+	}
+	strbuf_adds(sb, "],\"levels\":[");
+	/* After the fill, off[l] is where level l ends. */
+	for (l = 0, i = 0; l < p->nlevels; l++) {
+		strbuf_adds(sb, l > 0 ? ",[" : "[");
+		for (first = 1; i < off[l]; i++, first = 0) {
+			if (!first)
+				strbuf_addc(sb, ',');
+			id_str(sb, g, byl[i]);
+		}
+		strbuf_addc(sb, ']');
+	}
+	free(off);
+	free(byl);
+	strbuf_addf(sb, "],\"width\":%u,\"critical_path\":{\"steps\":[",
+	    p->width);
+	for (i = 0; i < p->ncp; i++) {
+		if (i > 0)
+			strbuf_addc(sb, ',');
+		id_str(sb, g, p->cp[i]);
+	}
+	strbuf_adds(sb, "],\"duration\":");
+	strbuf_add_json_num(sb, p->total);
+	strbuf_adds(sb, "},\"steps\":{");
+	for (i = 0; i < g->n; i++) {
+		if (i > 0)
+			strbuf_addc(sb, ',');
+		id_str(sb, g, i);
+		strbuf_addf(sb, ":{\"level\":%u,\"earliest_start\":",
+		    p->level[i]);
+		strbuf_add_json_num(sb, p->es[i]);
+		strbuf_adds(sb, ",\"latest_start\":");
+		strbuf_add_json_num(sb, p->ls[i]);
+		strbuf_adds(sb, ",\"slack\":");
+		strbuf_add_json_num(sb, p->ls[i] - p->es[i] < 1e-9 ? 0 :
+		    p->ls[i] - p->es[i]);
+		strbuf_adds(sb, ",\"estimate\":");
+		strbuf_add_json_num(sb, p->est[i]);
+		strbuf_addc(sb, '}');
+		strbuf_flush(sb, fp, 1 << 20);
+	}
+	strbuf_adds(sb, "}}");
+}

@@ -1,0 +1,195 @@
+/*
+ * Growable string buffer.  Used for paths, messages, shell quoting and the
+ * hand-written JSON that the hot paths emit (events, run.json, plans): writing
+ * JSON text directly is several times cheaper than building jv values only to
+ * dump them again.  Appends are amortized O(1); capacity doubles.
+ */
+#include "compat.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "strbuf.h"
+#include "xalloc.h"
+
+void
+strbuf_init(struct strbuf *sb)
+{
+	sb->buf = NULL;
+	sb->len = sb->cap = 0;
+}
+
+void
+strbuf_release(struct strbuf *sb)
+{
+	free(sb->buf);
+	strbuf_init(sb);
+}
+
+void
+strbuf_reset(struct strbuf *sb)
+{
+	sb->len = 0;
+	if (sb->buf != NULL)
+		sb->buf[0] = '\0';
+}
+
+void
+strbuf_grow(struct strbuf *sb, size_t extra)
+{
+	size_t need = sb->len + extra + 1;
+
+	if (need <= sb->cap)
+		return;
+	if (sb->cap == 0)
+		sb->cap = 64;
+	while (sb->cap < need)
+		sb->cap *= 2;
+	sb->buf = xreallocarray(sb->buf, sb->cap, 1);
+}
+
+void
+strbuf_add(struct strbuf *sb, const void *p, size_t n)
+{
+	strbuf_grow(sb, n);
+	memcpy(sb->buf + sb->len, p, n);
+	sb->len += n;
+	sb->buf[sb->len] = '\0';
+}
+
+void
+strbuf_adds(struct strbuf *sb, const char *s)
+{
+	strbuf_add(sb, s, strlen(s));
+}
+
+void
+strbuf_addc(struct strbuf *sb, char c)
+{
+	strbuf_grow(sb, 1);
+	sb->buf[sb->len++] = c;
+	sb->buf[sb->len] = '\0';
+}
+
+void
+strbuf_addf(struct strbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	strbuf_grow(sb, 64);
+	va_start(ap, fmt);
+	n = vsnprintf(sb->buf + sb->len, sb->cap - sb->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sb->cap - sb->len) {
+		strbuf_grow(sb, (size_t)n);
+		va_start(ap, fmt);
+		(void)vsnprintf(sb->buf + sb->len, sb->cap - sb->len, fmt, ap);
+		va_end(ap);
+	}
+	sb->len += (size_t)n;
+}
+
+void
+strbuf_add_json_str(struct strbuf *sb, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, run;
+
+	strbuf_grow(sb, n + 2);
+	strbuf_addc(sb, '"');
+	for (i = 0; i < n; i += run) {
+		unsigned char c = (unsigned char)s[i];
+
+		/* Copy the longest run that needs no escaping in one go. */
+		for (run = 0; i + run < n; run++) {
+			c = (unsigned char)s[i + run];
+			if (c < 0x20 || c == '"' || c == '\\')
+				break;
+		}
+		if (run > 0) {
+			strbuf_add(sb, s + i, run);
+			continue;
+		}
+		run = 1;
+		switch (c) {
+		case '"':
+			strbuf_add(sb, "\\\"", 2);
+			break;
+		case '\\':
+			strbuf_add(sb, "\\\\", 2);
+			break;
+		case '\n':
+			strbuf_add(sb, "\\n", 2);
+			break;
+		case '\t':
+			strbuf_add(sb, "\\t", 2);
+			break;
+		case '\r':
+			strbuf_add(sb, "\\r", 2);
+			break;
+		default: {
+			char u[6] = { '\\', 'u', '0', '0', hex[c >> 4],
+			    hex[c & 15] };
+
+			strbuf_add(sb, u, sizeof(u));
+		}
+		}
+	}
+	strbuf_addc(sb, '"');
+}
+
+void
+strbuf_add_json_num(struct strbuf *sb, double d)
+{
+	char tmp[40];
+	int prec;
+
+	if (!isfinite(d)) {
+		strbuf_adds(sb, d > 0 ? "1.7976931348623157e+308" :
+		    d < 0 ? "-1.7976931348623157e+308" : "null");
+		return;
+	}
+	if (d == (double)(long long)d && fabs(d) < 1e15) {
+		strbuf_addf(sb, "%lld", (long long)d);
+		return;
+	}
+	/* The shortest of %.15g..%.17g that reads back exactly. */
+	for (prec = 15; prec < 17; prec++) {
+		(void)snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
+		if (strtod(tmp, NULL) == d)
+			break;
+	}
+	strbuf_addf(sb, "%.*g", prec, d);
+}
+
+char *
+strbuf_detach(struct strbuf *sb, size_t *len)
+{
+	char *p = sb->buf;
+
+	if (p == NULL)
+		p = xstrdup("");
+	if (len != NULL)
+		*len = sb->len;
+	strbuf_init(sb);
+	return p;
+}
+
+const char *
+strbuf_str(const struct strbuf *sb)
+{
+	return sb->buf != NULL ? sb->buf : "";
+}
+
+void
+strbuf_flush(struct strbuf *sb, FILE *fp, size_t min)
+{
+	if (fp == NULL || sb->len < min || sb->len == 0)
+		return;
+	(void)fwrite(sb->buf, 1, sb->len, fp);
+	strbuf_reset(sb);
+}

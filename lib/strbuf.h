@@ -1,0 +1,35 @@
+#ifndef STRBUF_H
+#define STRBUF_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* A growable NUL-terminated byte buffer.  Embed it; init/release. */
+struct strbuf {
+	char	*buf;
+	size_t	 len;
+	size_t	 cap;
+};
+
+#define STRBUF_INIT { NULL, 0, 0 }
+
+void	 strbuf_init(struct strbuf *);
+void	 strbuf_release(struct strbuf *);
+void	 strbuf_reset(struct strbuf *);
+void	 strbuf_grow(struct strbuf *, size_t);
+void	 strbuf_add(struct strbuf *, const void *, size_t);
+void	 strbuf_adds(struct strbuf *, const char *);
+void	 strbuf_addc(struct strbuf *, char);
+void	 strbuf_addf(struct strbuf *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Appends s as a JSON string literal, quotes included. */
+void	 strbuf_add_json_str(struct strbuf *, const char *, size_t);
+/* Appends a number as JSON: integers exactly, others with %.17g trimmed. */
+void	 strbuf_add_json_num(struct strbuf *, double);
+/* Returns the buffer (owned by the caller) and resets sb. */
+char	*strbuf_detach(struct strbuf *, size_t *);
+const char *strbuf_str(const struct strbuf *);
+/* Writes the contents to fp and resets once it holds at least min bytes. */
+void	 strbuf_flush(struct strbuf *, FILE *, size_t min);
+
+#endif
