@@ -656,10 +656,10 @@ jdoc_emit(const struct jdoc *d, uint32_t i, struct strbuf *sb)
 }
 
 const char *
-jkind_name(enum jkind k)
+jkind_article(enum jkind k)
 {
-	static const char *names[] = { "null", "boolean", "boolean", "number",
-	    "string", "array", "object" };
+	static const char *names[] = { "null", "a boolean", "a boolean",
+	    "a number", "a string", "an array", "an object" };
 
 	return names[k];
 }

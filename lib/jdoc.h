@@ -54,6 +54,7 @@ double	 jdoc_num(const struct jdoc *, uint32_t);
 jv	 jdoc_jv(const struct jdoc *, uint32_t);
 /* Appends a subtree as compact JSON text (tokens copied verbatim). */
 void	 jdoc_emit(const struct jdoc *, uint32_t, struct strbuf *sb);
-const char *jkind_name(enum jkind);
+/* "an array", "a string", "null"...: for messages. */
+const char *jkind_article(enum jkind);
 
 #endif

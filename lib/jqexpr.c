@@ -39,6 +39,7 @@ struct uniq {
 	int		 batch;		/* -1: did not compile */
 	int		 slot;
 	uint32_t	 hash;
+	char		*err;		/* compile error, reported in order */
 };
 
 struct jqx {
@@ -137,7 +138,7 @@ jqx_add(struct jqx *x, const char *src, const char *path)
 			x->capu = x->capu ? x->capu * 2 : 64;
 			x->u = xreallocarray(x->u, x->capu, sizeof(*x->u));
 		}
-		x->u[x->nu] = (struct uniq){ e->src, e->path, -1, 0, h };
+		x->u[x->nu] = (struct uniq){ e->src, e->path, -1, 0, h, NULL };
 		x->tab[j] = (uint32_t)++x->nu;
 	}
 	e->uniq = x->tab[j] - 1;
@@ -258,7 +259,7 @@ add_batch(struct jqx *x, jq_state *jq, const size_t *idx, size_t n)
  * and is reported with jq's own message.  O(k log n) compiles for k errors.
  */
 static int
-compile_bisect(struct jqx *x, const size_t *idx, size_t n, struct diag *d)
+compile_bisect(struct jqx *x, const size_t *idx, size_t n)
 {
 	jq_state *jq;
 	size_t half;
@@ -280,21 +281,20 @@ compile_bisect(struct jqx *x, const size_t *idx, size_t n, struct diag *d)
 				strbuf_adds(&x->err, "unbalanced brackets");
 			jq_teardown(&jq);
 		}
-		diag_add(d, DIAG_ERROR, x->u[idx[0]].path,
-		    "jq expression does not compile: %s",
-		    x->err.len ? x->err.buf : "syntax error");
+		x->u[idx[0]].err = xstrdup(x->err.len ? x->err.buf :
+		    "syntax error");
 		return -1;
 	}
 	half = n / 2;
-	a = compile_bisect(x, idx, half, d);
-	b = compile_bisect(x, idx + half, n - half, d);
+	a = compile_bisect(x, idx, half);
+	b = compile_bisect(x, idx + half, n - half);
 	return a == -1 || b == -1 ? -1 : 0;
 }
 
 int
 jqx_compile(struct jqx *x, struct diag *d)
 {
-	size_t *idx, i, j, n;
+	size_t *idx, i, j, n, first = x->ncompiled;
 	int rc = 0;
 
 	idx = xreallocarray(NULL, BATCH, sizeof(*idx));
@@ -307,7 +307,7 @@ jqx_compile(struct jqx *x, struct diag *d)
 			if (!jqx_balanced(x->u[j].src)) {
 				size_t one = j;
 
-				if (compile_bisect(x, &one, 1, d) == -1)
+				if (compile_bisect(x, &one, 1) == -1)
 					rc = -1;
 				x->ncompiled = j + 1;
 				break;
@@ -315,15 +315,23 @@ jqx_compile(struct jqx *x, struct diag *d)
 			idx[i] = j;
 		}
 		if (i == n) {
-			if (compile_bisect(x, idx, n, d) == -1)
+			if (compile_bisect(x, idx, n) == -1)
 				rc = -1;
 			x->ncompiled += n;
 		} else if (i > 0) {
-			if (compile_bisect(x, idx, i, d) == -1)
+			if (compile_bisect(x, idx, i) == -1)
 				rc = -1;
 		}
 	}
 	free(idx);
+	/* Errors in the order the expressions appear in the document. */
+	for (j = first; j < x->nu; j++)
+		if (x->u[j].err != NULL) {
+			diag_add(d, DIAG_ERROR, x->u[j].path,
+			    "jq expression does not compile: %s", x->u[j].err);
+			free(x->u[j].err);
+			x->u[j].err = NULL;
+		}
 	return rc;
 }
 

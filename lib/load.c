@@ -122,10 +122,7 @@ want_kind(struct loader *L, uint32_t v, enum jkind k, const char *path,
 	if (got == k || (k == J_TRUE && got == J_FALSE))
 		return 0;
 	diag_add(L->d, DIAG_ERROR, path, "must be %s, not %s", what,
-	    got == J_TRUE || got == J_FALSE ? "a boolean" :
-	    got == J_NULL ? "null" : got == J_ARR ? "an array" :
-	    got == J_OBJ ? "an object" : got == J_NUM ? "a number" :
-	    "a string");
+	    jkind_article(got));
 	return -1;
 }
 
@@ -1078,7 +1075,7 @@ dag_load_buf(char *buf, size_t len, const char *display, const char *name,
 	if (g->doc.n[0].kind != J_OBJ) {
 		diag_add(d, DIAG_ERROR, NULL, "the document must be a JSON "
 		    "object with a \"steps\" array, not %s",
-		    jkind_name(g->doc.n[0].kind));
+		    jkind_article(g->doc.n[0].kind));
 		goto fail;
 	}
 	check_top(&L, 0, &steps);

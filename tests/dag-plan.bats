@@ -1,0 +1,129 @@
+#!/usr/bin/env bats
+# dag-plan: order, levels, width, critical path, slack, formats (SPEC 8).
+
+load test_helper
+
+diamond() {
+	dag wf.json <<'EOF2'
+{"name": "d", "steps": [
+ {"id": "fetch", "run": "true", "x-estimate": "2s"},
+ {"id": "lint", "run": "true"},
+ {"id": "build", "needs": ["fetch"], "run": "true", "x-estimate": 10},
+ {"id": "docs", "needs": ["fetch"], "run": "true", "x-estimate": "3s"},
+ {"id": "test", "needs": ["build", "lint"], "run": "true", "x-estimate": "5s"},
+ {"id": "ship", "needs": ["test", "docs"], "run": "true"}]}
+EOF2
+}
+
+@test "json plan: stable order, levels, width, critical path, estimates and slack" {
+	diamond
+	run --separate-stderr dag-plan wf.json
+	assert_success
+	assert_equal "$(jq -c '.plan | [.order, .levels, .width, .critical_path]' <<<"$output")" \
+	    '[["fetch","lint","build","docs","test","ship"],[["fetch","lint"],["build","docs"],["test"],["ship"]],2,{"steps":["fetch","build","test","ship"],"duration":18}]'
+	assert_equal "$(jq -c '.plan.steps.docs, .plan.steps.lint, .plan.steps.ship' <<<"$output" | paste -sd' ')" \
+	    '{"level":1,"earliest_start":2,"latest_start":14,"slack":12,"estimate":3} {"level":0,"earliest_start":0,"latest_start":11,"slack":11,"estimate":1} {"level":3,"earliest_start":17,"latest_start":17,"slack":0,"estimate":1}'
+	# The plan carries the normalized DAG, so it feeds dag-plan again.
+	assert_equal "$(jq -c '.steps | length' <<<"$output")" 6
+}
+
+@test "order is stable: declaration order among steps ready together" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "z", "run": "true", "needs": ["m"]}, {"id": "y", "run": "true"},
+ {"id": "m", "run": "true"}, {"id": "a", "run": "true", "needs": ["y"]}]}
+EOF2
+	run --separate-stderr dag-plan wf.json
+	assert_equal "$(jq -c .plan.order <<<"$output")" '["y","m","z","a"]'
+	assert_equal "$(jq -c .plan.levels <<<"$output")" '[["y","m"],["z","a"]]'
+}
+
+@test "level is the longest chain of needs" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "a", "run": "true"}, {"id": "b", "run": "true", "needs": ["a"]},
+ {"id": "c", "run": "true", "needs": ["b"]}, {"id": "d", "run": "true", "needs": ["a", "c"]}]}
+EOF2
+	run --separate-stderr dag-plan wf.json
+	assert_equal "$(jq -c '[.plan.steps[] | .level]' <<<"$output")" '[0,1,2,3]'
+}
+
+@test "reads stdin, a normalized DAG, or an earlier plan" {
+	diamond
+	run --separate-stderr sh -c 'dag-plan < wf.json | jq -c .plan.order'
+	assert_output '["fetch","lint","build","docs","test","ship"]'
+	run --separate-stderr sh -c 'dag-validate wf.json | dag-plan | dag-plan | jq -c .plan.critical_path.duration'
+	assert_output '18'
+}
+
+@test "--format text lists levels and the critical path" {
+	diamond
+	run --separate-stderr dag-plan --format text wf.json
+	assert_success
+	assert_line --index 0 'd: 6 steps, 4 levels, width 2, critical path 18.00s'
+	assert_line --index 1 'level 0:'
+	assert_line --index 2 --regexp '^  fetch +est 2\.00s +slack 0ms +critical$'
+	assert_line --index 3 --regexp '^  lint +est 1\.00s +slack 11\.00s *$'
+	assert_line 'critical path: fetch -> build -> test -> ship'
+}
+
+@test "--format dot is a Graphviz digraph with need -> step edges" {
+	diamond
+	run --separate-stderr dag-plan --format dot wf.json
+	assert_success
+	assert_line --index 0 'digraph "d" {'
+	assert_line $'\t"fetch" -> "build" [penwidth=2, color=red];'
+	assert_line $'\t"fetch" -> "docs";'
+	assert_line --index $((${#lines[@]} - 1)) '}'
+}
+
+@test "--format mermaid is a flowchart" {
+	diamond
+	run --separate-stderr dag-plan --format mermaid wf.json
+	assert_success
+	assert_line --index 0 'flowchart LR'
+	assert_line '    n0["fetch"]'
+	assert_line '    n0 --> n2'
+	assert_line '    class n5 critical'
+}
+
+@test "--history takes medians of past successful runs of the same DAG" {
+	diamond
+	mkdir -p runs/r1 runs/r2 runs/r3 runs/other
+	echo '{"format":1,"dag":"d","steps":{"lint":{"status":"succeeded","duration":4}}}' > runs/r1/run.json
+	echo '{"format":1,"dag":"d","steps":{"lint":{"status":"succeeded","duration":8}}}' > runs/r2/run.json
+	echo '{"format":1,"dag":"d","steps":{"lint":{"status":"failed","duration":100}}}' > runs/r3/run.json
+	echo '{"format":1,"dag":"x","steps":{"lint":{"status":"succeeded","duration":100}}}' > runs/other/run.json
+	run --separate-stderr dag-plan --history runs wf.json
+	assert_success
+	# x-estimate wins over history; lint has only history: median of 4 and 8.
+	assert_equal "$(jq -c '.plan.steps.lint.estimate, .plan.steps.fetch.estimate' <<<"$output" | paste -sd' ')" '6 2'
+}
+
+@test "exit statuses: 1 invalid, 2 usage, 4 unreadable" {
+	echo '{"steps": [{"id": "a", "run": "true", "needs": ["a"]}]}' > bad.json
+	run -1 --separate-stderr dag-plan bad.json
+	assert_equal "$output" ""
+	assert_equal "$stderr" 'bad.json: steps[0].needs[0]: step "a" needs itself'
+	run -2 --separate-stderr dag-plan --format svg bad.json
+	assert_equal "${stderr_lines[0]}" "dag-plan: unknown format 'svg' (json, text, dot or mermaid)"
+	run -2 dag-plan a.json b.json
+	run -4 --separate-stderr dag-plan nothere.json
+	assert_equal "$stderr" "nothere.json: open 'nothere.json': No such file or directory"
+	run -0 dag-plan --version
+	assert_output --regexp '^dag-plan [0-9.]+$'
+}
+
+@test "dpkg's acyclic dependency graph: order and levels respect every edge" {
+	[ -r /var/lib/dpkg/status ] || skip "no /var/lib/dpkg/status on this machine"
+	awk -v acyclic=1 -f "$FIXTURES/dpkg2dag.awk" /var/lib/dpkg/status > dpkg.json
+	run -0 --separate-stderr dag-plan dpkg.json
+	echo "$output" > plan.json
+	[ "$(jq '[.steps[].needs | length] | add' plan.json)" -gt 50 ]
+	run jq -r '
+	    .plan as $p
+	    | ($p.order | to_entries | map({(.value): .key}) | add) as $pos
+	    | [.steps[] | .id as $s | (.needs // [])[]
+	       | select($pos[.] >= $pos[$s] or $p.steps[.].level >= $p.steps[$s].level)]
+	    | length' plan.json
+	assert_output 0
+	assert_equal "$(jq '.plan.order | length' plan.json)" "$(jq '.steps | length' plan.json)"
+}

@@ -1,0 +1,27 @@
+# Loaded by every .bats file: libraries, PATH to the binaries under test,
+# and a private HOME, TMPDIR and runs directory per test.
+bats_require_minimum_version 1.5.0
+bats_load_library bats-support
+bats_load_library bats-assert
+bats_load_library bats-file
+
+TOP="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
+FIXTURES="$TOP/tests/fixtures"
+PATH="${DAGKIT_BIN:-$TOP/build/bin}:$PATH"
+export PATH
+
+setup() {
+	unset NO_COLOR DAG_RUNS DAG_RUN_ID DAG_RUN_DIR DAG_STEP_ID DAG_ATTEMPT \
+	    DAG_INPUT DAG_OUTPUT
+	export LC_ALL=C
+	export HOME="$BATS_TEST_TMPDIR/home"
+	export TMPDIR="$BATS_TEST_TMPDIR"
+	export DAG_RUNS="$BATS_TEST_TMPDIR/runs"
+	mkdir -p "$HOME"
+	cd "$BATS_TEST_TMPDIR" || return 1
+}
+
+# dag FILE <<'EOF' ... EOF: writes a document for the test.
+dag() {
+	cat >"$1"
+}
