@@ -7,7 +7,7 @@ WARN = -Wall -Wextra -Werror -std=c11
 CPPFLAGS += -D_GNU_SOURCE -isystem /usr/include/bsd -DLIBBSD_OVERLAY
 LDLIBS = -ljq -lbsd -lm
 
-PROGS = dag-validate dag-plan
+PROGS = dag-validate dag-plan dag-run dag-step
 LIBSRC = $(wildcard lib/*.c)
 LIBHDR = $(wildcard lib/*.h)
 

@@ -1,0 +1,139 @@
+#include "../lib/compat.h"
+
+#include <err.h>
+#include <getopt.h>
+#include <stdio.h>
+
+#include "../lib/exitcode.h"
+#include "../lib/opts.h"
+#include "../lib/runner.h"
+#include "../lib/xalloc.h"
+
+enum {
+	OPT_VERSION = 256, OPT_EVENTS, OPT_JSON, OPT_LOCK, OPT_LOCK_WAIT,
+	OPT_PREPARE, OPT_RESUME, OPT_RUN_DIR, OPT_RUN_ID, OPT_RUNS, OPT_TARGET
+};
+
+static const struct option longopts[] = {
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ "events", no_argument, NULL, OPT_EVENTS },
+	{ "help", no_argument, NULL, 'h' },
+	{ "jobs", required_argument, NULL, 'j' },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "keep-going", no_argument, NULL, 'k' },
+	{ "lock", no_argument, NULL, OPT_LOCK },
+	{ "lock-wait", required_argument, NULL, OPT_LOCK_WAIT },
+	{ "param", required_argument, NULL, 'p' },
+	{ "prepare", no_argument, NULL, OPT_PREPARE },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "resume", required_argument, NULL, OPT_RESUME },
+	{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
+	{ "run-id", required_argument, NULL, OPT_RUN_ID },
+	{ "runs", required_argument, NULL, OPT_RUNS },
+	{ "target", required_argument, NULL, OPT_TARGET },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 }
+};
+
+static __dead void
+usage(FILE *fp, int status)
+{
+	fprintf(fp, "usage: dag-run [-hknqv] [--events] [--json] [--lock] "
+	    "[--prepare] [-j jobs]\n"
+	    "               [--lock-wait secs] [-p key=value] "
+	    "[--resume run] [--run-dir dir]\n"
+	    "               [--run-id id] [--runs dir] [--target id] "
+	    "[--version] [file]\n");
+	exit(status);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct run_opts o = { .input = "-" };
+	const char *errstr;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "hj:knp:qv", longopts, NULL)) !=
+	    -1) {
+		switch (ch) {
+		case 'h':
+			usage(stdout, EXIT_OK);
+		case 'j':
+			o.jobs = (unsigned)strtonum(optarg, 1, 100000, &errstr);
+			if (errstr != NULL)
+				errx(EXIT_USAGE, "-j '%s': %s", optarg, errstr);
+			break;
+		case 'k':
+			o.keep_going = 1;
+			break;
+		case 'n':
+			o.dry_run = 1;
+			break;
+		case 'p':
+			o.params = xreallocarray(o.params, (size_t)o.nparams + 1,
+			    sizeof(*o.params));
+			o.params[o.nparams++] = optarg;
+			break;
+		case 'q':
+			o.quiet = 1;
+			break;
+		case 'v':
+			o.verbose = 1;
+			break;
+		case OPT_EVENTS:
+			o.events = 1;
+			break;
+		case OPT_JSON:
+			o.json = 1;
+			break;
+		case OPT_LOCK:
+			o.lock = 1;
+			break;
+		case OPT_LOCK_WAIT:
+			o.lock = 1;
+			o.lock_wait = (double)strtonum(optarg, 0, 86400 * 7,
+			    &errstr);
+			if (errstr != NULL)
+				errx(EXIT_USAGE, "--lock-wait '%s': %s", optarg,
+				    errstr);
+			break;
+		case OPT_PREPARE:
+			o.prepare = 1;
+			break;
+		case OPT_RESUME:
+			o.resume = optarg;
+			break;
+		case OPT_RUN_DIR:
+			o.run_dir = optarg;
+			break;
+		case OPT_RUN_ID:
+			o.run_id = optarg;
+			break;
+		case OPT_RUNS:
+			o.runs = optarg;
+			break;
+		case OPT_TARGET:
+			o.targets = xreallocarray(o.targets,
+			    (size_t)o.ntargets + 1, sizeof(*o.targets));
+			o.targets[o.ntargets++] = optarg;
+			break;
+		case OPT_VERSION:
+			version_exit();
+		default:
+			usage(stderr, EXIT_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1 || (o.resume != NULL && argc > 0) ||
+	    (o.events && o.json))
+		usage(stderr, EXIT_USAGE);
+	if (argc == 1)
+		o.input = argv[0];
+	ch = run_main(&o);
+	free(o.params);
+	free(o.targets);
+	return stdout_close(ch);
+}

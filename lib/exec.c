@@ -1,0 +1,577 @@
+/*
+ * What a step runs, and the jq work around it.  Commands without templates
+ * are assembled here in dag-run itself.  Everything that evaluates jq
+ * (when, input, templates, transform, check, and parsing an output) runs
+ * in a forked child of dag-run instead: libjq has no time limit and aborts
+ * on memory exhaustion, so a child is the only place where the step's
+ * timeout can stop it and where a crash cannot take the run down.  The
+ * child inherits the compiled expressions and the run state, reads the
+ * outputs it needs from disk, and reports one JSON line through a memfd.
+ */
+#include "compat.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "dag.h"
+#include "diag.h"
+#include "exec.h"
+#include "jdoc.h"
+#include "jqexpr.h"
+#include "json.h"
+#include "rundir.h"
+#include "spawn.h"
+#include "state.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+void
+cmdspec_release(struct cmdspec *c)
+{
+	size_t i;
+
+	argv_free(c->argv);
+	for (i = 0; i < c->nenv; i++) {
+		free(c->envk[i]);
+		free(c->envv[i]);
+	}
+	free(c->envk);
+	free(c->envv);
+	free(c->cwd);
+	memset(c, 0, sizeof(*c));
+}
+
+int
+exec_needs_prep(const struct dag *g, uint32_t i)
+{
+	const struct step *s = &g->s[i];
+
+	return s->when >= 0 || s->input >= 0 || s->tp != NULL ||
+	    g->env_has_tmpl;
+}
+
+static void
+env_add(struct cmdspec *c, char *k, char *v)
+{
+	c->envk = xreallocarray(c->envk, c->nenv + 1, sizeof(*c->envk));
+	c->envv = xreallocarray(c->envv, c->nenv + 1, sizeof(*c->envv));
+	c->envk[c->nenv] = k;
+	c->envv[c->nenv++] = v;
+}
+
+/* Renders string node v (template t, may be NULL) into a malloc'd string. */
+static char *
+render(const struct execctx *x, uint32_t v, const struct tmpl *t, jv ctx,
+    int shell, char **err)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (t == NULL || t->n == 0)
+		return jdoc_strdup(&x->g->doc, v, NULL);
+	if (tmpl_render(x->g->jqx, t, ctx, shell, &sb, err) == -1) {
+		strbuf_release(&sb);
+		return NULL;
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+/*
+ * Assembles the command of step i.  ctx is jv_invalid() in the parent
+ * (no templates there) and the step context in an evaluator child.
+ */
+static int
+assemble(const struct execctx *x, uint32_t i, jv ctx, struct cmdspec *c,
+    char **err)
+{
+	const struct dag *g = x->g;
+	const struct jdoc *j = &g->doc;
+	const struct step *s = &g->s[i];
+	const struct step_tmpl *tp = s->tp;
+	uint32_t e, k, n, objs[2] = { s->env_def, s->env };
+	char *cmd, *val;
+	int w;
+
+	memset(c, 0, sizeof(*c));
+	*err = NULL;
+	/* Templates of the top-level env: per step, since they see it. */
+	if (g->env_has_tmpl && jv_is_valid(ctx))
+		for (k = g->env + 1, n = 0; k < j->n[g->env].end;
+		    k = j->n[k + 1].end, n++) {
+			if (g->env_tmpl[n].n == 0)
+				continue;
+			if ((val = render(x, k + 1, &g->env_tmpl[n], ctx, 0,
+			    err)) == NULL)
+				return -1;
+			env_add(c, jdoc_strdup(j, k, NULL), val);
+		}
+	for (w = 0, n = 0; w < 2; w++) {
+		if (objs[w] == JNONE)
+			continue;
+		for (k = objs[w] + 1; k < j->n[objs[w]].end;
+		    k = j->n[k + 1].end, n++) {
+			val = render(x, k + 1, tp != NULL && tp->env != NULL ?
+			    &tp->env[n] : NULL, ctx, 0, err);
+			if (val == NULL)
+				return -1;
+			env_add(c, jdoc_strdup(j, k, NULL), val);
+		}
+	}
+	if (s->cwd != JNONE && (c->cwd = render(x, s->cwd, tp != NULL ?
+	    tp->cwd : NULL, ctx, 0, err)) == NULL)
+		return -1;
+	if (s->kind == CMD_ARGV) {
+		c->argv = xcalloc(j->n[s->cmd].len + 1, sizeof(*c->argv));
+		for (e = s->cmd + 1, n = 0; e < j->n[s->cmd].end;
+		    e = j->n[e].end, n++)
+			if ((c->argv[n] = render(x, e, tp != NULL &&
+			    tp->argv != NULL ? &tp->argv[n] : NULL, ctx, 0,
+			    err)) == NULL)
+				return -1;
+		return 0;
+	}
+	if ((cmd = render(x, s->cmd, tp != NULL ? tp->run : NULL, ctx, 1,
+	    err)) == NULL)
+		return -1;
+	if ((c->argv = shell_split(cmd)) != NULL) {
+		free(cmd);
+		return 0;
+	}
+	c->argv = xcalloc(4, sizeof(*c->argv));
+	c->argv[0] = xstrdup("/bin/sh");
+	c->argv[1] = xstrdup("-c");
+	c->argv[2] = cmd;
+	c->shell = 1;
+	return 0;
+}
+
+int
+exec_literal(const struct execctx *x, uint32_t i, struct cmdspec *c,
+    char **err)
+{
+	if (assemble(x, i, jv_invalid(), c, err) == -1) {
+		cmdspec_release(c);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+step_dir(const struct execctx *x, uint32_t i)
+{
+	return openat(x->rd->sdfd, x->g->s[i].id, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC);
+}
+
+int
+exec_default_input(const struct execctx *x, uint32_t i, int *has)
+{
+	const struct dag *g = x->g;
+	struct strbuf sb = STRBUF_INIT;
+	uint32_t k;
+	int dfd, rc = 0, any = 0, sfd;
+	size_t len;
+	char *text;
+
+	*has = 0;
+	if (g->need_off[i] == g->need_off[i + 1])
+		return 0;		/* no needs: input is null */
+	strbuf_addc(&sb, '{');
+	for (k = g->need_off[i]; k < g->need_off[i + 1]; k++) {
+		uint32_t n = g->need[k];
+
+		if (!x->rs->s[n].has_output)
+			continue;
+		if ((sfd = step_dir(x, n)) == -1)
+			continue;
+		text = rundir_read(sfd, "output.json", &len);
+		close(sfd);
+		if (text == NULL)
+			continue;
+		while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' '))
+			len--;
+		strbuf_adds(&sb, any ? "," : "");
+		strbuf_add_json_str(&sb, g->s[n].id, strlen(g->s[n].id));
+		strbuf_addc(&sb, ':');
+		strbuf_add(&sb, text, len);
+		free(text);
+		any = 1;
+	}
+	strbuf_adds(&sb, "}\n");
+	if ((dfd = step_dir(x, i)) == -1)
+		rc = -1;
+	else {
+		rc = rundir_replace(dfd, "input.json", sb.buf, sb.len);
+		close(dfd);
+	}
+	strbuf_release(&sb);
+	*has = rc == 0;
+	return rc;
+}
+
+static jv
+load_output(const struct execctx *x, uint32_t i)
+{
+	size_t len;
+	char *text;
+	int sfd;
+	jv v;
+
+	if (!x->rs->s[i].has_output || (sfd = step_dir(x, i)) == -1)
+		return jv_null();
+	text = rundir_read(sfd, "output.json", &len);
+	close(sfd);
+	if (text == NULL)
+		return jv_null();
+	v = json_parse_quiet(text, len);
+	free(text);
+	return jv_is_valid(v) ? v : jv_null();
+}
+
+static jv
+step_record(const struct execctx *x, uint32_t i)
+{
+	const struct sstate *s = &x->rs->s[i];
+	jv r = jv_object();
+
+	r = jv_object_set(r, jv_string("status"),
+	    jv_string(step_status_names[s->status]));
+	r = jv_object_set(r, jv_string("exit_code"), s->exit_code >= 0 ?
+	    jv_number(s->exit_code) : jv_null());
+	r = jv_object_set(r, jv_string("output"), load_output(x, i));
+	r = jv_object_set(r, jv_string("attempts"), jv_number(s->attempts));
+	r = jv_object_set(r, jv_string("duration"), jv_number(s->duration));
+	return r;
+}
+
+/* The context of SPEC section 3: ancestors only, outputs read from disk. */
+static jv
+build_ctx(const struct execctx *x, uint32_t i, uint32_t attempt)
+{
+	const struct dag *g = x->g;
+	const struct step *s = &g->s[i];
+	jv steps = jv_object(), ctx = jv_object();
+	uint32_t k, head = 0, tail = 0, *q;
+	uint8_t *seen;
+
+	if (s->all_refs) {
+		q = xcalloc(g->n + 1, sizeof(*q));
+		seen = xcalloc(g->n + 1, 1);
+		q[tail++] = i;
+		while (head < tail) {
+			uint32_t v = q[head++];
+
+			for (k = g->need_off[v]; k < g->need_off[v + 1]; k++)
+				if (!seen[g->need[k]]) {
+					seen[g->need[k]] = 1;
+					q[tail++] = g->need[k];
+				}
+		}
+		for (k = 0; k < g->n; k++)
+			if (seen[k])
+				steps = jv_object_set(steps,
+				    jv_string(g->s[k].id), step_record(x, k));
+		free(q);
+		free(seen);
+	} else
+		for (k = 0; k < s->nrefs; k++)
+			steps = jv_object_set(steps,
+			    jv_string(g->s[s->refs[k]].id),
+			    step_record(x, s->refs[k]));
+	ctx = jv_object_set(ctx, jv_string("params"), jv_copy(x->params));
+	ctx = jv_object_set(ctx, jv_string("run"), jv_object_set(
+	    jv_object_set(jv_object(), jv_string("id"), jv_string(x->rs->id)),
+	    jv_string("dir"), jv_string(x->rd->path)));
+	ctx = jv_object_set(ctx, jv_string("step"), jv_object_set(
+	    jv_object_set(jv_object(), jv_string("id"), jv_string(s->id)),
+	    jv_string("attempt"), jv_number(attempt)));
+	ctx = jv_object_set(ctx, jv_string("steps"), steps);
+	return ctx;
+}
+
+static void
+put_result(int fd, struct strbuf *sb)
+{
+	const char *p = sb->buf;
+	size_t n = sb->len;
+	ssize_t w;
+
+	while (n > 0 && (w = write(fd, p, n)) > 0) {
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static __dead void
+finish(int fd, struct strbuf *sb)
+{
+	put_result(fd, sb);
+	_exit(0);
+}
+
+static __dead void
+fail(int fd, const char *what, const char *msg)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char *m = xasprintf("%s%s", what, msg);
+
+	strbuf_adds(&sb, "{\"error\":");
+	strbuf_add_json_str(&sb, m, strlen(m));
+	strbuf_adds(&sb, "}\n");
+	finish(fd, &sb);
+}
+
+static void
+emit_cmd(const struct cmdspec *c, struct strbuf *sb)
+{
+	size_t i;
+
+	strbuf_adds(sb, "{\"argv\":[");
+	for (i = 0; c->argv[i] != NULL; i++) {
+		strbuf_adds(sb, i ? "," : "");
+		strbuf_add_json_str(sb, c->argv[i], strlen(c->argv[i]));
+	}
+	strbuf_addf(sb, "],\"shell\":%s,\"env\":[", c->shell ? "true" :
+	    "false");
+	for (i = 0; i < c->nenv; i++) {
+		strbuf_adds(sb, i ? ",[" : "[");
+		strbuf_add_json_str(sb, c->envk[i], strlen(c->envk[i]));
+		strbuf_addc(sb, ',');
+		strbuf_add_json_str(sb, c->envv[i], strlen(c->envv[i]));
+		strbuf_addc(sb, ']');
+	}
+	strbuf_adds(sb, "],\"cwd\":");
+	if (c->cwd != NULL)
+		strbuf_add_json_str(sb, c->cwd, strlen(c->cwd));
+	else
+		strbuf_adds(sb, "null");
+	strbuf_addc(sb, '}');
+}
+
+/* Evaluates the step's input; returns it (null when none). */
+static jv
+eval_input(const struct execctx *x, uint32_t i, jv ctx, int fd, int write)
+{
+	const struct step *s = &x->g->s[i];
+	char *err = NULL;
+	jv in = jv_null();
+	int rc, dfd, has;
+
+	if (s->input < 0) {
+		if (exec_default_input(x, i, &has) == -1)
+			fail(fd, "writing input.json: ", strerror(errno));
+		if (!has || (dfd = step_dir(x, i)) == -1)
+			return jv_null();
+		{
+			size_t len;
+			char *text = rundir_read(dfd, "input.json", &len);
+
+			close(dfd);
+			if (text != NULL) {
+				in = json_parse_quiet(text, len);
+				free(text);
+			}
+		}
+		return jv_is_valid(in) ? in : jv_null();
+	}
+	rc = jqx_first(x->g->jqx, s->input, jv_copy(ctx), &in, &err);
+	if (rc == -1)
+		fail(fd, "input: ", err);
+	if (rc == 0)
+		in = jv_null();
+	if (write && jv_get_kind(in) != JV_KIND_NULL) {
+		struct strbuf sb = STRBUF_INIT;
+
+		json_append(&sb, in);
+		strbuf_addc(&sb, '\n');
+		if ((dfd = step_dir(x, i)) == -1 || rundir_replace(dfd,
+		    "input.json", sb.buf, sb.len) == -1)
+			fail(fd, "writing input.json: ", strerror(errno));
+		close(dfd);
+		strbuf_release(&sb);
+	}
+	return in;
+}
+
+/* Applies check, then writes output.json.  Exits through finish/fail. */
+static __dead void
+conclude(const struct execctx *x, uint32_t i, jv out, int have, int fd)
+{
+	const struct step *s = &x->g->s[i];
+	struct strbuf sb = STRBUF_INIT;
+	char *err = NULL;
+	jv r;
+	int rc, dfd;
+
+	if (s->check >= 0) {
+		rc = jqx_first(x->g->jqx, s->check, have ? jv_copy(out) :
+		    jv_null(), &r, &err);
+		if (rc == -1)
+			fail(fd, "check: ", err);
+		if (rc == 0 || !jqx_truthy(r))
+			fail(fd, "check failed", "");
+		jv_free(r);
+	}
+	if (have) {
+		json_append(&sb, out);
+		strbuf_addc(&sb, '\n');
+		if ((dfd = step_dir(x, i)) == -1 || rundir_replace(dfd,
+		    "output.json", sb.buf, sb.len) == -1)
+			fail(fd, "writing output.json: ", strerror(errno));
+		close(dfd);
+		strbuf_reset(&sb);
+	}
+	jv_free(out);
+	strbuf_addf(&sb, "{\"output\":%s}\n", have ? "true" : "false");
+	finish(fd, &sb);
+}
+
+static __dead void
+post(const struct execctx *x, uint32_t i, uint32_t attempt, int fd)
+{
+	const struct step *s = &x->g->s[i];
+	char name[64];
+	struct diag d;
+	size_t len;
+	char *text;
+	int dfd;
+	jv out;
+
+	(void)snprintf(name, sizeof(name), s->output == OUT_STDOUT ?
+	    "%u.stdout" : "%u.output", attempt);
+	if ((dfd = step_dir(x, i)) == -1)
+		fail(fd, "open step directory: ", strerror(errno));
+	text = rundir_read(dfd, name, &len);
+	close(dfd);
+	if (text == NULL || len == 0) {
+		free(text);
+		conclude(x, i, jv_null(), 0, fd);
+	}
+	if (len > x->max_output) {
+		char m[128];
+
+		(void)snprintf(m, sizeof(m), "output is %zu bytes, more than "
+		    "max_output (%zu)", len, x->max_output);
+		fail(fd, m, "");
+	}
+	diag_init(&d, name);
+	out = json_parse(text, len, &d);
+	if (!jv_is_valid(out)) {
+		if (s->output == OUT_FILE)
+			fail(fd, "output is not valid JSON: ",
+			    d.n > 0 ? d.v[0].msg : "?");
+		/* stdout that is not JSON is kept as a string. */
+		while (len > 0 && text[len - 1] == '\n')
+			len--;
+		out = jv_string_sized(text, (int)len);
+	}
+	free(text);
+	conclude(x, i, out, 1, fd);
+}
+
+void
+exec_eval_child(const struct execctx *x, uint32_t i, uint32_t attempt,
+    enum eval_mode mode, int fd)
+{
+	const struct step *s = &x->g->s[i];
+	struct strbuf sb = STRBUF_INIT;
+	struct cmdspec c;
+	char *err = NULL;
+	jv ctx, r, in;
+	int rc;
+
+	if (mode == EVAL_POST)
+		post(x, i, attempt, fd);
+	ctx = build_ctx(x, i, attempt);
+	if (s->when >= 0) {
+		rc = jqx_first(x->g->jqx, s->when, jv_copy(ctx), &r, &err);
+		if (rc == -1)
+			fail(fd, "when: ", err);
+		if (rc == 0 || !jqx_truthy(r)) {
+			strbuf_adds(&sb, "{\"skip\":true}\n");
+			finish(fd, &sb);
+		}
+		jv_free(r);
+	}
+	in = eval_input(x, i, ctx, fd, 1);
+	if (mode == EVAL_TRANSFORM) {
+		rc = jqx_first(x->g->jqx, s->transform, in, &r, &err);
+		if (rc == -1)
+			fail(fd, "transform: ", err);
+		conclude(x, i, rc == 1 ? r : jv_null(), rc == 1, fd);
+	}
+	jv_free(in);
+	if (assemble(x, i, ctx, &c, &err) == -1)
+		fail(fd, "template: ", err);
+	strbuf_adds(&sb, "{\"cmd\":");
+	emit_cmd(&c, &sb);
+	strbuf_adds(&sb, "}\n");
+	finish(fd, &sb);
+}
+
+int
+exec_parse_result(const char *text, size_t len, int *skip, char **err,
+    int *output, struct cmdspec *c)
+{
+	struct jdoc d;
+	struct diag dg;
+	uint32_t v, k, e, n;
+	int rc = -1;
+
+	*skip = *output = 0;
+	*err = NULL;
+	memset(c, 0, sizeof(*c));
+	diag_init(&dg, "result");
+	if (jdoc_parse(&d, text, len, &dg) == -1 || d.n[0].kind != J_OBJ)
+		goto out;
+	if ((v = jdoc_get(&d, 0, "skip")) != JNONE)
+		*skip = d.n[v].kind == J_TRUE;
+	if ((v = jdoc_get(&d, 0, "output")) != JNONE)
+		*output = d.n[v].kind == J_TRUE;
+	if ((v = jdoc_get(&d, 0, "error")) != JNONE && d.n[v].kind == J_STR)
+		*err = jdoc_strdup(&d, v, NULL);
+	if ((v = jdoc_get(&d, 0, "cmd")) != JNONE && d.n[v].kind == J_OBJ) {
+		uint32_t a = jdoc_get(&d, v, "argv");
+
+		if (a == JNONE || d.n[a].kind != J_ARR || d.n[a].len == 0)
+			goto out;
+		c->argv = xcalloc(d.n[a].len + 1, sizeof(*c->argv));
+		for (e = a + 1, n = 0; e < d.n[a].end; e = d.n[e].end)
+			c->argv[n++] = jdoc_strdup(&d, e, NULL);
+		k = jdoc_get(&d, v, "shell");
+		c->shell = k != JNONE && d.n[k].kind == J_TRUE;
+		k = jdoc_get(&d, v, "cwd");
+		if (k != JNONE && d.n[k].kind == J_STR)
+			c->cwd = jdoc_strdup(&d, k, NULL);
+		k = jdoc_get(&d, v, "env");
+		if (k != JNONE && d.n[k].kind == J_ARR)
+			for (e = k + 1; e < d.n[k].end; e = d.n[e].end)
+				env_add(c, jdoc_strdup(&d, e + 1, NULL),
+				    jdoc_strdup(&d, e + 2, NULL));
+	}
+	rc = 0;
+out:
+	jdoc_release(&d);
+	diag_release(&dg);
+	return rc;
+}
+
+int
+exec_needs_post(const struct execctx *x, uint32_t i, uint32_t attempt)
+{
+	const struct step *s = &x->g->s[i];
+	struct stat st;
+	char name[64];
+	int dfd, rc;
+
+	if (s->check >= 0 || s->output == OUT_STDOUT)
+		return 1;
+	(void)snprintf(name, sizeof(name), "%u.output", attempt);
+	if ((dfd = step_dir(x, i)) == -1)
+		return 0;
+	rc = fstatat(dfd, name, &st, 0) == 0 && st.st_size > 0;
+	close(dfd);
+	return rc;
+}

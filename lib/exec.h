@@ -1,0 +1,65 @@
+#ifndef EXEC_H
+#define EXEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jv.h>
+
+#include "spawn.h"
+
+struct dag;
+struct runstate;
+struct rundir;
+struct strbuf;
+
+/* What one attempt of a step executes, after templates. */
+struct cmdspec {
+	char	**argv;		/* NULL-terminated */
+	int	  shell;	/* argv is {"/bin/sh", "-c", run} */
+	char	**envk, **envv;	/* extra variables, in order */
+	size_t	  nenv;
+	char	 *cwd;		/* NULL: dag-run's own */
+};
+
+/* Everything the evaluators need, borrowed from the runner. */
+struct execctx {
+	const struct dag	*g;
+	struct runstate		*rs;
+	struct rundir		*rd;
+	jv			 params;	/* object */
+	size_t			 max_output;
+};
+
+void	 cmdspec_release(struct cmdspec *);
+/* 1 if step i needs a forked evaluator before its command. */
+int	 exec_needs_prep(const struct dag *, uint32_t i);
+/*
+ * Builds the command of step i without templates (the step has none).
+ * Returns 0, or -1 with *err (malloc'd).
+ */
+int	 exec_literal(const struct execctx *, uint32_t i, struct cmdspec *,
+	    char **err);
+/*
+ * Writes steps/<id>/input.json from the needs' outputs (text concatenation,
+ * no parsing).  Sets *has to 1 if it wrote one.  Returns 0 or -1 (errno).
+ */
+int	 exec_default_input(const struct execctx *, uint32_t i, int *has);
+
+enum eval_mode { EVAL_PREP, EVAL_POST, EVAL_TRANSFORM };
+
+/*
+ * Runs in a forked child: evaluates step i's jq work for one attempt and
+ * writes a one-line JSON result to fd.  Never returns (exits 0).
+ *   PREP:      {"skip":true} | {"error":m} | {"cmd":<cmdspec>}
+ *   POST:      {"error":m} | {"output":bool}
+ *   TRANSFORM: {"skip":true} | {"error":m} | {"output":bool}
+ */
+__attribute__((__noreturn__)) void exec_eval_child(const struct execctx *,
+	    uint32_t i, uint32_t attempt, enum eval_mode, int fd);
+/* Parses a PREP result's "cmd" back.  0 or -1. */
+int	 exec_parse_result(const char *text, size_t len, int *skip,
+	    char **err, int *output, struct cmdspec *);
+/* 1 if post-processing (output parse, check) is needed after exit 0. */
+int	 exec_needs_post(const struct execctx *, uint32_t i, uint32_t attempt);
+
+#endif

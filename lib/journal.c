@@ -1,0 +1,319 @@
+/*
+ * The journal.  Writing: every event is formatted into one buffer and sent
+ * with a single write(2) on an O_APPEND descriptor; on a local file system
+ * that appends the whole line atomically with respect to other appenders
+ * (dag-step processes of one run share the file) and a SIGKILL can only
+ * leave a complete prefix.  Reading: lines are parsed one by one with the
+ * tape parser and applied to a runstate; anything unparsable is skipped.
+ *
+ * --events mirrors each line to stdout; EPIPE there stops the mirror only.
+ */
+#include "compat.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "clock.h"
+#include "dag.h"
+#include "diag.h"
+#include "jdoc.h"
+#include "journal.h"
+#include "state.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+/* Cuts a final line that has no newline: the write a crash interrupted. */
+static void
+repair_tail(int fd)
+{
+	struct stat st;
+	char buf[4096];
+	off_t end, pos;
+	ssize_t n, i;
+
+	if (fstat(fd, &st) == -1 || st.st_size == 0)
+		return;
+	end = st.st_size;
+	if (pread(fd, buf, 1, end - 1) == 1 && buf[0] == '\n')
+		return;
+	for (pos = end; pos > 0; ) {
+		off_t from = pos > (off_t)sizeof(buf) ? pos -
+		    (off_t)sizeof(buf) : 0;
+
+		n = pread(fd, buf, (size_t)(pos - from), from);
+		if (n <= 0)
+			return;
+		for (i = n; i-- > 0; )
+			if (buf[i] == '\n') {
+				(void)ftruncate(fd, from + i + 1);
+				return;
+			}
+		pos = from;
+	}
+	(void)ftruncate(fd, 0);
+}
+
+int
+journal_open(struct journal *j, int dirfd, const char *run)
+{
+	memset(j, 0, sizeof(*j));
+	j->mirror = -1;
+	j->run = run;
+	j->fd = openat(dirfd, "events.jsonl", O_RDWR | O_APPEND | O_CREAT |
+	    O_CLOEXEC, 0666);
+	if (j->fd == -1)
+		return -1;
+	repair_tail(j->fd);
+	return 0;
+}
+
+void
+journal_close(struct journal *j)
+{
+	if (j->fd != -1)
+		close(j->fd);
+	j->fd = -1;
+	strbuf_release(&j->line);
+}
+
+struct strbuf *
+journal_begin(struct journal *j, const char *event)
+{
+	char ts[40];
+
+	clock_rfc3339(clock_wall_ms(), ts, sizeof(ts));
+	strbuf_reset(&j->line);
+	strbuf_addf(&j->line, "{\"ts\":\"%s\",\"run\":", ts);
+	strbuf_add_json_str(&j->line, j->run, strlen(j->run));
+	strbuf_addf(&j->line, ",\"event\":\"%s\"", event);
+	return &j->line;
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+journal_end(struct journal *j)
+{
+	strbuf_adds(&j->line, "}\n");
+	if (write_all(j->fd, j->line.buf, j->line.len) == -1) {
+		if (j->error == 0)
+			j->error = errno;
+		return -1;
+	}
+	if (j->mirror != -1 && write_all(j->mirror, j->line.buf,
+	    j->line.len) == -1)
+		j->mirror = -1;		/* a closed reader stops the stream */
+	return 0;
+}
+
+static int64_t
+get_ts(const struct jdoc *d, uint32_t obj)
+{
+	uint32_t v = jdoc_get(d, obj, "ts");
+	char tmp[40];
+	int64_t ms = 0;
+
+	if (v == JNONE || d->n[v].kind != J_STR || d->n[v].len > 38)
+		return 0;
+	memcpy(tmp, d->buf + d->n[v].off + 1, d->n[v].len - 2);
+	tmp[d->n[v].len - 2] = '\0';
+	(void)clock_parse_rfc3339(tmp, &ms);
+	return ms;
+}
+
+static double
+get_num(const struct jdoc *d, uint32_t obj, const char *k, double dflt)
+{
+	uint32_t v = jdoc_get(d, obj, k);
+
+	return v != JNONE && d->n[v].kind == J_NUM ? jdoc_num(d, v) : dflt;
+}
+
+static char *
+get_str(const struct jdoc *d, uint32_t obj, const char *k)
+{
+	uint32_t v = jdoc_get(d, obj, k);
+
+	return v != JNONE && d->n[v].kind == J_STR ? jdoc_strdup(d, v, NULL) :
+	    NULL;
+}
+
+static int
+get_status(const struct jdoc *d, uint32_t obj, const char *k, int run)
+{
+	uint32_t v = jdoc_get(d, obj, k);
+
+	if (v == JNONE || d->n[v].kind != J_STR || d->n[v].esc)
+		return -1;
+	return (run ? run_status_parse : step_status_parse)(d->buf +
+	    d->n[v].off + 1, d->n[v].len - 2);
+}
+
+static void
+apply_step(const struct jdoc *d, uint32_t o, const char *ev,
+    struct sstate *s, int64_t ts)
+{
+	int st;
+
+	if (strcmp(ev, "step_started") == 0) {
+		s->status = ST_RUNNING;
+		s->attempts = (uint32_t)get_num(d, o, "attempt", s->attempts + 1);
+		s->pid = (pid_t)get_num(d, o, "pid", 0);
+		if (s->attempts <= 1 || s->started == 0)
+			s->started = ts;
+		s->finished = 0;
+		s->exit_code = -1;
+		s->signal = 0;
+		state_set_reason(s, NULL);
+	} else if (strcmp(ev, "step_finished") == 0) {
+		if ((st = get_status(d, o, "status", 0)) >= 0)
+			s->status = (uint8_t)st;
+		s->attempts = (uint32_t)get_num(d, o, "attempt", s->attempts);
+		s->exit_code = (int32_t)get_num(d, o, "exit_code", -1);
+		s->signal = (int16_t)get_num(d, o, "signal", 0);
+		s->finished = ts;
+		s->duration = s->started ? (double)(ts - s->started) / 1000 :
+		    get_num(d, o, "duration", 0);
+		s->has_output = jdoc_get(d, o, "output") != JNONE &&
+		    d->n[jdoc_get(d, o, "output")].kind == J_TRUE;
+		s->allowed = jdoc_get(d, o, "allowed") != JNONE &&
+		    d->n[jdoc_get(d, o, "allowed")].kind == J_TRUE;
+		free(s->reason);
+		s->reason = get_str(d, o, "reason");
+	} else if (strcmp(ev, "step_retry") == 0) {
+		s->status = ST_RETRY_WAIT;
+	} else if (strcmp(ev, "step_skipped") == 0) {
+		st = get_status(d, o, "status", 0);
+		s->status = st >= 0 ? (uint8_t)st : ST_SKIPPED;
+		s->finished = ts;
+		free(s->reason);
+		s->reason = get_str(d, o, "reason");
+	} else if (strcmp(ev, "step_reset") == 0) {
+		/* --resume: the step will run again. */
+		s->status = ST_PENDING;
+		s->finished = 0;
+		s->exit_code = -1;
+		s->signal = 0;
+		s->has_output = 0;
+		s->started = 0;
+		s->allowed = 0;
+		state_set_reason(s, NULL);
+	}
+}
+
+static void
+apply_run(const struct jdoc *d, uint32_t o, const char *ev,
+    const struct dag *g, struct runstate *rs, int64_t ts)
+{
+	uint32_t v, k;
+	int st;
+
+	if (strcmp(ev, "run_started") == 0) {
+		if (rs->started == 0)
+			rs->started = ts;
+		rs->status = RUN_RUNNING;
+		rs->finished = 0;
+		rs->pid = (pid_t)get_num(d, o, "pid", 0);
+		if (rs->dag == NULL)
+			rs->dag = get_str(d, o, "dag");
+		if ((v = jdoc_get(d, o, "external")) != JNONE)
+			rs->external = d->n[v].kind == J_TRUE;
+		if ((v = jdoc_get(d, o, "params")) != JNONE &&
+		    d->n[v].kind == J_OBJ) {
+			struct strbuf sb = STRBUF_INIT;
+
+			jdoc_emit(d, v, &sb);
+			free(rs->params);
+			rs->params = strbuf_detach(&sb, NULL);
+		}
+		if ((v = jdoc_get(d, o, "targets")) != JNONE &&
+		    d->n[v].kind == J_ARR) {
+			uint32_t i;
+
+			for (i = 0; i < rs->n; i++)
+				rs->s[i].selected = 0;
+			for (k = v + 1; k < d->n[v].end; k = d->n[k].end) {
+				int64_t t;
+
+				if (d->n[k].kind != J_STR || d->n[k].esc)
+					continue;
+				t = dag_find(g, d->buf + d->n[k].off + 1,
+				    d->n[k].len - 2);
+				if (t >= 0)
+					rs->s[t].selected = 1;
+			}
+		}
+	} else if (strcmp(ev, "run_finished") == 0) {
+		if ((st = get_status(d, o, "status", 1)) >= 0)
+			rs->status = (uint8_t)st;
+		rs->finished = ts;
+	}
+}
+
+int
+journal_apply(const char *line, size_t len, const struct dag *g,
+    struct runstate *rs)
+{
+	struct jdoc d;
+	struct diag dg;
+	uint32_t v;
+	char ev[32];
+	int64_t idx, ts;
+	int ok = 0;
+
+	diag_init(&dg, "events.jsonl");
+	if (jdoc_parse(&d, line, len, &dg) == -1 || d.n[0].kind != J_OBJ)
+		goto out;
+	v = jdoc_get(&d, 0, "event");
+	if (v == JNONE || d.n[v].kind != J_STR || d.n[v].len - 2 >= sizeof(ev))
+		goto out;
+	memcpy(ev, d.buf + d.n[v].off + 1, d.n[v].len - 2);
+	ev[d.n[v].len - 2] = '\0';
+	ts = get_ts(&d, 0);
+	ok = 1;
+	if (strncmp(ev, "run_", 4) == 0) {
+		apply_run(&d, 0, ev, g, rs, ts);
+		goto out;
+	}
+	v = jdoc_get(&d, 0, "step");
+	if (v == JNONE || d.n[v].kind != J_STR || d.n[v].esc)
+		goto out;
+	idx = dag_find(g, d.buf + d.n[v].off + 1, d.n[v].len - 2);
+	if (idx >= 0)
+		apply_step(&d, 0, ev, &rs->s[idx], ts);
+out:
+	jdoc_release(&d);
+	diag_release(&dg);
+	return ok;
+}
+
+size_t
+journal_replay(const char *text, size_t len, const struct dag *g,
+    struct runstate *rs)
+{
+	const char *p = text, *end = text + len, *nl;
+	size_t n = 0;
+
+	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		n += (size_t)journal_apply(p, (size_t)(nl - p), g, rs);
+		p = nl + 1;
+	}
+	return n;
+}

@@ -1,0 +1,46 @@
+#ifndef JOURNAL_H
+#define JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "strbuf.h"
+
+struct dag;
+struct runstate;
+struct diag;
+
+/*
+ * events.jsonl, the run's source of truth: one JSON object a line, each
+ * line one write(2) to an O_APPEND fd, so a crash leaves complete lines
+ * and at most one torn last line, which readers ignore.
+ */
+struct journal {
+	int		 fd;		/* events.jsonl */
+	int		 mirror;	/* --events: stdout fd, -1 when off */
+	const char	*run;		/* run id (borrowed) */
+	struct strbuf	 line;
+	int		 error;		/* errno of the first failed write */
+};
+
+/* Opens (creating) dirfd/events.jsonl; a torn tail is cut off first. */
+int	 journal_open(struct journal *, int dirfd, const char *run_id);
+void	 journal_close(struct journal *);
+/* Starts an event line: {"ts":..,"run":..,"event":"name" */
+struct strbuf *journal_begin(struct journal *, const char *event);
+/* Closes the line, writes it (and mirrors it).  0, or -1 on I/O error. */
+int	 journal_end(struct journal *);
+
+/*
+ * Replays a journal text into rs (which state_init prepared for g): the
+ * last complete line wins for each step.  Lines that are not valid JSON
+ * are skipped (a torn last line is normal after kill -9).  Returns the
+ * number of valid events.
+ */
+size_t	 journal_replay(const char *text, size_t len, const struct dag *,
+	    struct runstate *);
+/* Applies one event line (for followers). 1 if valid, 0 if not. */
+int	 journal_apply(const char *line, size_t len, const struct dag *,
+	    struct runstate *);
+
+#endif

@@ -1,0 +1,333 @@
+/*
+ * The run directory on disk (SPEC section 4): where runs live, how they are
+ * named, the lock that says somebody is working on one, and the two ways
+ * files change there: replaced whole (temp file + rename, so a reader or a
+ * crash sees the old or the new version, never half) or appended a line at
+ * a time (journal.c).  Everything is opened relative to directory fds.
+ */
+#include "compat.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include "clock.h"
+#include "diag.h"
+#include "rundir.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+const char *
+rundir_runs(const char *opt)
+{
+	const char *e;
+
+	if (opt != NULL)
+		return opt;
+	if ((e = getenv("DAG_RUNS")) != NULL && *e != '\0')
+		return e;
+	return ".dag/runs";
+}
+
+char *
+rundir_new_id(const char *name)
+{
+	char ts[32], clean[64];
+	time_t t = (time_t)(clock_wall_ms() / 1000);
+	struct tm tm;
+	size_t i, n = 0;
+
+	(void)gmtime_r(&t, &tm);
+	(void)strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm);
+	for (i = 0; name[i] != '\0' && n < sizeof(clean) - 1; i++) {
+		char c = name[i];
+
+		clean[n++] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+		    c == '-' ? c : '_';
+	}
+	clean[n] = '\0';
+	if (n == 0 || clean[0] == '.')
+		clean[0] = '_';
+	return xasprintf("%s-%s-%04x", ts, clean, arc4random() & 0xffff);
+}
+
+int
+rundir_id_ok(const char *id)
+{
+	const char *p;
+
+	if (*id == '\0' || strcmp(id, ".") == 0 || strcmp(id, "..") == 0 ||
+	    strlen(id) > 200 || strcmp(id, "latest") == 0)
+		return -1;
+	for (p = id; *p != '\0'; p++)
+		if (*p == '/' || (unsigned char)*p < 0x20 || *p == 0x7f)
+			return -1;
+	return 0;
+}
+
+static int
+mkdir_p(const char *path)
+{
+	char *p = xstrdup(path), *s;
+	int rc = 0;
+
+	for (s = p + 1; *s != '\0'; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0777) == -1 && errno != EEXIST) {
+			rc = -1;
+			break;
+		}
+		*s = '/';
+	}
+	if (rc == 0 && mkdir(p, 0777) == -1 && errno != EEXIST)
+		rc = -1;
+	free(p);
+	return rc;
+}
+
+static int
+take_lock(struct rundir *rd, int shared, struct diag *d)
+{
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+	char pid[32];
+	int n, tries;
+
+	rd->lockfd = openat(rd->dfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC,
+	    0666);
+	if (rd->lockfd == -1)
+		return diag_sys(d, "open '%s/lock'", rd->path);
+	/* A reader's probe (rundir_lock_held) holds the lock for a few
+	 * microseconds; a few short retries keep it from looking busy. */
+	for (tries = 0; flock(rd->lockfd, (shared ? LOCK_SH : LOCK_EX) |
+	    LOCK_NB) == -1; tries++) {
+		if (errno != EWOULDBLOCK)
+			return diag_sys(d, "flock '%s/lock'", rd->path);
+		if (tries == 4)
+			return -2;
+		(void)nanosleep(&pause, NULL);
+	}
+	if (!shared) {
+		n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+		if (ftruncate(rd->lockfd, 0) == -1 ||
+		    pwrite(rd->lockfd, pid, (size_t)n, 0) != n)
+			return diag_sys(d, "write '%s/lock'", rd->path);
+	}
+	return 0;
+}
+
+static int
+open_dirs(struct rundir *rd, struct diag *d)
+{
+	rd->dfd = open(rd->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rd->dfd == -1)
+		return diag_sys(d, "open '%s'", rd->path);
+	if (mkdirat(rd->dfd, "steps", 0777) == -1 && errno != EEXIST)
+		return diag_sys(d, "mkdir '%s/steps'", rd->path);
+	rd->sdfd = openat(rd->dfd, "steps", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC);
+	if (rd->sdfd == -1)
+		return diag_sys(d, "open '%s/steps'", rd->path);
+	return 0;
+}
+
+int
+rundir_create(struct rundir *rd, const char *runs, const char *dir,
+    const char *id, struct diag *d)
+{
+	int rc;
+
+	memset(rd, 0, sizeof(*rd));
+	rd->dfd = rd->sdfd = rd->lockfd = -1;
+	rd->id = xstrdup(id);
+	if (dir != NULL)
+		rd->path = xstrdup(dir);
+	else {
+		rd->runs = xstrdup(runs);
+		rd->path = xasprintf("%s/%s", runs, id);
+		if (mkdir_p(runs) == -1)
+			return diag_sys(d, "mkdir '%s'", runs);
+	}
+	if (mkdir(rd->path, 0777) == -1) {
+		if (errno == EEXIST)
+			return diag_add(d, DIAG_ERROR, NULL, "run directory "
+			    "'%s' already exists (use --resume to continue "
+			    "it)", rd->path);
+		return diag_sys(d, "mkdir '%s'", rd->path);
+	}
+	if (open_dirs(rd, d) == -1)
+		return -1;
+	if ((rc = take_lock(rd, 0, d)) == -2)
+		return diag_add(d, DIAG_ERROR, NULL, "'%s' is locked by "
+		    "another process", rd->path) - 1;
+	return rc;
+}
+
+int
+rundir_open(struct rundir *rd, const char *dir, int shared, struct diag *d)
+{
+	const char *slash;
+	char *real;
+	int rc;
+
+	memset(rd, 0, sizeof(*rd));
+	rd->dfd = rd->sdfd = rd->lockfd = -1;
+	/* "latest" is a symlink: the run's name is where it points. */
+	if ((real = realpath(dir, NULL)) == NULL)
+		return diag_sys(d, "open '%s'", dir);
+	rd->path = real;
+	while (strlen(rd->path) > 1 && rd->path[strlen(rd->path) - 1] == '/')
+		rd->path[strlen(rd->path) - 1] = '\0';
+	slash = strrchr(rd->path, '/');
+	rd->id = xstrdup(slash != NULL ? slash + 1 : rd->path);
+	if (slash != NULL)
+		rd->runs = xstrndup(rd->path, (size_t)(slash - rd->path));
+	if (open_dirs(rd, d) == -1)
+		return -1;
+	if ((rc = take_lock(rd, shared, d)) == -2)
+		return -2;
+	return rc;
+}
+
+void
+rundir_close(struct rundir *rd)
+{
+	if (rd->lockfd != -1)
+		close(rd->lockfd);
+	if (rd->sdfd != -1)
+		close(rd->sdfd);
+	if (rd->dfd != -1)
+		close(rd->dfd);
+	free(rd->path);
+	free(rd->runs);
+	free(rd->id);
+	memset(rd, 0, sizeof(*rd));
+	rd->dfd = rd->sdfd = rd->lockfd = -1;
+}
+
+int
+rundir_latest(struct rundir *rd, struct diag *d)
+{
+	char *tmp, *link;
+	int rc = 0;
+
+	if (rd->runs == NULL)
+		return 0;
+	tmp = xasprintf("%s/.latest.%ld", rd->runs, (long)getpid());
+	link = xasprintf("%s/latest", rd->runs);
+	(void)unlink(tmp);
+	if (symlink(rd->id, tmp) == -1 || rename(tmp, link) == -1) {
+		rc = diag_sys(d, "symlink '%s'", link);
+		(void)unlink(tmp);
+	}
+	free(tmp);
+	free(link);
+	return rc;
+}
+
+int
+rundir_replace(int dirfd, const char *name, const void *data, size_t len)
+{
+	char tmp[300];
+	const char *p = data;
+	ssize_t n;
+	int fd, saved;
+
+	if (snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", name, (long)getpid()) >=
+	    (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0666);
+	if (fd == -1)
+		return -1;
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	if (renameat(dirfd, tmp, dirfd, name) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	return 0;
+fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	(void)unlinkat(dirfd, tmp, 0);
+	errno = saved;
+	return -1;
+}
+
+int
+rundir_step_dir(struct rundir *rd, const char *id)
+{
+	if (mkdirat(rd->sdfd, id, 0777) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+int
+rundir_lock_held(const char *dir)
+{
+	char *p = xasprintf("%s/lock", dir);
+	int fd, held;
+
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	free(p);
+	if (fd == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		held = 0;
+		(void)flock(fd, LOCK_UN);
+	} else
+		held = errno == EWOULDBLOCK ? 1 : -1;
+	close(fd);
+	return held;
+}
+
+char *
+rundir_read(int dirfd, const char *name, size_t *lenp)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC)) == -1)
+		return NULL;
+	if (fstat(fd, &st) == 0 && st.st_size > 0)
+		strbuf_grow(&sb, (size_t)st.st_size + 1);
+	for (;;) {
+		strbuf_grow(&sb, 65536);
+		n = read(fd, sb.buf + sb.len, sb.cap - sb.len - 1);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		sb.len += (size_t)n;
+		sb.buf[sb.len] = '\0';
+	}
+	close(fd);
+	if (n == -1) {
+		strbuf_release(&sb);
+		return NULL;
+	}
+	return strbuf_detach(&sb, lenp);
+}

@@ -1,0 +1,52 @@
+#ifndef RUNDIR_H
+#define RUNDIR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct diag;
+
+/* A run directory, open.  dfd and sdfd are O_PATH-free directory fds. */
+struct rundir {
+	char	*path;		/* as given or built: <runs>/<id> */
+	char	*runs;		/* the runs directory, or NULL (--run-dir) */
+	char	*id;
+	int	 dfd;		/* the run directory */
+	int	 sdfd;		/* its steps/ subdirectory */
+	int	 lockfd;	/* lock, held while this process works on it */
+};
+
+/* Runs directory from --runs, $DAG_RUNS or ".dag/runs" (borrowed). */
+const char *rundir_runs(const char *opt);
+/* A new run id: YYYYMMDDTHHMMSSZ-<name>-<4 hex>, malloc'd. */
+char	*rundir_new_id(const char *dag_name);
+/* 0 if id can name a run directory (no '/', not . or .., printable). */
+int	 rundir_id_ok(const char *id);
+/*
+ * Creates <runs>/<id> (or dir itself when runs is NULL), steps/, takes the
+ * lock exclusively and writes our pid into it.  Returns 0, or -1 with a
+ * diagnostic; *locked set when the lock was held by someone else.
+ */
+int	 rundir_create(struct rundir *, const char *runs, const char *dir,
+	    const char *id, struct diag *);
+/*
+ * Opens an existing run directory and takes its lock: exclusive for a
+ * dag-run, shared for a dag-step (several may work on one run at once).
+ * Returns 0, -1 on error, -2 when the lock is held (exit 75).
+ */
+int	 rundir_open(struct rundir *, const char *dir, int shared,
+	    struct diag *);
+void	 rundir_close(struct rundir *);
+/* Points <runs>/latest at this run (symlink swapped by rename). */
+int	 rundir_latest(struct rundir *, struct diag *);
+/* Writes data to name in dirfd atomically (temp file, then rename). */
+int	 rundir_replace(int dirfd, const char *name, const void *data,
+	    size_t len);
+/* mkdir steps/<id> (EEXIST is fine). */
+int	 rundir_step_dir(struct rundir *, const char *id);
+/* 1 if somebody holds the run's lock, 0 if not, -1 if unknown. */
+int	 rundir_lock_held(const char *dir);
+/* Reads a whole file relative to dirfd; NULL if absent.  malloc'd. */
+char	*rundir_read(int dirfd, const char *name, size_t *len);
+
+#endif

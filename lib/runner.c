@@ -1,0 +1,2110 @@
+/*
+ * dag-run's engine.  One thread, one poll(2) loop, no sleeping: the loop
+ * waits on a signalfd (SIGCHLD, SIGINT, SIGTERM, SIGHUP), on the output
+ * pipes of steps being relayed (-v), and on the nearest deadline in a
+ * min-heap of timers (step timeouts, kill grace, retry backoff, the run
+ * deadline, the next run.json snapshot).  Steps start the moment their
+ * trigger rule is met and a slot and their pool allow; among ready steps
+ * the one with the longest remaining path (plan.c's rank) goes first.
+ *
+ * Per event the bookkeeping is O(1) amortized: one journal line, counters,
+ * heap operations.  run.json is rewritten when a snapshot timer fires, at
+ * an interval that grows with the cost of writing it, and at the end.
+ *
+ * dag-run is a child subreaper, so a step's daemonized grandchildren come
+ * back to it; at the end of the run every child left is terminated.
+ */
+#include "compat.h"
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "clock.h"
+#include "dag.h"
+#include "diag.h"
+#include "exec.h"
+#include "exitcode.h"
+#include "heap.h"
+#include "history.h"
+#include "jdoc.h"
+#include "jqexpr.h"
+#include "journal.h"
+#include "json.h"
+#include "opts.h"
+#include "plan.h"
+#include "progress.h"
+#include "rundir.h"
+#include "runner.h"
+#include "spawn.h"
+#include "state.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+extern char **environ;
+
+enum phase { PH_IDLE, PH_PREP, PH_RUN, PH_POST, PH_WAIT };
+enum kill_reason { KR_NONE, KR_TIMEOUT, KR_CANCEL, KR_DEADLINE, KR_ABORT };
+enum decision { D_WAIT, D_RUN, D_SKIP, D_UPFAIL };
+
+#define T_DEADLINE	UINT32_MAX
+#define T_SNAPSHOT	(UINT32_MAX - 1)
+#define T_STRAYS	(UINT32_MAX - 2)
+
+/* What the loop knows of a step while it is in flight. */
+struct live {
+	pid_t		 pid;		/* current process, 0 none */
+	uint8_t		 phase;
+	uint8_t		 kill;		/* enum kill_reason */
+	uint8_t		 term_sent;
+	uint8_t		 is_eval;	/* pid is a forked evaluator */
+	uint8_t		 queued;	/* in the ready heap or a pool queue */
+	uint8_t		 has_input;
+	int		 memfd;
+	int		 relay[2];	/* -v: pipe read ends, -1 */
+	int		 relayf[2];	/* -v: capture files */
+	uint8_t		 bol[2];	/* at the beginning of a line */
+	int64_t		 timer;		/* active timer key, 0 none */
+	int64_t		 deadline;	/* attempt deadline, 0 none */
+	int64_t		 t_attempt;	/* mono ms */
+	int64_t		 t_first;	/* mono ms of this run's 1st attempt */
+	int64_t		 w_attempt;	/* wall ms */
+};
+
+struct runner {
+	const struct run_opts	*o;
+	struct dag		*g;
+	struct plan		 plan;
+	struct runstate		 rs;
+	struct rundir		 rd;
+	struct journal		 jr;
+	struct execctx		 x;
+	struct progress		 pg;
+	struct envv		 base;
+	struct diag		 d;
+	sigset_t		 oldmask;
+	int			 sigfd;
+	int			 devnull;
+	struct heap		 ready;
+	struct heap		 timers;
+	struct heap		*poolq;
+	uint32_t		*pool_used;
+	struct live		*L;
+	uint32_t		*npend;
+	pid_t			*pidtab;	/* open addressing: pid */
+	uint32_t		*pidstep;
+	size_t			 pidcap;
+	uint32_t		 slots, inflight, waiting;
+	uint32_t		 total;
+	int			 stopping;	/* no new non-handler starts */
+	int			 cancel_sig;
+	int			 nsigint;
+	int			 deadline_hit;
+	int			 aborting;
+	int			 syserr;
+	int64_t			 snap_interval;
+	int			 snap_armed;
+	int			 single;	/* dag-step */
+	uint32_t		 failed_first;	/* for messages */
+	int			 any_failed;
+};
+
+static void finish_attempt(struct runner *, uint32_t, int st, int code,
+	    int sig, const char *reason, int output);
+
+static int64_t
+now_ms(void)
+{
+	return clock_mono_ms();
+}
+
+/* -- pid table: pid -> step, for the waitpid drain. ----------------- */
+
+static void
+pid_put(struct runner *r, pid_t pid, uint32_t i)
+{
+	size_t k, mask = r->pidcap - 1;
+
+	for (k = (size_t)pid & mask; r->pidtab[k] > 0; k = (k + 1) & mask)
+		;
+	r->pidtab[k] = pid;
+	r->pidstep[k] = i;
+}
+
+/* Removes pid; returns its step or UINT32_MAX for a stray. */
+static uint32_t
+pid_take(struct runner *r, pid_t pid)
+{
+	size_t k, mask = r->pidcap - 1;
+	uint32_t i;
+
+	for (k = (size_t)pid & mask; r->pidtab[k] != 0; k = (k + 1) & mask)
+		if (r->pidtab[k] == pid) {
+			i = r->pidstep[k];
+			r->pidtab[k] = -1;	/* tombstone */
+			return i;
+		}
+	return UINT32_MAX;
+}
+
+/* -- timers ---------------------------------------------------------- */
+
+static void
+arm(struct runner *r, uint32_t i, int64_t at)
+{
+	r->L[i].timer = at;
+	heap_push(&r->timers, at, i);
+}
+
+/* -- events ---------------------------------------------------------- */
+
+static void
+journal_check(struct runner *r)
+{
+	if (r->jr.error != 0 && !r->syserr) {
+		errno = r->jr.error;
+		warn("write '%s/events.jsonl'", r->rd.path);
+		r->syserr = 1;
+	}
+}
+
+static void
+ev_step_started(struct runner *r, uint32_t i, pid_t pid)
+{
+	struct strbuf *sb = journal_begin(&r->jr, "step_started");
+
+	strbuf_adds(sb, ",\"step\":");
+	strbuf_add_json_str(sb, r->g->s[i].id, strlen(r->g->s[i].id));
+	strbuf_addf(sb, ",\"attempt\":%u,\"pid\":%ld", r->rs.s[i].attempts,
+	    (long)pid);
+	(void)journal_end(&r->jr);
+	journal_check(r);
+}
+
+static void
+ev_step_finished(struct runner *r, uint32_t i, double secs)
+{
+	struct sstate *s = &r->rs.s[i];
+	struct strbuf *sb = journal_begin(&r->jr, "step_finished");
+
+	strbuf_adds(sb, ",\"step\":");
+	strbuf_add_json_str(sb, r->g->s[i].id, strlen(r->g->s[i].id));
+	strbuf_addf(sb, ",\"attempt\":%u,\"status\":\"%s\"", s->attempts,
+	    step_status_names[s->status]);
+	if (s->exit_code >= 0)
+		strbuf_addf(sb, ",\"exit_code\":%d", s->exit_code);
+	else
+		strbuf_adds(sb, ",\"exit_code\":null");
+	if (s->signal > 0)
+		strbuf_addf(sb, ",\"signal\":%d", s->signal);
+	else
+		strbuf_adds(sb, ",\"signal\":null");
+	strbuf_adds(sb, ",\"duration\":");
+	strbuf_add_json_num(sb, secs);
+	if (s->reason != NULL) {
+		strbuf_adds(sb, ",\"reason\":");
+		strbuf_add_json_str(sb, s->reason, strlen(s->reason));
+	}
+	if (s->has_output)
+		strbuf_adds(sb, ",\"output\":true");
+	if (s->allowed)
+		strbuf_adds(sb, ",\"allowed\":true");
+	(void)journal_end(&r->jr);
+	journal_check(r);
+}
+
+static void
+ev_step_skipped(struct runner *r, uint32_t i)
+{
+	struct sstate *s = &r->rs.s[i];
+	struct strbuf *sb = journal_begin(&r->jr, "step_skipped");
+
+	strbuf_adds(sb, ",\"step\":");
+	strbuf_add_json_str(sb, r->g->s[i].id, strlen(r->g->s[i].id));
+	strbuf_addf(sb, ",\"status\":\"%s\",\"reason\":",
+	    step_status_names[s->status]);
+	strbuf_add_json_str(sb, s->reason ? s->reason : "",
+	    s->reason ? strlen(s->reason) : 0);
+	(void)journal_end(&r->jr);
+	journal_check(r);
+}
+
+static void
+ev_step_retry(struct runner *r, uint32_t i, double delay)
+{
+	struct strbuf *sb = journal_begin(&r->jr, "step_retry");
+
+	strbuf_adds(sb, ",\"step\":");
+	strbuf_add_json_str(sb, r->g->s[i].id, strlen(r->g->s[i].id));
+	strbuf_addf(sb, ",\"attempt\":%u,\"delay\":", r->rs.s[i].attempts + 1);
+	strbuf_add_json_num(sb, delay);
+	(void)journal_end(&r->jr);
+	journal_check(r);
+}
+
+/* -- run.json -------------------------------------------------------- */
+
+static void
+snapshot(struct runner *r)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int64_t t0 = now_ms(), cost;
+
+	state_emit(&r->rs, r->g, &sb);
+	strbuf_addc(&sb, '\n');
+	if (rundir_replace(r->rd.dfd, "run.json", sb.buf, sb.len) == -1 &&
+	    !r->syserr) {
+		warn("write '%s/run.json'", r->rd.path);
+		r->syserr = 1;
+	}
+	strbuf_release(&sb);
+	/* Keep snapshots under ~2% of the time: 50x their own cost. */
+	cost = now_ms() - t0;
+	r->snap_interval = cost * 50 > 250 ? cost * 50 : 250;
+}
+
+static void
+dirty(struct runner *r)
+{
+	if (r->snap_armed || r->single)
+		return;
+	r->snap_armed = 1;
+	heap_push(&r->timers, now_ms() + r->snap_interval, T_SNAPSHOT);
+}
+
+/* -- scheduling ------------------------------------------------------ */
+
+static int
+is_handler(const struct step *s)
+{
+	return s->trigger == TRIG_ALL_DONE || s->trigger == TRIG_ONE_FAILED ||
+	    s->trigger == TRIG_ALL_FAILED;
+}
+
+static void
+enqueue(struct runner *r, uint32_t i)
+{
+	if (r->L[i].queued)
+		return;
+	r->L[i].queued = 1;
+	heap_push(&r->ready, -(int64_t)llround(r->plan.rank[i] * 1000), i);
+}
+
+/* A need counts as success if it succeeded, was skipped, or may fail. */
+static enum decision
+decide(struct runner *r, uint32_t i, const char **why)
+{
+	const struct dag *g = r->g;
+	uint32_t k, ok = 0, skip = 0, bad = 0, done = 0, n;
+
+	n = g->need_off[i + 1] - g->need_off[i];
+	for (k = g->need_off[i]; k < g->need_off[i + 1]; k++) {
+		const struct sstate *s = &r->rs.s[g->need[k]];
+
+		if (!step_status_terminal(s->status))
+			continue;
+		done++;
+		if (s->status == ST_SUCCEEDED || s->allowed)
+			ok++;
+		else if (s->status == ST_SKIPPED)
+			skip++;
+		else
+			bad++;
+	}
+	*why = NULL;
+	switch (g->s[i].trigger) {
+	case TRIG_ALL_SUCCESS:
+	case TRIG_NONE_FAILED:
+		if (bad > 0) {
+			*why = "a need did not succeed";
+			return D_UPFAIL;
+		}
+		return done == n ? D_RUN : D_WAIT;
+	case TRIG_ALL_DONE:
+		return done == n ? D_RUN : D_WAIT;
+	case TRIG_ALL_FAILED:
+		if (ok + skip > 0) {
+			*why = "trigger all_failed: a need did not fail";
+			return D_SKIP;
+		}
+		return done == n ? D_RUN : D_WAIT;
+	case TRIG_ONE_FAILED:
+		if (bad > 0)
+			return D_RUN;
+		if (done == n) {
+			*why = "trigger one_failed: no need failed";
+			return D_SKIP;
+		}
+		return D_WAIT;
+	default:	/* one_success */
+		if (ok > 0)
+			return D_RUN;
+		if (done < n)
+			return D_WAIT;
+		*why = skip == n ? "trigger one_success: every need was skipped" :
+		    "trigger one_success: no need succeeded";
+		return skip == n ? D_SKIP : D_UPFAIL;
+	}
+}
+
+static void settle(struct runner *, uint32_t);
+
+/* Records a decided non-run (skipped, upstream_failed) and propagates. */
+static void
+mark_not_run(struct runner *r, uint32_t i, int st, const char *why)
+{
+	struct sstate *s = &r->rs.s[i];
+
+	s->status = (uint8_t)st;
+	s->finished = clock_wall_ms();
+	state_set_reason(s, why);
+	ev_step_skipped(r, i);
+	progress_step(&r->pg, r->g->s[i].id, st, s->attempts, 0, why);
+	dirty(r);
+	settle(r, i);
+}
+
+/* Step i may be decidable now; queue it or mark it. */
+static void
+consider(struct runner *r, uint32_t i)
+{
+	const char *why;
+
+	if (!r->rs.s[i].selected || r->rs.s[i].status != ST_PENDING ||
+	    r->L[i].queued)
+		return;
+	switch (decide(r, i, &why)) {
+	case D_RUN:
+		enqueue(r, i);
+		break;
+	case D_SKIP:
+		mark_not_run(r, i, ST_SKIPPED, why);
+		break;
+	case D_UPFAIL:
+		mark_not_run(r, i, ST_UPSTREAM_FAILED, why);
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Step i reached a final status: its dependents may be decidable.  Uses an
+ * explicit stack through consider -> mark_not_run, bounded by the DAG's
+ * depth of consecutive non-runs; iterative callers keep it shallow.
+ */
+static void
+settle(struct runner *r, uint32_t i)
+{
+	const struct dag *g = r->g;
+	uint32_t k;
+
+	for (k = g->dep_off[i]; k < g->dep_off[i + 1]; k++)
+		consider(r, g->dep[k]);
+}
+
+/* -- processes ------------------------------------------------------- */
+
+static int
+open_capture(struct runner *r, uint32_t i, uint32_t att, const char *ext)
+{
+	char name[300];
+
+	(void)snprintf(name, sizeof(name), "%s/%u.%s", r->g->s[i].id, att,
+	    ext);
+	return openat(r->rd.sdfd, name, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC, 0666);
+}
+
+static void
+child_reset(struct runner *r)
+{
+	(void)setpgid(0, 0);
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	(void)signal(SIGPIPE, SIG_DFL);
+	(void)sigprocmask(SIG_SETMASK, &r->oldmask, NULL);
+	if (r->rd.lockfd != -1)
+		close(r->rd.lockfd);
+	if (r->sigfd != -1)
+		close(r->sigfd);
+}
+
+/* Forks an evaluator for step i; 0 or -1 (errno). */
+static int
+fork_eval(struct runner *r, uint32_t i, enum eval_mode mode)
+{
+	struct live *l = &r->L[i];
+	pid_t pid;
+	int fd;
+
+	if ((fd = memfd_create("dagkit-eval", MFD_CLOEXEC)) == -1)
+		return -1;
+	fflush(NULL);
+	if ((pid = fork()) == -1) {
+		close(fd);
+		return -1;
+	}
+	if (pid == 0) {
+		child_reset(r);
+		exec_eval_child(&r->x, i, r->rs.s[i].attempts, mode, fd);
+	}
+	(void)setpgid(pid, pid);
+	l->pid = pid;
+	l->memfd = fd;
+	l->is_eval = 1;
+	pid_put(r, pid, i);
+	return 0;
+}
+
+static char *
+read_memfd(int fd, size_t *len)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char buf[8192];
+	off_t off = 0;
+	ssize_t n;
+
+	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
+		strbuf_add(&sb, buf, (size_t)n);
+		off += n;
+	}
+	return strbuf_detach(&sb, len);
+}
+
+static void
+set_dag_env(struct runner *r, struct envv *e, uint32_t i, uint32_t att,
+    int has_input)
+{
+	const char *id = r->g->s[i].id;
+	char num[16], *path;
+
+	envv_set(e, "DAG_RUN_ID", 10, r->rs.id, strlen(r->rs.id));
+	envv_set(e, "DAG_RUN_DIR", 11, r->rd.path, strlen(r->rd.path));
+	envv_set(e, "DAG_STEP_ID", 11, id, strlen(id));
+	(void)snprintf(num, sizeof(num), "%u", att);
+	envv_set(e, "DAG_ATTEMPT", 11, num, strlen(num));
+	if (has_input) {
+		path = xasprintf("%s/steps/%s/input.json", r->rd.path, id);
+		envv_set(e, "DAG_INPUT", 9, path, strlen(path));
+		free(path);
+	} else
+		envv_set(e, "DAG_INPUT", 9, "/dev/null", 9);
+	path = xasprintf("%s/steps/%s/%u.output", r->rd.path, id, att);
+	envv_set(e, "DAG_OUTPUT", 10, path, strlen(path));
+	free(path);
+}
+
+/* Writes a dagkit message into the attempt's stderr file. */
+static void
+note_stderr(struct runner *r, uint32_t i, const char *msg)
+{
+	char name[300];
+	int fd;
+
+	(void)snprintf(name, sizeof(name), "%s/%u.stderr", r->g->s[i].id,
+	    r->rs.s[i].attempts);
+	if ((fd = openat(r->rd.sdfd, name, O_WRONLY | O_CREAT | O_APPEND |
+	    O_CLOEXEC, 0666)) == -1)
+		return;
+	(void)!write(fd, msg, strlen(msg));
+	close(fd);
+}
+
+/* Starts the command of step i; on failure finishes the attempt. */
+static void
+spawn_cmd(struct runner *r, uint32_t i, struct cmdspec *c)
+{
+	struct live *l = &r->L[i];
+	uint32_t att = r->rs.s[i].attempts;
+	int in = -1, out = -1, errf = -1, cwd = -1, p[2][2], e, k;
+	struct envv env;
+	struct spawn_req q;
+	const char *file;
+	char *msg, name[300];
+	pid_t pid;
+
+	p[0][0] = p[0][1] = p[1][0] = p[1][1] = -1;
+	envv_copy(&env, &r->base);
+	for (k = 0; (size_t)k < c->nenv; k++)
+		envv_set(&env, c->envk[k], strlen(c->envk[k]), c->envv[k],
+		    strlen(c->envv[k]));
+	set_dag_env(r, &env, i, att, l->has_input);
+	if (c->cwd != NULL && (cwd = open(c->cwd, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1) {
+		msg = xasprintf("cwd '%s': %s", c->cwd, strerror(errno));
+		finish_attempt(r, i, ST_FAILED, -1, 0, msg, 0);
+		free(msg);
+		goto out;
+	}
+	if (l->has_input) {
+		(void)snprintf(name, sizeof(name), "%s/input.json",
+		    r->g->s[i].id);
+		in = openat(r->rd.sdfd, name, O_RDONLY | O_CLOEXEC);
+	}
+	out = open_capture(r, i, att, "stdout");
+	errf = open_capture(r, i, att, "stderr");
+	if (out == -1 || errf == -1 || (l->has_input && in == -1)) {
+		msg = xasprintf("capture files: %s", strerror(errno));
+		r->syserr = 1;
+		finish_attempt(r, i, ST_FAILED, -1, 0, msg, 0);
+		free(msg);
+		goto out;
+	}
+	if (r->o->verbose) {
+		if (pipe2(p[0], O_CLOEXEC) == -1 || pipe2(p[1], O_CLOEXEC) == -1) {
+			msg = xasprintf("pipe: %s", strerror(errno));
+			finish_attempt(r, i, ST_FAILED, -1, 0, msg, 0);
+			free(msg);
+			goto out;
+		}
+	}
+	file = c->shell ? "/bin/sh" : spawn_resolve(c->argv[0],
+	    envv_get(&env, "PATH"));
+	memset(&q, 0, sizeof(q));
+	q.argv = c->argv;
+	q.envp = env.v;
+	q.in = in != -1 ? in : r->devnull;
+	q.out = r->o->verbose ? p[0][1] : out;
+	q.err = r->o->verbose ? p[1][1] : errf;
+	q.cwd = cwd;
+	q.mask = &r->oldmask;
+	e = file == NULL ? ENOENT : 0;
+	if (e == 0)
+		e = spawn_start(&(struct spawn_req){ file, q.argv, q.envp, q.in,
+		    q.out, q.err, q.cwd, q.mask }, &pid);
+	if (e != 0 && r->g->s[i].kind == CMD_RUN && !c->shell) {
+		/* The direct path failed: let the shell say it its way. */
+		struct strbuf sb = STRBUF_INIT;
+		char *sh[4] = { "/bin/sh", "-c", NULL, NULL };
+
+		for (k = 0; c->argv[k] != NULL; k++) {
+			strbuf_adds(&sb, k ? " " : "");
+			strbuf_adds(&sb, c->argv[k]);
+		}
+		sh[2] = sb.buf;
+		e = spawn_start(&(struct spawn_req){ "/bin/sh", sh, q.envp,
+		    q.in, q.out, q.err, q.cwd, q.mask }, &pid);
+		strbuf_release(&sb);
+	}
+	if (e != 0) {
+		msg = xasprintf("%s: %s", c->argv[0], e == ENOENT ?
+		    "command not found" : strerror(e));
+		note_stderr(r, i, "dag-run: ");
+		note_stderr(r, i, msg);
+		note_stderr(r, i, "\n");
+		finish_attempt(r, i, ST_FAILED, spawn_errno_status(e), 0, msg,
+		    0);
+		free(msg);
+		goto out;
+	}
+	l->pid = pid;
+	l->is_eval = 0;
+	l->phase = PH_RUN;
+	pid_put(r, pid, i);
+	r->rs.s[i].pid = pid;
+	ev_step_started(r, i, pid);
+	dirty(r);
+	if (r->o->verbose) {
+		l->relay[0] = p[0][0];
+		l->relay[1] = p[1][0];
+		l->relayf[0] = out;
+		l->relayf[1] = errf;
+		l->bol[0] = l->bol[1] = 1;
+		p[0][0] = p[1][0] = -1;
+		out = errf = -1;
+		(void)fcntl(l->relay[0], F_SETFL, O_NONBLOCK);
+		(void)fcntl(l->relay[1], F_SETFL, O_NONBLOCK);
+	}
+out:
+	for (k = 0; k < 2; k++) {
+		if (p[k][0] != -1)
+			close(p[k][0]);
+		if (p[k][1] != -1)
+			close(p[k][1]);
+	}
+	if (in != -1)
+		close(in);
+	if (out != -1)
+		close(out);
+	if (errf != -1)
+		close(errf);
+	if (cwd != -1)
+		close(cwd);
+	envv_release(&env);
+}
+
+static void
+start_attempt(struct runner *r, uint32_t i)
+{
+	const struct step *s = &r->g->s[i];
+	struct live *l = &r->L[i];
+	struct sstate *ss = &r->rs.s[i];
+	struct cmdspec c;
+	char *err = NULL;
+	int64_t now = now_ms(), wall = clock_wall_ms();
+	int has;
+
+	l->queued = 0;
+	ss->attempts++;
+	ss->status = ST_RUNNING;
+	ss->exit_code = -1;
+	ss->signal = 0;
+	state_set_reason(ss, NULL);
+	if (l->t_first == 0) {
+		l->t_first = now;
+		if (ss->started == 0 || ss->attempts == 1)
+			ss->started = wall;
+	}
+	l->t_attempt = now;
+	l->w_attempt = wall;
+	l->kill = KR_NONE;
+	l->term_sent = 0;
+	l->has_input = 0;
+	l->deadline = s->timeout > 0 ? now + (int64_t)llround(s->timeout *
+	    1000) : 0;
+	if (l->deadline)
+		arm(r, i, l->deadline);
+	else
+		l->timer = 0;
+	r->inflight++;
+	r->pg.running = r->inflight;
+	if (s->pool >= 0)
+		r->pool_used[s->pool]++;
+	if (rundir_step_dir(&r->rd, s->id) == -1) {
+		err = xasprintf("mkdir steps/%s: %s", s->id, strerror(errno));
+		r->syserr = 1;
+		finish_attempt(r, i, ST_FAILED, -1, 0, err, 0);
+		free(err);
+		return;
+	}
+	if (s->kind == CMD_TRANSFORM || exec_needs_prep(r->g, i)) {
+		if (fork_eval(r, i, s->kind == CMD_TRANSFORM ? EVAL_TRANSFORM :
+		    EVAL_PREP) == -1) {
+			err = xasprintf("fork: %s", strerror(errno));
+			finish_attempt(r, i, ST_FAILED, -1, 0, err, 0);
+			free(err);
+			return;
+		}
+		l->phase = s->kind == CMD_TRANSFORM ? PH_RUN : PH_PREP;
+		if (s->kind == CMD_TRANSFORM)
+			ev_step_started(r, i, l->pid);
+		return;
+	}
+	if (exec_default_input(&r->x, i, &has) == -1) {
+		err = xasprintf("writing input.json: %s", strerror(errno));
+		finish_attempt(r, i, ST_FAILED, -1, 0, err, 0);
+		free(err);
+		return;
+	}
+	l->has_input = has;
+	if (exec_literal(&r->x, i, &c, &err) == -1) {
+		finish_attempt(r, i, ST_FAILED, -1, 0, err, 0);
+		free(err);
+		return;
+	}
+	spawn_cmd(r, i, &c);
+	cmdspec_release(&c);
+}
+
+static void
+start_ready(struct runner *r)
+{
+	struct heap_item it;
+	const struct step *s;
+
+	while (r->inflight < r->slots && heap_pop(&r->ready, &it) == 0) {
+		s = &r->g->s[it.val];
+		if (r->cancel_sig || r->deadline_hit ||
+		    (r->stopping && !is_handler(s))) {
+			r->L[it.val].queued = 0;	/* stays pending */
+			continue;
+		}
+		if (s->pool >= 0 && r->pool_used[s->pool] >=
+		    r->g->pool_cap[s->pool]) {
+			heap_push(&r->poolq[s->pool], it.key, it.val);
+			continue;
+		}
+		start_attempt(r, it.val);
+	}
+}
+
+static void
+kill_step(struct runner *r, uint32_t i, int reason)
+{
+	struct live *l = &r->L[i];
+
+	if (l->pid <= 0)
+		return;
+	if (l->kill == KR_NONE)
+		l->kill = (uint8_t)reason;
+	if (!l->term_sent) {
+		l->term_sent = 1;
+		if (killpg(l->pid, SIGTERM) == -1 && errno != ESRCH)
+			warn("killpg %ld", (long)l->pid);
+		arm(r, i, now_ms() + (int64_t)llround(r->g->s[i].kill_grace *
+		    1000));
+	}
+}
+
+/* Terminates every step in flight and cancels the ones waiting. */
+static void
+stop_all(struct runner *r, int reason)
+{
+	uint32_t i;
+
+	for (i = 0; i < r->g->n; i++) {
+		if (r->L[i].phase == PH_WAIT) {
+			r->L[i].phase = PH_IDLE;
+			r->L[i].timer = 0;
+			r->waiting--;
+			finish_attempt(r, i, reason == KR_DEADLINE ?
+			    ST_TIMED_OUT : ST_CANCELLED, -1, 0,
+			    reason == KR_DEADLINE ? "run deadline exceeded" :
+			    "cancelled while waiting to retry", 0);
+		} else if (r->L[i].pid > 0)
+			kill_step(r, i, reason);
+	}
+}
+
+static double
+backoff(const struct step *s, uint32_t attempt)
+{
+	double d = s->delay * pow(s->factor, attempt > 0 ? attempt - 1 : 0);
+
+	if (d > s->max_delay)
+		d = s->max_delay;
+	if (s->jitter && d > 0)
+		d = d / 2 + (d / 2) * ((double)arc4random() / 4294967295.0);
+	return d;
+}
+
+static int
+want_retry(struct runner *r, uint32_t i, int st, int code)
+{
+	const struct step *s = &r->g->s[i];
+	struct live *l = &r->L[i];
+
+	if (st != ST_FAILED && st != ST_TIMED_OUT)
+		return 0;
+	if (r->rs.s[i].attempts >= s->attempts || r->cancel_sig ||
+	    r->deadline_hit || r->aborting)
+		return 0;
+	if (s->exit_codes != NULL && (code < 0 || code > 255 ||
+	    !s->exit_codes[code]))
+		return 0;
+	if (s->max_duration > 0 && now_ms() - l->t_first >=
+	    (int64_t)llround(s->max_duration * 1000))
+		return 0;
+	return 1;
+}
+
+static void
+finish_attempt(struct runner *r, uint32_t i, int st, int code, int sig,
+    const char *reason, int output)
+{
+	const struct step *s = &r->g->s[i];
+	struct live *l = &r->L[i];
+	struct sstate *ss = &r->rs.s[i];
+	struct heap_item it;
+	int64_t wall = clock_wall_ms();
+	double secs = (double)(now_ms() - l->t_attempt) / 1000, delay;
+
+	l->pid = 0;
+	l->phase = PH_IDLE;
+	l->timer = 0;
+	if (r->inflight > 0)
+		r->inflight--;
+	r->pg.running = r->inflight;
+	if (s->pool >= 0) {
+		r->pool_used[s->pool]--;
+		if (heap_pop(&r->poolq[s->pool], &it) == 0)
+			heap_push(&r->ready, it.key, it.val);
+	}
+	ss->status = (uint8_t)st;
+	ss->exit_code = code;
+	ss->signal = (int16_t)sig;
+	ss->finished = wall;
+	ss->duration = (double)(wall - ss->started) / 1000;
+	ss->has_output = (uint8_t)output;
+	state_set_reason(ss, reason);
+	if (want_retry(r, i, st, code)) {
+		ev_step_finished(r, i, secs);
+		delay = backoff(s, ss->attempts);
+		ev_step_retry(r, i, delay);
+		ss->status = ST_RETRY_WAIT;
+		progress_step(&r->pg, s->id, ST_RETRY_WAIT, ss->attempts, secs,
+		    reason);
+		l->phase = PH_WAIT;
+		r->waiting++;
+		arm(r, i, now_ms() + (int64_t)llround(delay * 1000));
+		dirty(r);
+		return;
+	}
+	if ((st == ST_FAILED || st == ST_TIMED_OUT) && s->allow_failure)
+		ss->allowed = 1;
+	ev_step_finished(r, i, secs);
+	progress_step(&r->pg, s->id, st, ss->attempts, secs, reason);
+	if ((st == ST_FAILED || st == ST_TIMED_OUT) && !ss->allowed) {
+		progress_tail(&r->pg, r->rd.sdfd, s->id, ss->attempts);
+		if (!r->any_failed)
+			r->failed_first = i;
+		r->any_failed = 1;
+		if (r->g->on_failure != ONF_CONTINUE)
+			r->stopping = 1;
+		if (r->g->on_failure == ONF_ABORT && !r->aborting) {
+			r->aborting = 1;
+			stop_all(r, KR_ABORT);
+		}
+	}
+	dirty(r);
+	settle(r, i);
+}
+
+/* A process of step i ended with wait status ws. */
+static void
+on_exit_status(struct runner *r, uint32_t i, int ws)
+{
+	struct live *l = &r->L[i];
+	int code = -1, sig = 0, skip, output, st;
+	char *text, *err = NULL;
+	struct cmdspec c;
+	size_t len;
+
+	if (WIFEXITED(ws))
+		code = WEXITSTATUS(ws);
+	else if (WIFSIGNALED(ws)) {
+		sig = WTERMSIG(ws);
+		code = 128 + sig;
+	}
+	if (l->kill != KR_NONE) {
+		if (l->memfd != -1) {
+			close(l->memfd);
+			l->memfd = -1;
+		}
+		st = l->kill == KR_TIMEOUT || l->kill == KR_DEADLINE ?
+		    ST_TIMED_OUT : ST_CANCELLED;
+		finish_attempt(r, i, st, l->is_eval ? -1 : code, l->is_eval ?
+		    0 : sig, l->kill == KR_TIMEOUT ? "timed out" :
+		    l->kill == KR_DEADLINE ? "run deadline exceeded" :
+		    l->kill == KR_ABORT ? "aborted after a failure" :
+		    "cancelled", 0);
+		return;
+	}
+	if (l->is_eval) {
+		text = read_memfd(l->memfd, &len);
+		close(l->memfd);
+		l->memfd = -1;
+		if (code != 0 || exec_parse_result(text, len, &skip, &err,
+		    &output, &c) == -1) {
+			free(err);
+			err = xasprintf("jq evaluation crashed (%s %d)",
+			    sig ? "signal" : "exit", sig ? sig : code);
+			finish_attempt(r, i, ST_FAILED, -1, 0, err, 0);
+		} else if (err != NULL)
+			finish_attempt(r, i, ST_FAILED, l->phase == PH_POST ?
+			    0 : -1, 0, err, 0);
+		else if (skip) {
+			l->pid = 0;
+			l->phase = PH_IDLE;
+			l->timer = 0;
+			r->inflight--;
+			if (r->g->s[i].pool >= 0) {
+				struct heap_item it;
+
+				r->pool_used[r->g->s[i].pool]--;
+				if (heap_pop(&r->poolq[r->g->s[i].pool],
+				    &it) == 0)
+					heap_push(&r->ready, it.key, it.val);
+			}
+			r->rs.s[i].attempts--;
+			mark_not_run(r, i, ST_SKIPPED, "when is false");
+		} else if (l->phase == PH_PREP) {
+			struct stat sb;
+			char name[300];
+
+			(void)snprintf(name, sizeof(name), "%s/input.json",
+			    r->g->s[i].id);
+			l->has_input = fstatat(r->rd.sdfd, name, &sb, 0) == 0;
+			l->pid = 0;
+			spawn_cmd(r, i, &c);
+		} else
+			finish_attempt(r, i, ST_SUCCEEDED, l->phase == PH_POST ?
+			    0 : -1, 0, NULL, output);
+		cmdspec_release(&c);
+		free(err);
+		free(text);
+		return;
+	}
+	if (code != 0) {
+		err = xasprintf(sig ? "killed by signal %d" : "exit status %d",
+		    sig ? sig : code);
+		finish_attempt(r, i, ST_FAILED, code, sig, err, 0);
+		free(err);
+		return;
+	}
+	if (exec_needs_post(&r->x, i, r->rs.s[i].attempts)) {
+		if (fork_eval(r, i, EVAL_POST) == -1) {
+			err = xasprintf("fork: %s", strerror(errno));
+			finish_attempt(r, i, ST_FAILED, 0, 0, err, 0);
+			free(err);
+			return;
+		}
+		l->phase = PH_POST;
+		return;
+	}
+	finish_attempt(r, i, ST_SUCCEEDED, 0, 0, NULL, 0);
+}
+
+/* Copies what a relayed step wrote: to its file, and to stderr prefixed. */
+static void
+relay(struct runner *r, uint32_t i, int which)
+{
+	struct live *l = &r->L[i];
+	struct strbuf sb = STRBUF_INIT;
+	char buf[65536];
+	ssize_t n, k, from;
+
+	n = read(l->relay[which], buf, sizeof(buf));
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			close(l->relay[which]);
+			close(l->relayf[which]);
+			l->relay[which] = l->relayf[which] = -1;
+		}
+		return;
+	}
+	(void)!write(l->relayf[which], buf, (size_t)n);
+	for (k = 0, from = 0; k < n; k++) {
+		if (l->bol[which]) {
+			strbuf_addf(&sb, "[%s] ", r->g->s[i].id);
+			l->bol[which] = 0;
+		}
+		if (buf[k] == '\n') {
+			strbuf_add(&sb, buf + from, (size_t)(k - from + 1));
+			from = k + 1;
+			l->bol[which] = 1;
+		}
+	}
+	if (from < n)
+		strbuf_add(&sb, buf + from, (size_t)(n - from));
+	progress_done(&r->pg);
+	(void)!write(STDERR_FILENO, sb.buf, sb.len);
+	strbuf_release(&sb);
+}
+
+static void
+drain_relay(struct runner *r, uint32_t i)
+{
+	int w;
+
+	for (w = 0; w < 2; w++) {
+		if (r->L[i].relay[w] == -1)
+			continue;
+		/* The child is gone; grandchildren may hold the pipe, so
+		 * read what is there now and stop. */
+		while (r->L[i].relay[w] != -1) {
+			struct pollfd p = { r->L[i].relay[w], POLLIN, 0 };
+
+			if (poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN |
+			    POLLHUP)))
+				break;
+			relay(r, i, w);
+		}
+		if (r->L[i].relay[w] != -1) {
+			close(r->L[i].relay[w]);
+			close(r->L[i].relayf[w]);
+			r->L[i].relay[w] = r->L[i].relayf[w] = -1;
+		}
+	}
+}
+
+static void
+reap(struct runner *r)
+{
+	pid_t pid;
+	uint32_t i;
+	int ws;
+
+	while ((pid = waitpid(-1, &ws, WNOHANG)) > 0) {
+		if ((i = pid_take(r, pid)) == UINT32_MAX)
+			continue;	/* a stray we adopted */
+		if (r->o->verbose && !r->L[i].is_eval)
+			drain_relay(r, i);
+		on_exit_status(r, i, ws);
+	}
+}
+
+static void
+on_signal(struct runner *r, int sig)
+{
+	if (sig == SIGCHLD) {
+		reap(r);
+		return;
+	}
+	if (sig == SIGINT)
+		r->nsigint++;
+	if (r->cancel_sig == 0) {
+		r->cancel_sig = sig;
+		r->stopping = 1;
+		progress_done(&r->pg);
+		if (!r->o->quiet)
+			fprintf(stderr, "dag-run: %s: cancelling (again to "
+			    "kill at once)\n", strsignal(sig));
+		stop_all(r, KR_CANCEL);
+	} else if (sig == SIGINT && r->nsigint >= 2) {
+		uint32_t i;
+
+		for (i = 0; i < r->g->n; i++)
+			if (r->L[i].pid > 0)
+				(void)killpg(r->L[i].pid, SIGKILL);
+	}
+}
+
+static void
+on_timer(struct runner *r, const struct heap_item *it)
+{
+	uint32_t i = it->val;
+	struct live *l;
+
+	if (i == T_DEADLINE) {
+		if (!r->deadline_hit) {
+			r->deadline_hit = 1;
+			r->stopping = 1;
+			progress_done(&r->pg);
+			if (!r->o->quiet)
+				fprintf(stderr, "dag-run: run deadline "
+				    "exceeded\n");
+			stop_all(r, KR_DEADLINE);
+		}
+		return;
+	}
+	if (i == T_SNAPSHOT) {
+		r->snap_armed = 0;
+		snapshot(r);
+		return;
+	}
+	l = &r->L[i];
+	if (l->timer != it->key)
+		return;		/* superseded */
+	l->timer = 0;
+	if (l->phase == PH_WAIT) {
+		l->phase = PH_IDLE;
+		r->waiting--;
+		r->rs.s[i].status = ST_PENDING;
+		enqueue(r, i);
+		return;
+	}
+	if (l->pid <= 0)
+		return;
+	if (!l->term_sent)
+		kill_step(r, i, KR_TIMEOUT);
+	else if (killpg(l->pid, SIGKILL) == -1 && errno != ESRCH)
+		warn("killpg %ld", (long)l->pid);
+}
+
+static int
+loop_once(struct runner *r)
+{
+	struct pollfd *pfd;
+	uint32_t *who, n = 1, i, w;
+	const struct heap_item *top;
+	struct heap_item it;
+	int timeout = -1, k;
+
+	pfd = xcalloc(1 + 2 * (size_t)(r->o->verbose ? r->g->n : 0),
+	    sizeof(*pfd));
+	who = xcalloc(1 + 2 * (size_t)(r->o->verbose ? r->g->n : 0),
+	    sizeof(*who));
+	pfd[0].fd = r->sigfd;
+	pfd[0].events = POLLIN;
+	if (r->o->verbose)
+		for (i = 0; i < r->g->n; i++)
+			for (w = 0; w < 2; w++)
+				if (r->L[i].relay[w] != -1) {
+					pfd[n].fd = r->L[i].relay[w];
+					pfd[n].events = POLLIN;
+					who[n++] = i * 2 + w;
+				}
+	if ((top = heap_top(&r->timers)) != NULL) {
+		int64_t d = top->key - now_ms();
+
+		timeout = d < 0 ? 0 : d > 1000 ? 1000 : (int)d;
+	}
+	if (r->pg.tty && timeout == -1)
+		timeout = 1000;
+	if (poll(pfd, n, timeout) == -1 && errno != EINTR) {
+		warn("poll");
+		free(pfd);
+		free(who);
+		return -1;
+	}
+	if (pfd[0].revents & POLLIN) {
+		struct signalfd_siginfo si;
+
+		while (read(r->sigfd, &si, sizeof(si)) == sizeof(si))
+			on_signal(r, (int)si.ssi_signo);
+	}
+	for (k = 1; (uint32_t)k < n; k++)
+		if (pfd[k].revents & (POLLIN | POLLHUP)) {
+			i = who[k] / 2;
+			w = who[k] % 2;
+			if (r->L[i].relay[w] == pfd[k].fd)
+				relay(r, i, (int)w);
+		}
+	while ((top = heap_top(&r->timers)) != NULL && top->key <= now_ms()) {
+		(void)heap_pop(&r->timers, &it);
+		on_timer(r, &it);
+	}
+	free(pfd);
+	free(who);
+	progress_tick(&r->pg, -1);
+	return 0;
+}
+
+/* -- strays and the end ---------------------------------------------- */
+
+/* Lists our children from /proc; returns how many were signalled. */
+static int
+signal_children(int sig)
+{
+	char path[64], buf[4096];
+	DIR *dp;
+	struct dirent *de;
+	int fd, count = 0;
+	ssize_t n;
+
+	(void)snprintf(path, sizeof(path), "/proc/%ld/task", (long)getpid());
+	if ((dp = opendir(path)) == NULL)
+		return 0;
+	while ((de = readdir(dp)) != NULL) {
+		char *p, *end;
+
+		if (de->d_name[0] == '.')
+			continue;
+		(void)snprintf(buf, sizeof(buf), "%s/%s/children", path,
+		    de->d_name);
+		if ((fd = open(buf, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		for (p = buf; *p != '\0'; p = end) {
+			long pid = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			if (pid > 0 && kill((pid_t)pid, sig) == 0)
+				count++;
+		}
+	}
+	closedir(dp);
+	return count;
+}
+
+/*
+ * Whatever steps left behind (background jobs, daemons that double-forked
+ * and were reparented to us as subreaper) gets SIGTERM, then SIGKILL after
+ * a grace, and is reaped.  Bounded: 2 s of grace, 10 s in all.
+ */
+static void
+sweep_strays(struct runner *r)
+{
+	int64_t start = now_ms(), term_at = start;
+	int sig = SIGTERM;
+
+	(void)r;
+	while (signal_children(sig) > 0 && now_ms() - start < 10000) {
+		struct pollfd p = { r->sigfd, POLLIN, 0 };
+		struct signalfd_siginfo si;
+
+		(void)poll(&p, 1, 50);
+		while (read(r->sigfd, &si, sizeof(si)) == sizeof(si))
+			;
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (sig == SIGTERM && now_ms() - term_at >= 2000)
+			sig = SIGKILL;
+	}
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+static int
+final_status(struct runner *r)
+{
+	uint32_t i;
+	int failed = 0, pending = 0;
+
+	for (i = 0; i < r->g->n; i++) {
+		const struct sstate *s = &r->rs.s[i];
+
+		if (!s->selected)
+			continue;
+		if (((s->status == ST_FAILED || s->status == ST_TIMED_OUT) &&
+		    !s->allowed) || s->status == ST_UPSTREAM_FAILED)
+			failed = 1;
+		if (s->status == ST_PENDING)
+			pending = 1;
+	}
+	if (r->cancel_sig)
+		return RUN_CANCELLED;
+	if (r->deadline_hit)
+		return RUN_TIMED_OUT;
+	return failed || pending ? RUN_FAILED : RUN_SUCCEEDED;
+}
+
+static void
+ev_run(struct runner *r, int started, int resumed)
+{
+	struct strbuf *sb;
+	uint32_t counts[ST__N], i;
+	int first = 1;
+
+	if (started) {
+		sb = journal_begin(&r->jr, "run_started");
+		strbuf_adds(sb, ",\"dag\":");
+		strbuf_add_json_str(sb, r->rs.dag, strlen(r->rs.dag));
+		strbuf_adds(sb, ",\"params\":");
+		strbuf_adds(sb, r->rs.params);
+		strbuf_addf(sb, ",\"pid\":%ld", (long)getpid());
+		if (resumed)
+			strbuf_adds(sb, ",\"resume\":true");
+		if (r->o->ntargets > 0 || resumed) {
+			strbuf_adds(sb, ",\"targets\":[");
+			for (i = 0; i < r->g->n; i++)
+				if (r->rs.s[i].selected) {
+					strbuf_adds(sb, first ? "" : ",");
+					strbuf_add_json_str(sb, r->g->s[i].id,
+					    strlen(r->g->s[i].id));
+					first = 0;
+				}
+			strbuf_addc(sb, ']');
+		}
+	} else {
+		sb = journal_begin(&r->jr, "run_finished");
+		strbuf_addf(sb, ",\"status\":\"%s\",\"counts\":",
+		    run_status_names[r->rs.status]);
+		state_counts(&r->rs, counts);
+		state_emit_counts(counts, sb);
+		strbuf_adds(sb, ",\"duration\":");
+		strbuf_add_json_num(sb, (double)(r->rs.finished -
+		    r->rs.started) / 1000);
+	}
+	(void)journal_end(&r->jr);
+	journal_check(r);
+}
+
+/* -- set-up ---------------------------------------------------------- */
+
+static const char *const dag_vars[] = { "DAG_RUN_ID", "DAG_RUN_DIR",
+    "DAG_STEP_ID", "DAG_ATTEMPT", "DAG_INPUT", "DAG_OUTPUT", NULL };
+
+static int
+setup_process(struct runner *r)
+{
+	sigset_t set;
+	struct rlimit rl;
+
+	/* Children must find 0, 1 and 2 open, whatever we were given. */
+	while ((r->devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) != -1 &&
+	    r->devnull <= 2)
+		(void)fcntl(r->devnull, F_SETFD, 0);
+	if (r->devnull == -1)
+		return -1;
+	(void)signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, &r->oldmask) == -1)
+		return -1;
+	sigdelset(&r->oldmask, SIGCHLD);
+	sigdelset(&r->oldmask, SIGINT);
+	sigdelset(&r->oldmask, SIGTERM);
+	sigdelset(&r->oldmask, SIGHUP);
+	if ((r->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
+		return -1;
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
+	/* Many steps at once need many fds: raise the soft limit. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return 0;
+}
+
+/* Base environment: ours without DAG_* vars, plus the DAG's plain env. */
+static void
+setup_env(struct runner *r)
+{
+	const struct jdoc *j = &r->g->doc;
+	uint32_t k, n;
+
+	envv_from(&r->base, environ, dag_vars);
+	if (r->g->env == JNONE)
+		return;
+	for (k = r->g->env + 1, n = 0; k < j->n[r->g->env].end;
+	    k = j->n[k + 1].end, n++) {
+		struct strbuf kb = STRBUF_INIT, vb = STRBUF_INIT;
+
+		if (r->g->env_tmpl != NULL && r->g->env_tmpl[n].n > 0)
+			continue;	/* rendered per step */
+		jdoc_str(j, k, &kb);
+		jdoc_str(j, k + 1, &vb);
+		envv_set(&r->base, strbuf_str(&kb), kb.len, strbuf_str(&vb),
+		    vb.len);
+		strbuf_release(&kb);
+		strbuf_release(&vb);
+	}
+}
+
+/* params: the DAG's, overridden by -p key=value (unknown keys refused). */
+static int
+setup_params(struct runner *r, char **kv, int n)
+{
+	const struct jdoc *j = &r->g->doc;
+	struct strbuf sb = STRBUF_INIT;
+	jv p = r->g->params != JNONE ? jdoc_jv(j, r->g->params) : jv_object();
+	int i;
+
+	for (i = 0; i < n; i++) {
+		const char *eq = strchr(kv[i], '=');
+		char *key;
+
+		if (eq == NULL || eq == kv[i]) {
+			warnx("-p '%s': expected key=value", kv[i]);
+			jv_free(p);
+			return -1;
+		}
+		key = xstrndup(kv[i], (size_t)(eq - kv[i]));
+		if (!jv_object_has(jv_copy(p), jv_string(key))) {
+			warnx("-p %s: unknown parameter (the DAG's params "
+			    "declare the keys)", key);
+			free(key);
+			jv_free(p);
+			return -1;
+		}
+		p = jv_object_set(p, jv_string(key), jv_string(eq + 1));
+		free(key);
+	}
+	json_append(&sb, p);
+	r->rs.params = strbuf_detach(&sb, NULL);
+	r->x.params = p;
+	return 0;
+}
+
+static int
+select_targets(struct runner *r)
+{
+	uint32_t i, k, *q, head = 0, tail = 0;
+	int64_t t;
+	int t_i;
+
+	if (r->o->ntargets == 0)
+		return 0;
+	for (i = 0; i < r->g->n; i++)
+		r->rs.s[i].selected = 0;
+	q = xcalloc(r->g->n + 1, sizeof(*q));
+	for (t_i = 0; t_i < r->o->ntargets; t_i++) {
+		t = dag_find(r->g, r->o->targets[t_i],
+		    strlen(r->o->targets[t_i]));
+		if (t < 0) {
+			warnx("--target %s: no such step", r->o->targets[t_i]);
+			free(q);
+			return -1;
+		}
+		if (!r->rs.s[t].selected) {
+			r->rs.s[t].selected = 1;
+			q[tail++] = (uint32_t)t;
+		}
+	}
+	while (head < tail) {
+		i = q[head++];
+		for (k = r->g->need_off[i]; k < r->g->need_off[i + 1]; k++)
+			if (!r->rs.s[r->g->need[k]].selected) {
+				r->rs.s[r->g->need[k]].selected = 1;
+				q[tail++] = r->g->need[k];
+			}
+	}
+	free(q);
+	return 0;
+}
+
+static void
+dry_run(struct runner *r)
+{
+	uint32_t i, v;
+	struct cmdspec c;
+	char *err;
+
+	for (i = 0; i < r->g->n; i++) {
+		v = r->g->order[i];
+		if (!r->rs.s[v].selected)
+			continue;
+		printf("%s", r->g->s[v].id);
+		if (r->g->s[v].kind == CMD_TRANSFORM)
+			printf("\ttransform\n");
+		else if (r->g->s[v].tp != NULL)
+			printf("\t(templates: rendered when it runs)\n");
+		else if (exec_literal(&r->x, v, &c, &err) == 0) {
+			int k;
+
+			putchar('\t');
+			for (k = c.shell ? 2 : 0; c.argv[k] != NULL; k++)
+				printf("%s%s", k > (c.shell ? 2 : 0) ? " " : "",
+				    c.argv[k]);
+			putchar('\n');
+			cmdspec_release(&c);
+		} else {
+			printf("\t%s\n", err);
+			free(err);
+		}
+	}
+}
+
+static void
+runner_free(struct runner *r)
+{
+	uint32_t p;
+
+	if (r->L != NULL) {
+		uint32_t i;
+
+		for (i = 0; i < r->g->n; i++)
+			if (r->L[i].memfd != -1)
+				close(r->L[i].memfd);
+	}
+	free(r->L);
+	free(r->npend);
+	free(r->pidtab);
+	free(r->pidstep);
+	heap_release(&r->ready);
+	heap_release(&r->timers);
+	for (p = 0; r->poolq != NULL && p < r->g->npools; p++)
+		heap_release(&r->poolq[p]);
+	free(r->poolq);
+	free(r->pool_used);
+	envv_release(&r->base);
+	journal_close(&r->jr);
+	if (r->sigfd != -1)
+		close(r->sigfd);
+	if (r->devnull > 2)
+		close(r->devnull);
+	plan_release(&r->plan);
+	jv_free(r->x.params);
+	state_release(&r->rs);
+	rundir_close(&r->rd);
+	dag_free(r->g);
+	diag_release(&r->d);
+	spawn_cache_free();
+}
+
+static void
+runner_alloc(struct runner *r)
+{
+	uint32_t i, cap = 64;
+
+	r->L = xcalloc(r->g->n + 1, sizeof(*r->L));
+	for (i = 0; i < r->g->n; i++) {
+		r->L[i].memfd = -1;
+		r->L[i].relay[0] = r->L[i].relay[1] = -1;
+		r->L[i].relayf[0] = r->L[i].relayf[1] = -1;
+	}
+	while (cap < (r->slots + 4) * 4)
+		cap *= 2;
+	r->pidcap = cap;
+	r->pidtab = xcalloc(cap, sizeof(*r->pidtab));
+	r->pidstep = xcalloc(cap, sizeof(*r->pidstep));
+	r->poolq = xcalloc(r->g->npools + 1, sizeof(*r->poolq));
+	r->pool_used = xcalloc(r->g->npools + 1, sizeof(*r->pool_used));
+	heap_init(&r->ready);
+	heap_init(&r->timers);
+}
+
+/* The pid table fills with tombstones; rebuild it now and then. */
+static void
+pid_compact(struct runner *r)
+{
+	size_t k, used = 0;
+
+	for (k = 0; k < r->pidcap; k++)
+		if (r->pidtab[k] != 0)
+			used++;
+	if (used * 4 < r->pidcap * 3)
+		return;
+	memset(r->pidtab, 0, r->pidcap * sizeof(*r->pidtab));
+	for (k = 0; k < r->g->n; k++)
+		if (r->L[k].pid > 0)
+			pid_put(r, r->L[k].pid, (uint32_t)k);
+}
+
+/*
+ * Runs the loop until nothing is in flight, nothing waits to retry and
+ * nothing more can start.  Returns the run status.
+ */
+static int
+drive(struct runner *r)
+{
+	uint32_t i;
+
+	for (i = 0; i < r->g->n; i++)
+		consider(r, r->g->order[i]);
+	for (;;) {
+		start_ready(r);
+		if (r->inflight == 0 && r->waiting == 0 &&
+		    (r->ready.n == 0 || r->stopping))
+			break;
+		pid_compact(r);
+		if (loop_once(r) == -1) {
+			r->syserr = 1;
+			break;
+		}
+	}
+	return final_status(r);
+}
+
+static unsigned
+ncpu(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (unsigned)n : 1;
+}
+
+static int
+exit_for(struct runner *r)
+{
+	if (r->cancel_sig)
+		return exit_for_signal(r->cancel_sig);
+	if (r->rs.status == RUN_TIMED_OUT)
+		return EXIT_TIMEOUT;
+	if (r->syserr)
+		return EXIT_SYSERR;
+	return r->rs.status == RUN_SUCCEEDED ? EXIT_OK : EXIT_FAILED;
+}
+
+/* Takes <runs>/<name>.lock for --lock; -2 when another run holds it. */
+static int
+cron_lock(struct runner *r, const char *runs)
+{
+	char *path = xasprintf("%s/%s.lock", runs, r->g->name);
+	int64_t until = now_ms() + (int64_t)llround(r->o->lock_wait * 1000);
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+	int fd;
+
+	(void)mkdir(runs, 0777);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	if (fd == -1) {
+		warn("open '%s'", path);
+		free(path);
+		return -1;
+	}
+	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK || now_ms() >= until) {
+			if (errno == EWOULDBLOCK)
+				warnx("'%s' is locked: another run of \"%s\" "
+				    "is in progress", path, r->g->name);
+			else
+				warn("flock '%s'", path);
+			close(fd);
+			free(path);
+			return errno == EWOULDBLOCK ? -2 : -1;
+		}
+		(void)nanosleep(&ts, NULL);
+	}
+	free(path);
+	return fd;		/* held until exit */
+}
+
+/* Kills what a crashed dag-run left running of this run (by DAG_RUN_ID). */
+static void
+kill_orphans(struct runner *r)
+{
+	uint32_t i;
+	char path[64], *env, *want;
+	size_t len;
+	int fd;
+
+	want = xasprintf("DAG_RUN_ID=%s", r->rs.id);
+	for (i = 0; i < r->g->n; i++) {
+		pid_t pid = r->rs.s[i].pid;
+
+		if (r->rs.s[i].status != ST_RUNNING || pid <= 0)
+			continue;
+		(void)snprintf(path, sizeof(path), "/proc/%ld", (long)pid);
+		if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+			continue;
+		env = rundir_read(fd, "environ", &len);
+		close(fd);
+		if (env != NULL && memmem(env, len, want, strlen(want) + 1) !=
+		    NULL && getpgid(pid) == pid) {
+			(void)killpg(pid, SIGKILL);
+		}
+		free(env);
+	}
+	free(want);
+}
+
+/* Makes step i pending again, in memory and in the journal. */
+static void
+reset_step(struct runner *r, uint32_t i)
+{
+	struct sstate *s = &r->rs.s[i];
+	struct strbuf *sb;
+
+	s->status = ST_PENDING;
+	s->has_output = 0;
+	s->allowed = 0;
+	s->exit_code = -1;
+	s->signal = 0;
+	s->started = 0;
+	s->finished = 0;
+	state_set_reason(s, NULL);
+	sb = journal_begin(&r->jr, "step_reset");
+	strbuf_adds(sb, ",\"step\":");
+	strbuf_add_json_str(sb, r->g->s[i].id, strlen(r->g->s[i].id));
+	(void)journal_end(&r->jr);
+}
+
+static int
+prepare_resume(struct runner *r)
+{
+	size_t len;
+	char *text;
+	uint32_t i;
+
+	text = rundir_read(r->rd.dfd, "events.jsonl", &len);
+	if (text != NULL) {
+		journal_replay(text, len, r->g, &r->rs);
+		free(text);
+	}
+	kill_orphans(r);
+	for (i = 0; i < r->g->n; i++) {
+		struct sstate *s = &r->rs.s[i];
+
+		if (!s->selected || s->status == ST_SUCCEEDED ||
+		    s->status == ST_SKIPPED || s->status == ST_PENDING)
+			continue;
+		reset_step(r, i);
+	}
+	journal_check(r);
+	return 0;
+}
+
+/* Resolves --resume RUN: a directory, or "latest" in the runs dir. */
+static char *
+resume_dir(const char *runs, const char *arg)
+{
+	struct stat st;
+
+	if (strcmp(arg, "latest") == 0)
+		return xasprintf("%s/latest", runs);
+	if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
+		return xstrdup(arg);
+	return xasprintf("%s/%s", runs, arg);
+}
+
+static int
+load_dag(struct runner *r, const char *path, const char *display)
+{
+	diag_init(&r->d, display);
+	r->g = dag_load(path, display, 0, &r->d);
+	diag_print(&r->d, stderr);
+	if (r->g == NULL)
+		return r->d.worst == DIAG_SYSERR ? EXIT_SYSERR : EXIT_USAGE;
+	return EXIT_OK;
+}
+
+int
+run_main(const struct run_opts *o)
+{
+	struct runner r;
+	const char *runs = rundir_runs(o->runs);
+	char *dir = NULL, *id = NULL, *dagpath = NULL;
+	int rc, lockfd = -1, resumed = o->resume != NULL;
+	unsigned jobs;
+
+	memset(&r, 0, sizeof(r));
+	r.o = o;
+	r.sigfd = -1;
+	r.devnull = -1;
+	r.x.params = jv_invalid();
+	if (o->run_id != NULL && rundir_id_ok(o->run_id) == -1) {
+		warnx("--run-id '%s': not a valid run id (no '/', not '.', "
+		    "'..' or 'latest')", o->run_id);
+		return EXIT_USAGE;
+	}
+	if (resumed) {
+		dir = resume_dir(runs, o->resume);
+		dagpath = xasprintf("%s/dag.json", dir);
+		rc = load_dag(&r, dagpath, dagpath);
+	} else
+		rc = load_dag(&r, o->input, input_name(o->input));
+	if (rc != EXIT_OK)
+		goto out;
+	state_init(&r.rs, r.g);
+	jobs = o->jobs ? o->jobs : r.g->max_parallel ? r.g->max_parallel :
+	    ncpu();
+	r.slots = jobs;
+	if (o->keep_going)
+		r.g->on_failure = ONF_CONTINUE;
+	if (setup_params(&r, o->params, o->nparams) == -1 ||
+	    select_targets(&r) == -1) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	{
+		double *hist = history_estimates(runs, r.g);
+
+		plan_compute(r.g, hist, &r.plan);
+		free(hist);
+	}
+	r.x.g = r.g;
+	r.x.rs = &r.rs;
+	r.x.rd = &r.rd;
+	r.x.max_output = 16u << 20;
+	if (o->dry_run) {
+		dry_run(&r);
+		rc = EXIT_OK;
+		goto out;
+	}
+	if (o->lock && (lockfd = cron_lock(&r, runs)) < 0) {
+		rc = lockfd == -2 ? EXIT_LOCKED : EXIT_SYSERR;
+		lockfd = -1;
+		goto out;
+	}
+	if (resumed) {
+		if ((rc = rundir_open(&r.rd, dir, 0, &r.d)) != 0) {
+			diag_print(&r.d, stderr);
+			if (rc == -2)
+				warnx("'%s' is locked: a dag-run or dag-step "
+				    "is working on it", dir);
+			rc = rc == -2 ? EXIT_LOCKED : EXIT_SYSERR;
+			goto out;
+		}
+		r.rs.id = xstrdup(r.rd.id);
+	} else {
+		id = o->run_id ? xstrdup(o->run_id) : rundir_new_id(r.g->name);
+		if (rundir_create(&r.rd, runs, o->run_dir, id, &r.d) != 0) {
+			diag_print(&r.d, stderr);
+			rc = r.d.worst == DIAG_SYSERR ? EXIT_SYSERR :
+			    EXIT_USAGE;
+			goto out;
+		}
+		r.rs.id = xstrdup(id);
+	}
+	r.rs.dag = xstrdup(r.g->name);
+	r.rs.dir = xstrdup(r.rd.path);
+	r.rs.pid = getpid();
+	if (journal_open(&r.jr, r.rd.dfd, r.rs.id) == -1) {
+		warn("open '%s/events.jsonl'", r.rd.path);
+		rc = EXIT_SYSERR;
+		goto out;
+	}
+	if (!resumed) {
+		struct strbuf sb = STRBUF_INIT;
+
+		dag_emit(r.g, &sb, NULL);
+		strbuf_adds(&sb, "}\n");
+		if (rundir_replace(r.rd.dfd, "dag.json", sb.buf, sb.len) ==
+		    -1) {
+			warn("write '%s/dag.json'", r.rd.path);
+			strbuf_release(&sb);
+			rc = EXIT_SYSERR;
+			goto out;
+		}
+		strbuf_release(&sb);
+	} else
+		prepare_resume(&r);
+	r.rs.started = resumed && r.rs.started ? r.rs.started :
+	    clock_wall_ms();
+	r.rs.status = RUN_RUNNING;
+	r.rs.finished = 0;
+	if (o->events)
+		r.jr.mirror = STDOUT_FILENO;
+	if (o->prepare) {
+		r.rs.external = 1;
+		ev_run(&r, 1, 0);
+		snapshot(&r);
+		(void)rundir_latest(&r.rd, &r.d);
+		printf("%s\n", r.rd.path);
+		rc = r.syserr ? EXIT_SYSERR : EXIT_OK;
+		goto out;
+	}
+	if (setup_process(&r) == -1) {
+		warn("setting up signals");
+		rc = EXIT_SYSERR;
+		goto out;
+	}
+	setup_env(&r);
+	runner_alloc(&r);
+	{
+		uint32_t i, total = 0;
+
+		for (i = 0; i < r.g->n; i++)
+			total += r.rs.s[i].selected &&
+			    !step_status_terminal(r.rs.s[i].status);
+		progress_init(&r.pg, total, o->quiet);
+	}
+	ev_run(&r, 1, resumed);
+	snapshot(&r);
+	if (rundir_latest(&r.rd, &r.d) == -1)
+		diag_print(&r.d, stderr);
+	if (r.g->timeout > 0)
+		heap_push(&r.timers, now_ms() + (int64_t)llround(r.g->timeout *
+		    1000), T_DEADLINE);
+	r.rs.status = (uint8_t)drive(&r);
+	sweep_strays(&r);
+	r.rs.finished = clock_wall_ms();
+	ev_run(&r, 0, 0);
+	snapshot(&r);
+	progress_done(&r.pg);
+	if (o->json) {
+		struct strbuf sb = STRBUF_INIT;
+
+		state_emit(&r.rs, r.g, &sb);
+		strbuf_addc(&sb, '\n');
+		fwrite(sb.buf, 1, sb.len, stdout);
+		strbuf_release(&sb);
+	}
+	if (!o->quiet && r.rs.status != RUN_SUCCEEDED)
+		fprintf(stderr, "dag-run: run %s %s (%s)\n", r.rs.id,
+		    run_status_names[r.rs.status], r.rd.path);
+	rc = exit_for(&r);
+out:
+	if (lockfd != -1)
+		close(lockfd);
+	free(dir);
+	free(id);
+	free(dagpath);
+	runner_free(&r);
+	return rc;
+}
+
+/* After a dag-step: rebuild run.json from the journal, under its lock. */
+static void
+step_finish_run(struct runner *r)
+{
+	struct runstate fresh;
+	struct strbuf sb = STRBUF_INIT;
+	size_t len;
+	char *text;
+	uint32_t i;
+	int all = 1;
+
+	if (flock(r->jr.fd, LOCK_EX) == -1)
+		return;
+	state_init(&fresh, r->g);
+	fresh.id = xstrdup(r->rs.id);
+	fresh.dag = xstrdup(r->g->name);
+	if ((text = rundir_read(r->rd.dfd, "events.jsonl", &len)) != NULL) {
+		journal_replay(text, len, r->g, &fresh);
+		free(text);
+	}
+	if (fresh.params == NULL)
+		fresh.params = xstrdup(r->rs.params);
+	for (i = 0; i < r->g->n; i++)
+		if (fresh.s[i].selected &&
+		    !step_status_terminal(fresh.s[i].status))
+			all = 0;
+	if (all && fresh.external && fresh.status == RUN_RUNNING) {
+		struct runstate *keep = &r->rs;
+		int failed = 0;
+
+		for (i = 0; i < r->g->n; i++)
+			if (fresh.s[i].selected &&
+			    (((fresh.s[i].status == ST_FAILED ||
+			    fresh.s[i].status == ST_TIMED_OUT) &&
+			    !fresh.s[i].allowed) ||
+			    fresh.s[i].status == ST_UPSTREAM_FAILED))
+				failed = 1;
+		fresh.status = failed ? RUN_FAILED : RUN_SUCCEEDED;
+		fresh.finished = clock_wall_ms();
+		r->rs = fresh;
+		ev_run(r, 0, 0);
+		r->rs = *keep;
+	}
+	state_emit(&fresh, r->g, &sb);
+	strbuf_addc(&sb, '\n');
+	if (rundir_replace(r->rd.dfd, "run.json", sb.buf, sb.len) == -1) {
+		warn("write '%s/run.json'", r->rd.path);
+		r->syserr = 1;
+	}
+	(void)flock(r->jr.fd, LOCK_UN);
+	strbuf_release(&sb);
+	state_release(&fresh);
+}
+
+static int
+step_exit(struct runner *r, uint32_t i)
+{
+	const struct sstate *s = &r->rs.s[i];
+
+	if (r->cancel_sig)
+		return exit_for_signal(r->cancel_sig);
+	if (r->syserr)
+		return EXIT_SYSERR;
+	switch (s->status) {
+	case ST_SUCCEEDED:
+	case ST_SKIPPED:
+		return EXIT_OK;
+	case ST_TIMED_OUT:
+		return s->allowed ? EXIT_OK : EXIT_TIMEOUT;
+	case ST_FAILED:
+		return s->allowed ? EXIT_OK : EXIT_FAILED;
+	default:
+		return EXIT_FAILED;
+	}
+}
+
+int
+step_main(const struct step_opts *o)
+{
+	struct run_opts ro = { 0 };
+	struct runner r;
+	char *dagpath, *text, name[300];
+	size_t len;
+	int64_t idx;
+	uint32_t i, k;
+	int rc, sfd = -1;
+
+	memset(&r, 0, sizeof(r));
+	ro.verbose = o->verbose;
+	ro.quiet = o->quiet;
+	r.o = &ro;
+	r.sigfd = -1;
+	r.devnull = -1;
+	r.single = 1;
+	r.x.params = jv_invalid();
+	dagpath = xasprintf("%s/dag.json", o->run_dir);
+	rc = load_dag(&r, dagpath, dagpath);
+	free(dagpath);
+	if (rc != EXIT_OK)
+		goto out;
+	if ((idx = dag_find(r.g, o->step, strlen(o->step))) < 0) {
+		warnx("%s: no step \"%s\" in this run", o->run_dir, o->step);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	i = (uint32_t)idx;
+	state_init(&r.rs, r.g);
+	if ((rc = rundir_open(&r.rd, o->run_dir, 1, &r.d)) != 0) {
+		diag_print(&r.d, stderr);
+		if (rc == -2)
+			warnx("'%s' is locked by a dag-run working on it",
+			    o->run_dir);
+		rc = rc == -2 ? EXIT_LOCKED : EXIT_USAGE;
+		goto out;
+	}
+	if (rundir_step_dir(&r.rd, r.g->s[i].id) == -1 ||
+	    (snprintf(name, sizeof(name), "%s/lock", r.g->s[i].id), (sfd =
+	    openat(r.rd.sdfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) ==
+	    -1)) {
+		warn("%s/steps/%s", o->run_dir, r.g->s[i].id);
+		rc = EXIT_SYSERR;
+		goto out;
+	}
+	if (flock(sfd, LOCK_EX | LOCK_NB) == -1) {
+		warnx("step \"%s\" is locked by another process", o->step);
+		rc = EXIT_LOCKED;
+		goto out;
+	}
+	r.rs.id = xstrdup(r.rd.id);
+	r.rs.dag = xstrdup(r.g->name);
+	r.rs.dir = xstrdup(r.rd.path);
+	if ((text = rundir_read(r.rd.dfd, "events.jsonl", &len)) != NULL) {
+		journal_replay(text, len, r.g, &r.rs);
+		free(text);
+	}
+	free(r.rs.params);
+	r.rs.params = NULL;
+	if (setup_params(&r, NULL, 0) == -1) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	for (k = r.g->need_off[i]; k < r.g->need_off[i + 1]; k++)
+		if (!step_status_terminal(r.rs.s[r.g->need[k]].status)) {
+			warnx("step \"%s\" needs \"%s\", which has not "
+			    "finished (%s)", o->step, r.g->s[r.g->need[k]].id,
+			    step_status_names[r.rs.s[r.g->need[k]].status]);
+			rc = EXIT_USAGE;
+			goto out;
+		}
+	for (k = 0; k < r.g->n; k++)
+		r.rs.s[k].selected = k == i;
+	r.slots = 1;
+	plan_compute(r.g, NULL, &r.plan);
+	r.x.g = r.g;
+	r.x.rs = &r.rs;
+	r.x.rd = &r.rd;
+	r.x.max_output = 16u << 20;
+	if (o->dry_run) {
+		dry_run(&r);
+		rc = EXIT_OK;
+		goto out;
+	}
+	if (journal_open(&r.jr, r.rd.dfd, r.rs.id) == -1) {
+		warn("open '%s/events.jsonl'", r.rd.path);
+		rc = EXIT_SYSERR;
+		goto out;
+	}
+	if (setup_process(&r) == -1) {
+		warn("setting up signals");
+		rc = EXIT_SYSERR;
+		goto out;
+	}
+	reset_step(&r, i);
+	setup_env(&r);
+	runner_alloc(&r);
+	progress_init(&r.pg, 1, o->quiet);
+	(void)drive(&r);
+	sweep_strays(&r);
+	progress_done(&r.pg);
+	step_finish_run(&r);
+	if (o->json) {
+		const struct sstate *s = &r.rs.s[i];
+		struct strbuf sb = STRBUF_INIT;
+
+		strbuf_adds(&sb, "{\"id\":");
+		strbuf_add_json_str(&sb, o->step, strlen(o->step));
+		strbuf_addf(&sb, ",\"status\":\"%s\",\"attempts\":%u",
+		    step_status_names[s->status], s->attempts);
+		if (s->exit_code >= 0)
+			strbuf_addf(&sb, ",\"exit_code\":%d", s->exit_code);
+		else
+			strbuf_adds(&sb, ",\"exit_code\":null");
+		strbuf_adds(&sb, ",\"duration\":");
+		strbuf_add_json_num(&sb, s->duration);
+		strbuf_adds(&sb, ",\"reason\":");
+		if (s->reason != NULL)
+			strbuf_add_json_str(&sb, s->reason, strlen(s->reason));
+		else
+			strbuf_adds(&sb, "null");
+		strbuf_adds(&sb, "}\n");
+		fwrite(sb.buf, 1, sb.len, stdout);
+		strbuf_release(&sb);
+	}
+	rc = step_exit(&r, i);
+out:
+	if (sfd != -1)
+		close(sfd);
+	runner_free(&r);
+	return rc;
+}

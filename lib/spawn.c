@@ -1,0 +1,264 @@
+/*
+ * Starting one process of a step.  posix_spawn (glibc: clone(CLONE_VFORK)
+ * and exec, no copy of our page tables) in its own process group, with
+ * stdin/stdout/stderr from file actions and the signal mask the child
+ * should have.  Two costs are removed here because they repeat per step:
+ * the shell (a "run" string with no shell syntax is exec'd directly, the
+ * way make does it) and the PATH search (cached per program name).
+ */
+#include "compat.h"
+
+#include <errno.h>
+#include <spawn.h>
+#include <unistd.h>
+
+#include "spawn.h"
+#include "xalloc.h"
+
+void
+envv_from(struct envv *e, char *const *base, const char *const *drop)
+{
+	size_t i, k;
+
+	memset(e, 0, sizeof(*e));
+	for (i = 0; base != NULL && base[i] != NULL; i++)
+		;
+	e->cap = i + 16;
+	e->v = xcalloc(e->cap, sizeof(*e->v));
+	for (i = 0; base != NULL && base[i] != NULL; i++) {
+		for (k = 0; drop != NULL && drop[k] != NULL; k++) {
+			size_t n = strlen(drop[k]);
+
+			if (strncmp(base[i], drop[k], n) == 0 &&
+			    base[i][n] == '=')
+				break;
+		}
+		if (drop == NULL || drop[k] == NULL)
+			e->v[e->n++] = base[i];
+	}
+	e->v[e->n] = NULL;
+}
+
+void
+envv_copy(struct envv *e, const struct envv *base)
+{
+	memset(e, 0, sizeof(*e));
+	e->cap = base->n + 16;
+	e->v = xcalloc(e->cap, sizeof(*e->v));
+	memcpy(e->v, base->v, base->n * sizeof(*e->v));
+	e->n = base->n;
+	e->v[e->n] = NULL;
+}
+
+void
+envv_set(struct envv *e, const char *key, size_t klen, const char *val,
+    size_t vlen)
+{
+	char *s = xmalloc(klen + vlen + 2);
+	size_t i;
+
+	memcpy(s, key, klen);
+	s[klen] = '=';
+	memcpy(s + klen + 1, val, vlen);
+	s[klen + 1 + vlen] = '\0';
+	e->own = xreallocarray(e->own, e->nown + 1, sizeof(*e->own));
+	e->own[e->nown++] = s;
+	for (i = 0; i < e->n; i++)
+		if (strncmp(e->v[i], key, klen) == 0 && e->v[i][klen] == '=') {
+			e->v[i] = s;
+			return;
+		}
+	if (e->n + 2 > e->cap) {
+		e->cap *= 2;
+		e->v = xreallocarray(e->v, e->cap, sizeof(*e->v));
+	}
+	e->v[e->n++] = s;
+	e->v[e->n] = NULL;
+}
+
+const char *
+envv_get(const struct envv *e, const char *key)
+{
+	size_t i, n = strlen(key);
+
+	for (i = 0; i < e->n; i++)
+		if (strncmp(e->v[i], key, n) == 0 && e->v[i][n] == '=')
+			return e->v[i] + n + 1;
+	return NULL;
+}
+
+void
+envv_release(struct envv *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->nown; i++)
+		free(e->own[i]);
+	free(e->own);
+	free(e->v);
+	memset(e, 0, sizeof(*e));
+}
+
+/*
+ * Words whose meaning in sh differs from (or does not exist as) a program
+ * of the same name.  "true" and "false" are absent on purpose: the
+ * programs behave exactly like the builtins.
+ */
+static const char *const sh_words[] = { "!", ".", ":", "[", "alias", "bg",
+    "break", "case", "cd", "command", "continue", "do", "done", "echo",
+    "elif", "else", "esac", "eval", "exec", "exit", "export", "fc", "fg",
+    "fi", "for", "function", "getopts", "hash", "if", "in", "jobs", "kill",
+    "local", "printf", "pwd", "read", "readonly", "return", "select", "set",
+    "shift", "test", "then", "time", "times", "trap", "type", "typeset",
+    "ulimit", "umask", "unalias", "unset", "until", "wait", "while", NULL };
+
+char **
+shell_split(const char *cmd)
+{
+	char **v = NULL;
+	size_t n = 0, i;
+	const char *p = cmd, *w;
+
+	/* Anything the shell would interpret sends the command to it. */
+	if (strpbrk(cmd, "\"'`$\\;&|<>(){}[]*?~#=%!\n\r") != NULL)
+		return NULL;
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		for (w = p; *p != '\0' && *p != ' ' && *p != '\t'; p++)
+			;
+		v = xreallocarray(v, n + 2, sizeof(*v));
+		v[n++] = xstrndup(w, (size_t)(p - w));
+	}
+	if (n == 0)
+		return NULL;
+	v[n] = NULL;
+	for (i = 0; sh_words[i] != NULL; i++)
+		if (strcmp(v[0], sh_words[i]) == 0) {
+			argv_free(v);
+			return NULL;
+		}
+	return v;
+}
+
+void
+argv_free(char **v)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* name -> resolved path, for the PATH dag-run itself was started with. */
+static struct cache {
+	char	*name;
+	char	*path;		/* NULL: not found */
+} *cache;
+static size_t ncache;
+static char *cache_for;		/* the PATH the cache is valid for */
+
+static char *
+search(const char *name, const char *path)
+{
+	const char *p = path, *colon;
+	char *cand;
+
+	if (path == NULL)
+		path = p = "/usr/local/bin:/usr/bin:/bin";
+	for (;;) {
+		colon = strchr(p, ':');
+		if (colon == p || *p == '\0')
+			cand = xasprintf("./%s", name);
+		else
+			cand = xasprintf("%.*s/%s", colon ? (int)(colon - p) :
+			    (int)strlen(p), p, name);
+		if (access(cand, X_OK) == 0)
+			return cand;
+		free(cand);
+		if (colon == NULL)
+			return NULL;
+		p = colon + 1;
+	}
+}
+
+const char *
+spawn_resolve(const char *name, const char *path)
+{
+	size_t i;
+	char *found;
+
+	if (strchr(name, '/') != NULL)
+		return name;
+	if (cache_for == NULL || path == NULL || strcmp(cache_for, path) != 0) {
+		spawn_cache_free();
+		cache_for = xstrdup(path != NULL ? path : "");
+	}
+	for (i = 0; i < ncache; i++)
+		if (strcmp(cache[i].name, name) == 0)
+			return cache[i].path;
+	found = search(name, path);
+	cache = xreallocarray(cache, ncache + 1, sizeof(*cache));
+	cache[ncache].name = xstrdup(name);
+	cache[ncache].path = found;
+	return cache[ncache++].path;
+}
+
+void
+spawn_cache_free(void)
+{
+	size_t i;
+
+	for (i = 0; i < ncache; i++) {
+		free(cache[i].name);
+		free(cache[i].path);
+	}
+	free(cache);
+	cache = NULL;
+	ncache = 0;
+	free(cache_for);
+	cache_for = NULL;
+}
+
+int
+spawn_start(const struct spawn_req *r, pid_t *pid)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t def;
+	int e;
+
+	if ((e = posix_spawn_file_actions_init(&fa)) != 0)
+		return e;
+	if ((e = posix_spawnattr_init(&at)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return e;
+	}
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE);
+	if ((e = posix_spawn_file_actions_adddup2(&fa, r->in, 0)) != 0 ||
+	    (e = posix_spawn_file_actions_adddup2(&fa, r->out, 1)) != 0 ||
+	    (e = posix_spawn_file_actions_adddup2(&fa, r->err, 2)) != 0 ||
+	    (r->cwd != -1 &&
+	    (e = posix_spawn_file_actions_addfchdir_np(&fa, r->cwd)) != 0) ||
+	    (e = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
+	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) != 0 ||
+	    (e = posix_spawnattr_setpgroup(&at, 0)) != 0 ||
+	    (e = posix_spawnattr_setsigmask(&at, r->mask)) != 0 ||
+	    (e = posix_spawnattr_setsigdefault(&at, &def)) != 0)
+		goto out;
+	e = posix_spawn(pid, r->file, &fa, &at, r->argv, r->envp);
+out:
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
+	return e;
+}
+
+int
+spawn_errno_status(int err)
+{
+	return err == ENOENT || err == ENOTDIR ? 127 : 126;
+}

@@ -1,0 +1,63 @@
+#ifndef STATE_H
+#define STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct dag;
+struct strbuf;
+
+enum step_status {
+	ST_PENDING, ST_RUNNING, ST_RETRY_WAIT, ST_SUCCEEDED, ST_FAILED,
+	ST_TIMED_OUT, ST_SKIPPED, ST_UPSTREAM_FAILED, ST_CANCELLED, ST__N
+};
+enum run_status {
+	RUN_RUNNING, RUN_SUCCEEDED, RUN_FAILED, RUN_TIMED_OUT, RUN_CANCELLED,
+	RUN_INTERRUPTED, RUN__N
+};
+
+extern const char *const step_status_names[];
+extern const char *const run_status_names[];
+
+/* What run.json says of one step. */
+struct sstate {
+	uint8_t		 status;	/* enum step_status */
+	uint8_t		 has_output;	/* output.json was written */
+	uint8_t		 selected;	/* part of this run (--target) */
+	uint8_t		 allowed;	/* failed, but allow_failure */
+	int16_t		 signal;	/* 0: none */
+	int32_t		 exit_code;	/* -1: none */
+	uint32_t	 attempts;
+	pid_t		 pid;
+	int64_t		 started, finished;	/* wall ms, 0: not yet */
+	double		 duration;
+	char		*reason;
+};
+
+struct runstate {
+	char		*id;
+	char		*dag;
+	char		*dir;
+	char		*params;	/* JSON text */
+	uint8_t		 status;	/* enum run_status */
+	uint8_t		 external;	/* prepared for dag-step drivers */
+	pid_t		 pid;
+	int64_t		 started, finished;
+	uint32_t	 n;
+	struct sstate	*s;
+};
+
+void	state_init(struct runstate *, const struct dag *);
+void	state_release(struct runstate *);
+int	step_status_terminal(int);
+int	step_status_parse(const char *, size_t);
+int	run_status_parse(const char *, size_t);
+void	state_set_reason(struct sstate *, const char *);
+/* Appends run.json's JSON (SPEC section 4) to sb. */
+void	state_emit(const struct runstate *, const struct dag *, struct strbuf *);
+/* Counts per step status of the selected steps. */
+void	state_counts(const struct runstate *, uint32_t counts[ST__N]);
+void	state_emit_counts(const uint32_t counts[ST__N], struct strbuf *);
+
+#endif
