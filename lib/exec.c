@@ -433,6 +433,7 @@ post(const struct execctx *x, uint32_t i, uint32_t attempt, int fd)
 {
 	const struct step *s = &x->g->s[i];
 	char name[64];
+	struct jdoc jd;
 	struct diag d;
 	size_t len;
 	char *text;
@@ -457,11 +458,15 @@ post(const struct execctx *x, uint32_t i, uint32_t attempt, int fd)
 		fail(fd, m, "");
 	}
 	diag_init(&d, name);
-	out = json_parse(text, len, &d);
+	/* The strict parser: its messages say where the output is wrong. */
+	if (jdoc_parse(&jd, text, len, &d) == 0) {
+		out = jdoc_jv(&jd, 0);
+		jdoc_release(&jd);
+	} else
+		out = jv_invalid();
 	if (!jv_is_valid(out)) {
 		if (s->output == OUT_FILE)
-			fail(fd, "output is not valid JSON: ",
-			    d.n > 0 ? d.v[0].msg : "?");
+			fail(fd, "output: ", d.n > 0 ? d.v[0].msg : "?");
 		/* stdout that is not JSON is kept as a string. */
 		while (len > 0 && text[len - 1] == '\n')
 			len--;

@@ -141,6 +141,7 @@ int
 rundir_create(struct rundir *rd, const char *runs, const char *dir,
     const char *id, struct diag *d)
 {
+	char *real;
 	int rc;
 
 	memset(rd, 0, sizeof(*rd));
@@ -160,6 +161,11 @@ rundir_create(struct rundir *rd, const char *runs, const char *dir,
 			    "'%s' already exists (use --resume to continue "
 			    "it)", rd->path);
 		return diag_sys(d, "mkdir '%s'", rd->path);
+	}
+	/* Steps get absolute paths: their cwd may differ from ours. */
+	if ((real = realpath(rd->path, NULL)) != NULL) {
+		free(rd->path);
+		rd->path = real;
 	}
 	if (open_dirs(rd, d) == -1)
 		return -1;

@@ -384,8 +384,10 @@ consider(struct runner *r, uint32_t i)
 {
 	const char *why;
 
+	/* A cancelled or timed-out run decides nothing more: what did not
+	 * start stays pending, for --resume. */
 	if (!r->rs.s[i].selected || r->rs.s[i].status != ST_PENDING ||
-	    r->L[i].queued)
+	    r->L[i].queued || r->cancel_sig || r->deadline_hit)
 		return;
 	switch (decide(r, i, &why)) {
 	case D_RUN:

@@ -1,0 +1,396 @@
+#!/usr/bin/env bats
+# dag-run against real child processes, signals and files.
+
+load test_helper
+
+latest() { echo "$DAG_RUNS/latest"; }
+status_of() { jq -r ".steps[\"$1\"].status" "$(latest)/run.json"; }
+# alive PIDFILE: succeeds if the pid in the file still runs
+alive() { kill -0 "$(cat "$1")" 2>/dev/null; }
+
+@test "runs a DAG: exit 0, run directory complete, latest link, statuses" {
+	dag wf.json <<'EOF2'
+{"name": "w", "steps": [{"id": "a", "run": "echo hello; echo oops >&2"},
+ {"id": "b", "needs": ["a"], "argv": ["printf", "%s\n", "x y"]}]}
+EOF2
+	run -0 --separate-stderr timeout 30 dag-run wf.json
+	assert_equal "$output" ""
+	[[ "${stderr_lines[0]}" =~ ^\[1/2\]\ ok\ a\ [0-9]+ms$ ]]
+	d=$(latest)
+	assert_file_exists "$d/dag.json"
+	assert_file_exists "$d/events.jsonl"
+	assert_file_exists "$d/lock"
+	assert_equal "$(cat "$d/steps/a/1.stdout")" hello
+	assert_equal "$(cat "$d/steps/a/1.stderr")" oops
+	assert_equal "$(cat "$d/steps/b/1.stdout")" "x y"
+	assert_equal "$(jq -r '[.format, .status, .counts.succeeded, .dag] | @tsv' "$d/run.json")" $'1\tsucceeded\t2\tw'
+	[[ "$(readlink "$d")" =~ ^[0-9]{8}T[0-9]{6}Z-w-[0-9a-f]{4}$ ]]
+	# Every journal line is complete JSON with ts, run and event.
+	run jq -e -s 'all(.[]; has("ts") and has("run") and has("event"))' "$d/events.jsonl"
+	assert_success
+	assert_equal "$(jq -r .event "$d/events.jsonl" | paste -sd' ')" \
+	    "run_started step_started step_finished step_started step_finished run_finished"
+}
+
+@test "-j bounds parallelism; steps run in parallel up to it" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "a", "run": "echo $$ >> pids; sleep 1"}, {"id": "b", "run": "echo $$ >> pids; sleep 1"},
+ {"id": "c", "run": "echo $$ >> pids; sleep 1"}, {"id": "d", "run": "echo $$ >> pids; sleep 1"}]}
+EOF2
+	start=$(date +%s%N)
+	run -0 timeout 30 dag-run -q -j4 wf.json
+	par=$(( ($(date +%s%N) - start) / 1000000 ))
+	start=$(date +%s%N)
+	run -0 timeout 30 dag-run -q -j1 wf.json
+	ser=$(( ($(date +%s%N) - start) / 1000000 ))
+	# Four 1 s steps: together about 1 s, one at a time at least 4 s.
+	[ "$par" -lt 3500 ]
+	[ "$ser" -ge 4000 ]
+	# -j1: never two at once (intervals from the journal do not overlap).
+	run jq -rs '[.[] | select(.event == "step_started" or .event == "step_finished") | .event] | join(" ")' "$(latest)/events.jsonl"
+	assert_output "step_started step_finished step_started step_finished step_started step_finished step_started step_finished"
+}
+
+@test "event-driven: a short chain beside a long step finishes before it" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "long", "run": "sleep 2"}, {"id": "s1", "run": "sleep 0.2"},
+ {"id": "s2", "needs": ["s1"], "run": "sleep 0.2"}, {"id": "s3", "needs": ["s2"], "run": "sleep 0.2"},
+ {"id": "after", "needs": ["long", "s3"], "run": "true"}]}
+EOF2
+	run -0 timeout 30 dag-run -q -j2 wf.json
+	run jq -r 'select(.event == "step_finished") | .step' "$(latest)/events.jsonl"
+	assert_equal "$(paste -sd' ' <<<"$output")" "s1 s2 s3 long after"
+}
+
+@test "pools limit steps sharing a resource" {
+	dag wf.json <<'EOF2'
+{"pools": {"db": 1}, "steps": [
+ {"id": "a", "pool": "db", "run": "mkdir inuse && sleep 0.3 && rmdir inuse"},
+ {"id": "b", "pool": "db", "run": "mkdir inuse && sleep 0.3 && rmdir inuse"},
+ {"id": "c", "pool": "db", "run": "mkdir inuse && sleep 0.3 && rmdir inuse"},
+ {"id": "free", "run": "sleep 0.1"}]}
+EOF2
+	run -0 timeout 30 dag-run -q -j4 wf.json
+	assert_equal "$(jq -r .counts.succeeded "$(latest)/run.json")" 4
+}
+
+@test "timeout kills the whole process group, background grandchildren included" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "slow", "timeout": "500ms", "run": "sleep 60 & echo $! > bg.pid; sleep 60"}]}
+EOF2
+	run -1 --separate-stderr timeout 30 dag-run wf.json
+	assert_equal "$(status_of slow)" timed_out
+	assert_equal "$(jq -r '.steps.slow.reason' "$(latest)/run.json")" "timed out"
+	run ! alive bg.pid
+	[[ "$stderr" == *"TIMEOUT slow"* ]]
+}
+
+@test "a step that ignores SIGTERM is killed with SIGKILL after kill_grace" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "stubborn", "timeout": "300ms", "kill_grace": "500ms",
+  "run": "trap '' TERM; echo $$ > me.pid; while :; do sleep 0.1; done"}]}
+EOF2
+	start=$(date +%s%N)
+	run -1 timeout 30 dag-run -q wf.json
+	ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	assert_equal "$(status_of stubborn)" timed_out
+	[ "$ms" -ge 700 ]
+	[ "$ms" -lt 10000 ]
+	run ! alive me.pid
+}
+
+@test "no stray process outlives a run: background jobs and daemons are swept" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "bg", "run": "sleep 300 & echo $! > bg.pid"},
+ {"id": "daemon", "run": "setsid sh -c 'sleep 300 & echo $! > d.pid' < /dev/null > /dev/null 2>&1 &"},
+ {"id": "after", "needs": ["bg", "daemon"], "run": "sleep 0.5"}]}
+EOF2
+	run -0 timeout 30 dag-run -q wf.json
+	[ -s bg.pid ] && [ -s d.pid ]
+	run ! alive bg.pid
+	run ! alive d.pid
+}
+
+@test "run deadline: running steps are stopped, exit 3" {
+	dag wf.json <<'EOF2'
+{"timeout": "700ms", "steps": [{"id": "a", "run": "sleep 30"}, {"id": "b", "needs": ["a"], "run": "true"}]}
+EOF2
+	run -3 --separate-stderr timeout 30 dag-run wf.json
+	assert_equal "$(jq -r .status "$(latest)/run.json")" timed_out
+	assert_equal "$(status_of a)" timed_out
+	assert_equal "$(status_of b)" pending
+	[[ "$stderr" == *"run deadline exceeded"* ]]
+}
+
+@test "retries: attempts with exponential backoff, each attempt's output kept" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "flaky", "retry": {"attempts": 3, "delay": "200ms", "factor": 2},
+  "run": "echo try $DAG_ATTEMPT; n=$(cat n 2>/dev/null || echo 0); echo $((n+1)) > n; [ $n -ge 2 ]"}]}
+EOF2
+	run -0 timeout 30 dag-run -q wf.json
+	d=$(latest)
+	assert_equal "$(jq -r '.steps.flaky | [.status, .attempts] | @tsv' "$d/run.json")" $'succeeded\t3'
+	assert_equal "$(cat "$d/steps/flaky/1.stdout") $(cat "$d/steps/flaky/3.stdout")" "try 1 try 3"
+	assert_equal "$(jq -c 'select(.event == "step_retry") | [.attempt, .delay]' "$d/events.jsonl" | paste -sd' ')" "[2,0.2] [3,0.4]"
+	# The backoff really waited: attempt 3 started >= 0.6 s after attempt 1.
+	run jq -rs '[.[] | select(.event == "step_started") | .ts | sub("\\.[0-9]+Z$"; "Z") ] | length' "$d/events.jsonl"
+	assert_output 3
+}
+
+@test "retry exit_codes: only listed statuses are retried" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "a", "retry": {"attempts": 5, "delay": 0, "exit_codes": [75]}, "run": "exit 3"},
+ {"id": "b", "retry": {"attempts": 3, "delay": 0, "exit_codes": [75]}, "run": "exit 75"}]}
+EOF2
+	run -1 timeout 30 dag-run -q -k wf.json
+	assert_equal "$(jq -r '[.steps.a.attempts, .steps.a.exit_code, .steps.b.attempts, .steps.b.exit_code] | @tsv' "$(latest)/run.json")" $'1\t3\t3\t75'
+}
+
+@test "on_failure stop: nothing new starts; -k continues; abort kills running steps" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "bad", "run": "exit 1"}, {"id": "slow", "run": "sleep 1; touch slow.done"},
+ {"id": "later", "needs": ["slow"], "run": "touch later.done"},
+ {"id": "cleanup", "needs": ["bad", "later"], "trigger": "all_done", "run": "touch cleanup.done"}]}
+EOF2
+	run -1 timeout 30 dag-run -q -j2 wf.json
+	assert_file_exists slow.done
+	assert_file_not_exists later.done
+	assert_equal "$(status_of later)" pending
+	assert_equal "$(status_of cleanup)" pending
+	rm -f slow.done
+	run -1 timeout 30 dag-run -q -j2 -k wf.json
+	assert_file_exists later.done
+	assert_file_exists cleanup.done
+	assert_equal "$(status_of bad)" failed
+	rm -f slow.done later.done
+	jq '.on_failure = "abort" | .steps[0].run = "sleep 0.3; exit 1"' wf.json > abort.json
+	run -1 timeout 30 dag-run -q -j2 abort.json
+	assert_equal "$(status_of slow)" cancelled
+	assert_file_not_exists slow.done
+}
+
+@test "trigger rules: all_success, all_done, all_failed, one_failed, one_success, none_failed" {
+	dag wf.json <<'EOF2'
+{"on_failure": "continue", "steps": [
+ {"id": "ok", "run": "true"}, {"id": "bad", "run": "false"}, {"id": "skip", "run": "true", "when": "false"},
+ {"id": "t_all_success", "needs": ["ok", "bad"], "run": "true"},
+ {"id": "t_all_success_skip", "needs": ["ok", "skip"], "run": "true"},
+ {"id": "t_all_done", "needs": ["ok", "bad"], "trigger": "all_done", "run": "true"},
+ {"id": "t_all_failed", "needs": ["bad"], "trigger": "all_failed", "run": "true"},
+ {"id": "t_all_failed_no", "needs": ["ok", "bad"], "trigger": "all_failed", "run": "true"},
+ {"id": "t_one_failed", "needs": ["ok", "bad"], "trigger": "one_failed", "run": "true"},
+ {"id": "t_one_failed_no", "needs": ["ok"], "trigger": "one_failed", "run": "true"},
+ {"id": "t_one_success", "needs": ["ok", "bad"], "trigger": "one_success", "run": "true"},
+ {"id": "t_one_success_no", "needs": ["bad"], "trigger": "one_success", "run": "true"},
+ {"id": "t_none_failed", "needs": ["ok", "skip"], "trigger": "none_failed", "run": "true"},
+ {"id": "t_none_failed_no", "needs": ["ok", "bad"], "trigger": "none_failed", "run": "true"},
+ {"id": "downstream", "needs": ["t_all_success"], "run": "true"}]}
+EOF2
+	run -1 timeout 30 dag-run -q wf.json
+	run jq -r '.steps | to_entries[] | "\(.key)=\(.value.status)"' "$(latest)/run.json"
+	assert_equal "$(paste -sd' ' <<<"$output")" "ok=succeeded bad=failed skip=skipped t_all_success=upstream_failed t_all_success_skip=succeeded t_all_done=succeeded t_all_failed=succeeded t_all_failed_no=skipped t_one_failed=succeeded t_one_failed_no=skipped t_one_success=succeeded t_one_success_no=upstream_failed t_none_failed=succeeded t_none_failed_no=upstream_failed downstream=upstream_failed"
+}
+
+@test "allow_failure: recorded as failed, the run and dependents go on" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "lint", "allow_failure": true, "run": "exit 4"}, {"id": "next", "needs": ["lint"], "run": "true"}]}
+EOF2
+	run -0 timeout 30 dag-run -q wf.json
+	assert_equal "$(status_of lint) $(status_of next)" "failed succeeded"
+}
+
+@test "when: false skips; the condition sees ancestors' outputs" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "count", "run": "echo '{\"n\": 0}' > \"$DAG_OUTPUT\""},
+ {"id": "load", "needs": ["count"], "when": ".steps.count.output.n > 0", "run": "touch loaded"},
+ {"id": "report", "needs": ["count"], "when": ".steps.count.status == \"succeeded\"", "run": "touch reported"}]}
+EOF2
+	run -0 timeout 30 dag-run -q wf.json
+	assert_equal "$(status_of load) $(status_of report)" "skipped succeeded"
+	assert_equal "$(jq -r .steps.load.reason "$(latest)/run.json")" "when is false"
+	assert_file_not_exists loaded
+	assert_file_exists reported
+}
+
+@test "data flow: \$DAG_OUTPUT, stdout output, stdin input, input expression, transform" {
+	dag wf.json <<'EOF2'
+{"steps": [
+ {"id": "users", "run": "echo '[\"ann\", \"bob\"]' > \"$DAG_OUTPUT\""},
+ {"id": "shout", "needs": ["users"], "output": "stdout", "run": "jq -c '.users | map(ascii_upcase)'"},
+ {"id": "count", "needs": ["shout"], "transform": "{n: (.shout | length)}"},
+ {"id": "plain", "output": "stdout", "run": "echo not json"},
+ {"id": "pick", "needs": ["count", "plain"], "input": ".steps.count.output.n", "run": "cat > got; echo $DAG_INPUT > path"}]}
+EOF2
+	run -0 timeout 30 dag-run -q wf.json
+	d=$(cd "$(latest)" && pwd -P)
+	assert_equal "$(cat "$d/steps/shout/output.json")" '["ANN","BOB"]'
+	assert_equal "$(cat "$d/steps/shout/input.json")" '{"users":["ann","bob"]}'
+	assert_equal "$(cat "$d/steps/count/output.json")" '{"n":2}'
+	assert_equal "$(cat "$d/steps/plain/output.json")" '"not json"'
+	assert_equal "$(cat got)" 2
+	assert_equal "$(cat path)" "$d/steps/pick/input.json"
+}
+
+@test "check: false fails the step even with exit 0; bad JSON output fails" {
+	dag wf.json <<'EOF2'
+{"on_failure": "continue", "steps": [
+ {"id": "c", "run": "echo '{\"loaded\": false}' > \"$DAG_OUTPUT\"", "check": ".loaded == true"},
+ {"id": "j", "run": "echo '{oops' > \"$DAG_OUTPUT\""},
+ {"id": "e", "transform": "error(\"no way\")"}]}
+EOF2
+	run -1 timeout 30 dag-run -q wf.json
+	d=$(latest)
+	assert_equal "$(jq -r '.steps.c | [.status, .exit_code, .reason] | @tsv' "$d/run.json")" $'failed\t0\tcheck failed'
+	[[ "$(jq -r '.steps.j.reason' "$d/run.json")" == "output: line 1, column 2: invalid JSON: "* ]]
+	assert_equal "$(jq -r '.steps.e.reason' "$d/run.json")" "transform: no way"
+}
+
+@test "a param full of quotes and \$(...) stays data in run, argv and env" {
+	dag wf.json <<'EOF2'
+{"params": {"v": "x"}, "steps": [
+ {"id": "r", "run": "printf '%s' {{ .params.v }} > r.out"},
+ {"id": "a", "argv": ["sh", "-c", "printf '%s' \"$1\" > a.out", "sh", "{{ .params.v }}"]},
+ {"id": "e", "env": {"V": "{{ .params.v }}"}, "run": "printf '%s' \"$V\" > e.out"}]}
+EOF2
+	evil="it's \"q\" \$(touch pwned) \`touch pwned2\`; rm -rf nothing"
+	run -0 timeout 30 dag-run -q -p "v=$evil" wf.json
+	assert_equal "$(cat r.out)" "$evil"
+	assert_equal "$(cat a.out)" "$evil"
+	assert_equal "$(cat e.out)" "$evil"
+	assert_file_not_exists pwned
+	assert_file_not_exists pwned2
+	run -2 --separate-stderr timeout 30 dag-run -q -p nope=1 wf.json
+	assert_equal "$stderr" "dag-run: -p nope: unknown parameter (the DAG's params declare the keys)"
+}
+
+@test "the step environment: DAG_* variables, DAG env under step env" {
+	dag wf.json <<'EOF2'
+{"name": "envy", "env": {"A": "dag", "B": "dag"}, "steps": [
+ {"id": "s", "env": {"B": "step"}, "run": "env | grep -E '^(A|B|DAG_[A-Z_]+)=' | sort > env.out"}]}
+EOF2
+	DAG_STEP_ID=leak run -0 timeout 30 dag-run -q wf.json
+	d=$(cd "$(latest)" && pwd -P)
+	run cat env.out
+	assert_line "A=dag"
+	assert_line "B=step"
+	assert_line "DAG_STEP_ID=s"
+	assert_line "DAG_ATTEMPT=1"
+	assert_line "DAG_INPUT=/dev/null"
+	assert_line "DAG_RUN_ID=$(basename "$d")"
+	assert_line --regexp "^DAG_OUTPUT=.*/steps/s/1.output$"
+}
+
+@test "SIGTERM cancels: exit 143, running steps cancelled, nothing left running" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "a", "run": "echo $$ > a.pid; sleep 60"}, {"id": "b", "run": "sleep 60 & echo $! > b.pid; wait"},
+ {"id": "c", "needs": ["a"], "run": "true"}]}
+EOF2
+	timeout 30 dag-run -q wf.json 3>&- &
+	pid=$!
+	for _ in $(seq 100); do [ -s a.pid ] && [ -s b.pid ] && break; sleep 0.1; done
+	kill -TERM "$pid"
+	st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 143
+	assert_equal "$(status_of a) $(status_of b) $(status_of c)" "cancelled cancelled pending"
+	assert_equal "$(jq -r .status "$(latest)/run.json")" cancelled
+	run ! alive a.pid
+	run ! alive b.pid
+}
+
+@test "--events streams the journal as JSON Lines; a closed reader does not stop the run" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "a", "run": "true"}, {"id": "b", "needs": ["a"], "run": "sleep 0.3; touch b.done"}]}
+EOF2
+	run -0 --separate-stderr timeout 30 dag-run -q --events wf.json
+	assert_equal "$(jq -r .event <<<"$output" | paste -sd' ')" "run_started step_started step_finished step_started step_finished run_finished"
+	assert_equal "$output" "$(cat "$(latest)/events.jsonl")"
+	rm -f b.done
+	run -0 bash -c 'timeout 30 dag-run -q --events wf.json | head -1 > first.json; exit ${PIPESTATUS[0]}'
+	assert_file_exists b.done
+	assert_equal "$(jq -r .event first.json)" run_started
+}
+
+@test "-n prints what would run and runs nothing" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "b", "needs": ["a"], "run": "touch b"}, {"id": "a", "argv": ["touch", "a file"]},
+ {"id": "t", "transform": "1"}]}
+EOF2
+	run -0 --separate-stderr dag-run -n wf.json
+	assert_equal "$output" $'a\ttouch a file\nb\ttouch b\nt\ttransform'
+	assert_file_not_exists b
+	assert_file_not_exists "$DAG_RUNS"
+}
+
+@test "--target runs only the step and its ancestors" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "a", "run": "touch a"}, {"id": "b", "needs": ["a"], "run": "touch b"},
+ {"id": "c", "needs": ["a"], "run": "touch c"}, {"id": "d", "needs": ["c"], "run": "touch d"}]}
+EOF2
+	run -0 timeout 30 dag-run -q --target c wf.json
+	assert_file_exists a
+	assert_file_exists c
+	assert_file_not_exists b
+	assert_file_not_exists d
+	assert_equal "$(jq -c .counts "$(latest)/run.json")" '{"succeeded":2}'
+	run -2 dag-run -q --target nope wf.json
+}
+
+@test "--json prints the final run state on stdout" {
+	echo '{"steps": [{"id": "a", "run": "true"}]}' > wf.json
+	run -0 --separate-stderr timeout 30 dag-run -q --json wf.json
+	assert_equal "$(jq -r '[.status, .steps.a.status, .steps.a.exit_code] | @tsv' <<<"$output")" $'succeeded\tsucceeded\t0'
+}
+
+@test "-v relays step output live, prefixed with the step id" {
+	echo '{"steps": [{"id": "talk", "run": "echo one; echo two >&2; printf three"}]}' > wf.json
+	run -0 --separate-stderr timeout 30 dag-run -v wf.json
+	assert_equal "$output" ""
+	[[ "$stderr" == *"[talk] one"* ]]
+	[[ "$stderr" == *"[talk] two"* ]]
+	[[ "$stderr" == *"[talk] three"* ]]
+	assert_equal "$(cat "$(latest)/steps/talk/1.stdout")" $'one\nthree'
+}
+
+@test "a missing command exits 127 with a reason; a missing cwd fails clearly" {
+	dag wf.json <<'EOF2'
+{"on_failure": "continue", "steps": [{"id": "r", "run": "no-such-cmd-xyz"}, {"id": "a", "argv": ["no-such-cmd-xyz"]},
+ {"id": "c", "cwd": "no/such/dir", "run": "true"}]}
+EOF2
+	run -1 timeout 30 dag-run -q wf.json
+	d=$(latest)
+	assert_equal "$(jq -r '.steps.r.exit_code, .steps.a.exit_code, .steps.a.reason' "$d/run.json" | paste -sd' ')" \
+	    "127 127 no-such-cmd-xyz: command not found"
+	[[ "$(cat "$d/steps/r/1.stderr")" == *"not found"* ]]
+	assert_equal "$(jq -r '.steps.c.reason' "$d/run.json")" "cwd 'no/such/dir': No such file or directory"
+}
+
+@test "exit statuses: 0, 1, 2 usage and invalid DAG, 4 unreadable" {
+	echo '{"steps": [{"id": "a", "run": "true"}]}' > ok.json
+	echo '{"steps": [{"id": "a", "run": "false"}]}' > bad.json
+	echo '{"steps": [{"id": "a", "run": "true", "needs": ["a"]}]}' > invalid.json
+	run -0 timeout 30 dag-run -q ok.json
+	run -1 timeout 30 dag-run -q bad.json
+	run -2 --separate-stderr timeout 30 dag-run -q invalid.json
+	assert_equal "$stderr" 'invalid.json: steps[0].needs[0]: step "a" needs itself'
+	run -2 dag-run --bogus
+	run -2 dag-run --run-id ../escape ok.json
+	run -4 dag-run -q missing.json
+	run -0 dag-run --version
+	assert_output --regexp '^dag-run [0-9.]+$'
+}
+
+@test "dag-step re-runs one step with its recorded input and appends an attempt" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "a", "run": "echo '{\"x\": 41}' > \"$DAG_OUTPUT\""},
+ {"id": "b", "needs": ["a"], "output": "stdout", "run": "jq '.a.x + 1'"}]}
+EOF2
+	run -0 timeout 30 dag-run -q wf.json
+	d=$(latest)
+	run -0 --separate-stderr timeout 30 dag-step -q --json --run-dir "$d" b
+	assert_equal "$(jq -r '[.id, .status, .attempts] | @tsv' <<<"$output")" $'b\tsucceeded\t2'
+	assert_equal "$(cat "$d/steps/b/2.stdout")" 42
+	assert_equal "$(jq -r '.steps.b.attempts' "$d/run.json")" 2
+	run -2 dag-step --run-dir "$d" nope
+	run -2 dag-step b
+}
