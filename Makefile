@@ -7,27 +7,32 @@ WARN = -Wall -Wextra -Werror -std=c11
 CPPFLAGS += -D_GNU_SOURCE -isystem /usr/include/bsd -DLIBBSD_OVERLAY
 LDLIBS = -ljq -lbsd -lm
 
-PROGS = dag-validate dag-plan dag-run dag-step
+PROGS = dag-validate dag-plan dag-run dag-step dag-status
 LIBSRC = $(wildcard lib/*.c)
 LIBHDR = $(wildcard lib/*.h)
 
 BUILD ?= build
 OBJ = $(LIBSRC:lib/%.c=$(BUILD)/obj/%.o)
+LIB = $(BUILD)/libdagkit.a
 BINS = $(PROGS:%=$(BUILD)/bin/%)
 
 # Debian packages the build, the tests and the demo need.
 PKGS_BUILD = gcc make libjq-dev libbsd-dev jq
 PKGS_TEST = bats bats-support bats-assert bats-file mandoc procps
 
-.PHONY: all check test test-asan demo deps deps-test clean lint bench
+.PHONY: all check test test-asan demo deps deps-test clean lint bench fuzz
 
 all: $(BINS)
 
 $(BUILD)/obj/%.o: lib/%.c $(LIBHDR) | $(BUILD)/obj
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/bin/%: cmd/%.c $(OBJ) $(LIBHDR) | $(BUILD)/bin
-	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(OBJ) $(LDLIBS)
+$(LIB): $(OBJ)
+	rm -f $@
+	$(AR) rcs $@ $(OBJ)
+
+$(BUILD)/bin/%: cmd/%.c $(LIB) $(LIBHDR) | $(BUILD)/bin
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 $(BUILD)/obj $(BUILD)/bin:
 	mkdir -p $@
@@ -65,3 +70,20 @@ bench: deps all
 
 clean:
 	rm -rf $(BUILD) build
+
+# libFuzzer + ASan/UBSan harnesses (clang); FUZZ_TIME seconds per target.
+FUZZ_TIME ?= 60
+FUZZERS = load duration template journal
+fuzz:
+	@sh tests/deps.sh clang libclang-rt-14-dev
+	mkdir -p build/fuzz
+	for f in $(FUZZERS); do \
+	    clang -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \
+	        -o build/fuzz/$$f tests/fuzz/fuzz_$$f.c $(LIBSRC) $(LDLIBS) || exit 1; \
+	done
+	for f in $(FUZZERS); do \
+	    mkdir -p build/fuzz/corpus-$$f; \
+	    build/fuzz/$$f -max_total_time=$(FUZZ_TIME) -max_len=65536 \
+	        -timeout=10 -rss_limit_mb=2048 -artifact_prefix=build/fuzz/$$f- \
+	        build/fuzz/corpus-$$f tests/fuzz/corpus/$$f || exit 1; \
+	done

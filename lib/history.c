@@ -105,7 +105,8 @@ history_estimates(const char *dir, const struct dag *g)
 		}
 		closedir(dp);
 	}
-	qsort(names, n, sizeof(*names), cmp_str_desc);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), cmp_str_desc);
 	for (k = 0; k < n; k++) {
 		path = xasprintf("%s/%s/run.json", dir, names[k]);
 		(void)add_run(path, g, samples, count);

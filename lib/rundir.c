@@ -70,8 +70,8 @@ rundir_id_ok(const char *id)
 	return 0;
 }
 
-static int
-mkdir_p(const char *path)
+int
+rundir_mkdirs(const char *path)
 {
 	char *p = xstrdup(path), *s;
 	int rc = 0;
@@ -152,7 +152,7 @@ rundir_create(struct rundir *rd, const char *runs, const char *dir,
 	else {
 		rd->runs = xstrdup(runs);
 		rd->path = xasprintf("%s/%s", runs, id);
-		if (mkdir_p(runs) == -1)
+		if (rundir_mkdirs(runs) == -1)
 			return diag_sys(d, "mkdir '%s'", runs);
 	}
 	if (mkdir(rd->path, 0777) == -1) {

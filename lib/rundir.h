@@ -42,6 +42,8 @@ int	 rundir_latest(struct rundir *, struct diag *);
 /* Writes data to name in dirfd atomically (temp file, then rename). */
 int	 rundir_replace(int dirfd, const char *name, const void *data,
 	    size_t len);
+/* mkdir -p: 0, or -1 with errno. */
+int	 rundir_mkdirs(const char *path);
 /* mkdir steps/<id> (EEXIST is fine). */
 int	 rundir_step_dir(struct rundir *, const char *id);
 /* 1 if somebody holds the run's lock, 0 if not, -1 if unknown. */

@@ -74,6 +74,7 @@ struct live {
 	uint8_t		 is_eval;	/* pid is a forked evaluator */
 	uint8_t		 queued;	/* in the ready heap or a pool queue */
 	uint8_t		 has_input;
+	uint8_t		 holds_slot;	/* counted in inflight and its pool */
 	int		 memfd;
 	int		 relay[2];	/* -v: pipe read ends, -1 */
 	int		 relayf[2];	/* -v: capture files */
@@ -686,6 +687,7 @@ start_attempt(struct runner *r, uint32_t i)
 	r->pg.running = r->inflight;
 	if (s->pool >= 0)
 		r->pool_used[s->pool]++;
+	l->holds_slot = 1;
 	if (rundir_step_dir(&r->rd, s->id) == -1) {
 		err = xasprintf("mkdir steps/%s: %s", s->id, strerror(errno));
 		r->syserr = 1;
@@ -814,6 +816,25 @@ want_retry(struct runner *r, uint32_t i, int st, int code)
 	return 1;
 }
 
+/* Gives back step i's slot and pool place, waking a pool waiter. */
+static void
+release_slot(struct runner *r, uint32_t i)
+{
+	const struct step *s = &r->g->s[i];
+	struct heap_item it;
+
+	if (!r->L[i].holds_slot)
+		return;
+	r->L[i].holds_slot = 0;
+	r->inflight--;
+	r->pg.running = r->inflight;
+	if (s->pool >= 0) {
+		r->pool_used[s->pool]--;
+		if (heap_pop(&r->poolq[s->pool], &it) == 0)
+			heap_push(&r->ready, it.key, it.val);
+	}
+}
+
 static void
 finish_attempt(struct runner *r, uint32_t i, int st, int code, int sig,
     const char *reason, int output)
@@ -821,21 +842,13 @@ finish_attempt(struct runner *r, uint32_t i, int st, int code, int sig,
 	const struct step *s = &r->g->s[i];
 	struct live *l = &r->L[i];
 	struct sstate *ss = &r->rs.s[i];
-	struct heap_item it;
 	int64_t wall = clock_wall_ms();
 	double secs = (double)(now_ms() - l->t_attempt) / 1000, delay;
 
 	l->pid = 0;
 	l->phase = PH_IDLE;
 	l->timer = 0;
-	if (r->inflight > 0)
-		r->inflight--;
-	r->pg.running = r->inflight;
-	if (s->pool >= 0) {
-		r->pool_used[s->pool]--;
-		if (heap_pop(&r->poolq[s->pool], &it) == 0)
-			heap_push(&r->ready, it.key, it.val);
-	}
+	release_slot(r, i);
 	ss->status = (uint8_t)st;
 	ss->exit_code = code;
 	ss->signal = (int16_t)sig;
@@ -923,15 +936,7 @@ on_exit_status(struct runner *r, uint32_t i, int ws)
 			l->pid = 0;
 			l->phase = PH_IDLE;
 			l->timer = 0;
-			r->inflight--;
-			if (r->g->s[i].pool >= 0) {
-				struct heap_item it;
-
-				r->pool_used[r->g->s[i].pool]--;
-				if (heap_pop(&r->poolq[r->g->s[i].pool],
-				    &it) == 0)
-					heap_push(&r->ready, it.key, it.val);
-			}
+			release_slot(r, i);
 			r->rs.s[i].attempts--;
 			mark_not_run(r, i, ST_SKIPPED, "when is false");
 		} else if (l->phase == PH_PREP) {
@@ -1284,7 +1289,10 @@ ev_run(struct runner *r, int started, int resumed)
 		strbuf_add_json_str(sb, r->rs.dag, strlen(r->rs.dag));
 		strbuf_adds(sb, ",\"params\":");
 		strbuf_adds(sb, r->rs.params);
-		strbuf_addf(sb, ",\"pid\":%ld", (long)getpid());
+		strbuf_addf(sb, ",\"pid\":%ld,\"dir\":", (long)getpid());
+		strbuf_add_json_str(sb, r->rd.path, strlen(r->rd.path));
+		if (r->rs.external)
+			strbuf_adds(sb, ",\"external\":true");
 		if (resumed)
 			strbuf_adds(sb, ",\"resume\":true");
 		if (r->o->ntargets > 0 || resumed) {
@@ -1385,6 +1393,18 @@ setup_params(struct runner *r, char **kv, int n)
 	struct strbuf sb = STRBUF_INIT;
 	jv p = r->g->params != JNONE ? jdoc_jv(j, r->g->params) : jv_object();
 	int i;
+
+	/* A resumed run or a dag-step keeps the params the run began with. */
+	if (r->rs.params != NULL) {
+		jv rec = json_parse_quiet(r->rs.params, strlen(r->rs.params));
+
+		if (jv_get_kind(rec) == JV_KIND_OBJECT)
+			p = jv_object_merge(p, rec);
+		else
+			jv_free(rec);
+		free(r->rs.params);
+		r->rs.params = NULL;
+	}
 
 	for (i = 0; i < n; i++) {
 		const char *eq = strchr(kv[i], '=');
@@ -1611,7 +1631,7 @@ cron_lock(struct runner *r, const char *runs)
 	struct timespec ts = { 0, 100 * 1000 * 1000 };
 	int fd;
 
-	(void)mkdir(runs, 0777);
+	(void)rundir_mkdirs(runs);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
 	if (fd == -1) {
 		warn("open '%s'", path);
@@ -1688,15 +1708,8 @@ reset_step(struct runner *r, uint32_t i)
 static int
 prepare_resume(struct runner *r)
 {
-	size_t len;
-	char *text;
 	uint32_t i;
 
-	text = rundir_read(r->rd.dfd, "events.jsonl", &len);
-	if (text != NULL) {
-		journal_replay(text, len, r->g, &r->rs);
-		free(text);
-	}
 	kill_orphans(r);
 	for (i = 0; i < r->g->n; i++) {
 		struct sstate *s = &r->rs.s[i];
@@ -1754,7 +1767,14 @@ run_main(const struct run_opts *o)
 		return EXIT_USAGE;
 	}
 	if (resumed) {
+		struct stat st;
+
 		dir = resume_dir(runs, o->resume);
+		if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+			warnx("--resume %s: no such run (%s)", o->resume, dir);
+			rc = EXIT_USAGE;
+			goto out;
+		}
 		dagpath = xasprintf("%s/dag.json", dir);
 		rc = load_dag(&r, dagpath, dagpath);
 	} else
@@ -1762,6 +1782,22 @@ run_main(const struct run_opts *o)
 	if (rc != EXIT_OK)
 		goto out;
 	state_init(&r.rs, r.g);
+	if (resumed) {
+		/* The journal first: it holds the params the run began with. */
+		size_t len;
+		char *text = NULL;
+		int fd;
+
+		if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) !=
+		    -1) {
+			text = rundir_read(fd, "events.jsonl", &len);
+			close(fd);
+		}
+		if (text != NULL) {
+			journal_replay(text, len, r.g, &r.rs);
+			free(text);
+		}
+	}
 	jobs = o->jobs ? o->jobs : r.g->max_parallel ? r.g->max_parallel :
 	    ncpu();
 	r.slots = jobs;
@@ -1803,7 +1839,15 @@ run_main(const struct run_opts *o)
 		}
 		r.rs.id = xstrdup(r.rd.id);
 	} else {
-		id = o->run_id ? xstrdup(o->run_id) : rundir_new_id(r.g->name);
+		if (o->run_dir != NULL) {
+			const char *b = strrchr(o->run_dir, '/');
+
+			/* The directory's name is the id dag-step will see. */
+			id = xstrdup(b != NULL && b[1] != '\0' ? b + 1 :
+			    o->run_dir);
+		} else
+			id = o->run_id ? xstrdup(o->run_id) :
+			    rundir_new_id(r.g->name);
 		if (rundir_create(&r.rd, runs, o->run_dir, id, &r.d) != 0) {
 			diag_print(&r.d, stderr);
 			rc = r.d.worst == DIAG_SYSERR ? EXIT_SYSERR :
@@ -1812,7 +1856,9 @@ run_main(const struct run_opts *o)
 		}
 		r.rs.id = xstrdup(id);
 	}
+	free(r.rs.dag);
 	r.rs.dag = xstrdup(r.g->name);
+	free(r.rs.dir);
 	r.rs.dir = xstrdup(r.rd.path);
 	r.rs.pid = getpid();
 	if (journal_open(&r.jr, r.rd.dfd, r.rs.id) == -1) {
@@ -1927,7 +1973,7 @@ step_finish_run(struct runner *r)
 		    !step_status_terminal(fresh.s[i].status))
 			all = 0;
 	if (all && fresh.external && fresh.status == RUN_RUNNING) {
-		struct runstate *keep = &r->rs;
+		struct runstate keep = r->rs;
 		int failed = 0;
 
 		for (i = 0; i < r->g->n; i++)
@@ -1941,7 +1987,7 @@ step_finish_run(struct runner *r)
 		fresh.finished = clock_wall_ms();
 		r->rs = fresh;
 		ev_run(r, 0, 0);
-		r->rs = *keep;
+		r->rs = keep;
 	}
 	state_emit(&fresh, r->g, &sb);
 	strbuf_addc(&sb, '\n');
@@ -2035,8 +2081,6 @@ step_main(const struct step_opts *o)
 		journal_replay(text, len, r.g, &r.rs);
 		free(text);
 	}
-	free(r.rs.params);
-	r.rs.params = NULL;
 	if (setup_params(&r, NULL, 0) == -1) {
 		rc = EXIT_USAGE;
 		goto out;

@@ -1,0 +1,480 @@
+#!/bin/sh
+# Execution benchmark: how fast dag-run starts, tracks and reaps steps,
+# against make, ninja, xargs, GNU parallel and a floor (bench/floor.c:
+# posix_spawn + waitpid and nothing else), and how good its ready-queue
+# order is on a lattice of sleeps.  Run from the repository root (make bench
+# does).  See bench/README.md for what each table means.
+#
+# Writes its inputs and bench/out/exec.md into bench/out/ (git-ignored) and
+# prints the same Markdown tables.  Commands of one group run in interleaved
+# rounds (A B C ... A B C ...) so drift in machine load hits all alike; the
+# time reported is the median over the rounds, measured with date +%s.%N
+# around the command only (run directories and ninja directories are made
+# before and removed after the clock).
+#
+# Environment: BENCH_ROUNDS (3), BENCH_WIDE (10000), BENCH_CHAIN (2000),
+# BENCH_JOBS (2), BENCH_SCHED_ROUNDS (1; 0 skips the scheduling table, which
+# takes about 2 x 130 s per round), BENCH_SCHED_MAX (0.05), BIN (build/bin).
+set -eu
+
+ROUNDS=${BENCH_ROUNDS:-3}
+WIDE=${BENCH_WIDE:-10000}
+CHAIN=${BENCH_CHAIN:-2000}
+JOBS=${BENCH_JOBS:-2}
+SROUNDS=${BENCH_SCHED_ROUNDS:-1}
+SMAX=${BENCH_SCHED_MAX:-0.05}
+BIN=${BIN:-build/bin}
+OUT=bench/out
+LAT_L=100 LAT_W=100 LAT_K=3
+SLEEPY=200
+
+die() {
+	echo "exec.sh: $*" >&2
+	exit 1
+}
+loud() {
+	echo "exec.sh: *** $* ***" >&2
+	echo "$*" >>"$tmp/notes"
+}
+
+[ -f bench/gen.py ] || die "run me from the repository root"
+for v in "$ROUNDS" "$WIDE" "$CHAIN" "$JOBS" "$SROUNDS"; do
+	case $v in
+	'' | *[!0-9]*) die "not a number: $v" ;;
+	esac
+done
+if [ "$ROUNDS" -lt 1 ] || [ "$JOBS" -lt 1 ] || [ "$WIDE" -lt 10 ] ||
+    [ "$CHAIN" -lt 1 ]; then
+	die "need BENCH_ROUNDS, BENCH_JOBS, BENCH_CHAIN >= 1, BENCH_WIDE >= 10"
+fi
+# The timed make is a top-level make, whatever ran this script.
+unset MAKEFLAGS MFLAGS MAKELEVEL
+if [ ! -x "$BIN/dag-run" ]; then
+	make -s all || die "cannot build $BIN/dag-run"
+fi
+for p in python3 cc awk seq xargs make; do
+	command -v "$p" >/dev/null 2>&1 || die "$p not found"
+done
+
+mkdir -p "$OUT"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/dagkit-exec.XXXXXX")
+SHM=
+trap 'rm -rf "$tmp" ${SHM:+"$SHM"}' EXIT
+trap 'exit 130' INT TERM
+: >"$tmp/notes"
+
+# Peers: installed when missing (Debian, root); skipped loudly otherwise.
+if ! sh tests/deps.sh ninja-build parallel hyperfine time; then
+	loud "could not install missing peers; their rows are skipped"
+fi
+HAVE_NINJA=0 HAVE_PARALLEL=0 TIME=
+command -v ninja >/dev/null 2>&1 && HAVE_NINJA=1
+if command -v parallel >/dev/null 2>&1 &&
+    parallel --version 2>/dev/null | grep -q 'GNU parallel'; then
+	HAVE_PARALLEL=1
+fi
+[ -x /usr/bin/time ] && TIME=/usr/bin/time
+[ "$HAVE_NINJA" = 1 ] || loud "ninja not found: ninja rows skipped"
+[ "$HAVE_PARALLEL" = 1 ] || loud "GNU parallel not found: parallel row skipped"
+[ -n "$TIME" ] || loud "/usr/bin/time not found: peak memory not measured"
+
+# dag-run writes a run directory (a directory and files per step), so the
+# file system under --runs matters: the main rows use mktemp -d (TMPDIR, like
+# a user would), extra rows a tmpfs (/dev/shm) when there is one, to tell
+# dag-run's own cost from the file system's.
+FS=$(df -T "$tmp" 2>/dev/null | awk 'NR == 2 { print $2 }')
+if [ -d /dev/shm ] && [ -w /dev/shm ] &&
+    [ "$(df -T /dev/shm 2>/dev/null | awk 'NR == 2 { print $2 }')" = tmpfs ]
+then
+	SHM=$(mktemp -d /dev/shm/dagkit-exec.XXXXXX)
+else
+	loud "no writable tmpfs at /dev/shm: tmpfs rows skipped"
+fi
+
+cc -O2 -o "$OUT/floor" bench/floor.c || die "cannot build bench/floor.c"
+FLOOR=$OUT/floor
+
+# --- inputs ---------------------------------------------------------------
+
+SMALL=$((WIDE / 10))		# the scaling point, and GNU parallel's N
+echo "generating inputs in $OUT/ ..." >&2
+gen() {		# gen NAME ARGS...: NAME.json, NAME.mk, NAME.ninja
+	name=$1
+	shift
+	python3 bench/gen.py "$@" >"$OUT/$name.json"
+	python3 bench/gen.py makefile "$OUT/$name.json" >"$OUT/$name.mk"
+	python3 bench/gen.py ninja "$OUT/$name.json" >"$OUT/$name.ninja"
+}
+gen "wide-$WIDE" wide "$WIDE"
+gen "wide-$SMALL" wide "$SMALL"
+gen "chain-$CHAIN" chain "$CHAIN"
+gen "lattice-${LAT_L}x$LAT_W-k$LAT_K" lattice "$LAT_L" "$LAT_W" "$LAT_K"
+gen "sleepy-$SLEEPY" sleepy "$SLEEPY"
+
+# Scheduling: the lattice of sleeps, once with its x-estimates (dag-run's
+# default priority: longest remaining estimated path first) and once with
+# every x-estimate replaced by 1, so the priority degenerates to "fewest
+# layers left first, ties in declaration order": close to declaration order
+# (see bench/README.md).  Same steps, same sleeps, same declaration order.
+SCHED=$OUT/sched-lattice-${LAT_L}x$LAT_W-k$LAT_K
+if [ "$SROUNDS" -gt 0 ]; then
+	python3 bench/gen.py lattice "$LAT_L" "$LAT_W" "$LAT_K" \
+	    --sleep-max "$SMAX" >"$SCHED.json"
+	python3 - "$SCHED.json" >"$SCHED-flat.json" <<'EOF'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+for s in doc["steps"]:
+    s["x-estimate"] = 1
+doc["name"] += "-flat"
+out = sys.stdout
+out.write('{"name": %s, "steps": [\n' % json.dumps(doc["name"]))
+out.write(",\n".join(json.dumps(s) for s in doc["steps"]))
+out.write("\n]}\n")
+EOF
+fi
+
+# bound FILE [RUNJSON]: "critical-path total-work bound" in seconds, where
+# bound = max(critical path, total work / JOBS).  Durations are each step's
+# x-estimate, else X of "sleep X", else 0; with RUNJSON (dag-run --json
+# output), the durations that run measured instead.
+bound() {
+	python3 - "$JOBS" "$@" <<'EOF'
+import json, re, sys
+jobs = int(sys.argv[1])
+steps = json.load(open(sys.argv[2]))["steps"]
+meas = None
+if len(sys.argv) > 3:
+    meas = json.load(open(sys.argv[3]))["steps"]
+def dur(s):
+    if meas is not None:
+        return float(meas[s["id"]]["duration"] or 0)
+    if "x-estimate" in s:
+        return float(s["x-estimate"])
+    m = re.match(r"^\s*sleep\s+([0-9.]+)\s*$", s.get("run", ""))
+    return float(m.group(1)) if m else 0.0
+fin, work = {}, 0.0
+for s in steps:          # needs point to earlier steps (bench/gen.py)
+    d = dur(s)
+    work += d
+    fin[s["id"]] = max([fin[n] for n in s.get("needs") or []] + [0.0]) + d
+cp = max(fin.values()) if fin else 0.0
+print("%.6f %.6f %.6f" % (cp, work, max(cp, work / jobs)))
+EOF
+}
+
+# --- the commands ---------------------------------------------------------
+#
+# A command is "TOOL:NAME" (NAME the input's base name in $OUT, or a count
+# for floor, xargs, parallel).  run_cmd ID [wrapper ...] runs it, stdout and
+# stderr discarded, after prep ID made its run or build directory ($work).
+
+label() {
+	t=${1%%:*} a=${1#*:}
+	case $t in
+	dagrun) echo "dag-run -j$JOBS" ;;
+	dagrunshm) echo "dag-run -j$JOBS, runs on tmpfs" ;;
+	make) echo "make -j$JOBS" ;;
+	ninja) echo "ninja -j$JOBS" ;;
+	floor) echo "floor $a $JOBS" ;;
+	floor1) echo "floor $a 1" ;;
+	xargs) echo "seq $a \\| xargs -P $JOBS -I{} true" ;;
+	parallel) echo "parallel -j$JOBS true ::: \$(seq $a), x10" ;;
+	esac
+}
+prep() {
+	work=
+	case ${1%%:*} in
+	dagrun) work=$(mktemp -d "$tmp/runs.XXXXXX") ;;
+	dagrunshm) work=$(mktemp -d "$SHM/runs.XXXXXX") ;;
+	ninja)
+		work=$(mktemp -d "$tmp/ninja.XXXXXX")
+		cp "$OUT/${1#*:}.ninja" "$work/build.ninja"
+		;;
+	esac
+}
+unprep() {
+	[ -z "$work" ] || rm -rf "$work"
+}
+run_cmd() {
+	id=$1
+	shift
+	a=${id#*:}
+	case ${id%%:*} in
+	dagrun | dagrunshm)
+		"$@" "$BIN/dag-run" -q -j"$JOBS" --runs "$work" "$OUT/$a.json"
+		;;
+	make) "$@" make -j"$JOBS" -f "$OUT/$a.mk" ;;
+	ninja) (cd "$work" && "$@" ninja --quiet -j"$JOBS" -f build.ninja) ;;
+	floor) "$@" "$FLOOR" "$a" "$JOBS" ;;
+	floor1) "$@" "$FLOOR" "$a" 1 ;;	# a chain never has two in flight
+	xargs) seq "$a" | "$@" xargs -P "$JOBS" -I{} true ;;
+	parallel)
+		# shellcheck disable=SC2046
+		"$@" parallel --will-cite -j"$JOBS" true ::: $(seq "$a")
+		;;
+	esac >/dev/null 2>"$tmp/err"
+}
+scale_of() {	# GNU parallel runs N/10 and is reported x10
+	case $1 in
+	parallel:*) echo 10 ;;
+	*) echo 1 ;;
+	esac
+}
+
+now() { date +%s.%N; }
+
+# time_once ID: prep, run under the clock, unprep; prints seconds.
+time_once() {
+	prep "$1"
+	t0=$(now)
+	run_cmd "$1" || {
+		cat "$tmp/err" >&2
+		unprep
+		die "$(label "$1") ($1) failed"
+	}
+	t1=$(now)
+	unprep
+	echo "$t0 $t1" | awk '{ printf "%.6f\n", $2 - $1 }'
+}
+
+median() {
+	sort -n "$1" | awk '{ v[NR] = $1 }
+	    END { if (NR % 2) print v[(NR + 1) / 2];
+		  else printf "%.6f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# group NAME ID...: ROUNDS interleaved rounds (no separate warm-up: the
+# median absorbs a cold first round, and a failing command stops the script
+# in round 1); medians go to $tmp/m.NAME.ID (scaled).
+group() {
+	CURRENT=$1
+	shift
+	r=1
+	while [ "$r" -le "$ROUNDS" ]; do
+		echo "$CURRENT: round $r/$ROUNDS ..." >&2
+		for id in "$@"; do
+			time_once "$id" >>"$tmp/t.$CURRENT.$id"
+		done
+		r=$((r + 1))
+	done
+	for id in "$@"; do
+		median "$tmp/t.$CURRENT.$id" |
+		    awk -v k="$(scale_of "$id")" '{ printf "%.6f\n", $1 * k }' \
+		    >"$tmp/m.$CURRENT.$id"
+	done
+}
+med() { cat "$tmp/m.$1.$2"; }
+
+# --- start-up throughput --------------------------------------------------
+
+W=wide-$WIDE
+C=chain-$CHAIN
+L=lattice-${LAT_L}x$LAT_W-k$LAT_K
+S=sleepy-$SLEEPY
+peers() {	# peers NAME: the tmpfs dag-run and make/ninja ids for NAME
+	[ -z "$SHM" ] || echo "dagrunshm:$1"
+	echo "make:$1"
+	[ "$HAVE_NINJA" = 0 ] || echo "ninja:$1"
+}
+
+# shellcheck disable=SC2046
+group wide "dagrun:$W" $(peers "$W") "floor:$WIDE" "xargs:$WIDE" \
+    $([ "$HAVE_PARALLEL" = 0 ] || echo "parallel:$SMALL")
+# shellcheck disable=SC2046
+group chain "dagrun:$C" $(peers "$C") "floor1:$CHAIN"
+# shellcheck disable=SC2046
+group lattice "dagrun:$L" $(peers "$L") "floor:$((LAT_L * LAT_W))"
+# shellcheck disable=SC2046
+group sleepy "dagrun:$S" $(peers "$S")
+# shellcheck disable=SC2046
+group scale "dagrun:wide-$SMALL" \
+    $([ -z "$SHM" ] || echo "dagrunshm:wide-$SMALL") "floor:$SMALL"
+
+# Peak memory: one extra run each, under /usr/bin/time.
+rss() {		# rss ID: peak RSS in KB of one run
+	if [ -z "$TIME" ]; then
+		echo -
+		return
+	fi
+	prep "$1"
+	run_cmd "$1" "$TIME" -f %M -o "$tmp/rss" || die "$(label "$1") failed"
+	unprep
+	tail -n 1 "$tmp/rss"
+}
+echo "peak memory ..." >&2
+RSS_SMALL=$(rss "dagrun:wide-$SMALL")
+RSS_WIDE=$(rss "dagrun:$W")
+
+# --- scheduling quality ---------------------------------------------------
+
+if [ "$SROUNDS" -gt 0 ]; then
+	# run_sched VARIANT: one dag-run --json of $SCHED$VARIANT.json;
+	# appends "wall makespan measured-bound" to $tmp/s.VARIANT.
+	run_sched() {	# on tmpfs if there is one: the order is measured
+		work=$(mktemp -d "${SHM:-$tmp}/runs.XXXXXX")
+		t0=$(now)
+		"$BIN/dag-run" -q -j"$JOBS" --runs "$work" --json \
+		    "$SCHED$1.json" >"$tmp/run.json" 2>"$tmp/err" || {
+			cat "$tmp/err" >&2
+			die "dag-run $SCHED$1.json failed"
+		}
+		t1=$(now)
+		rm -rf "$work"
+		mk=$(python3 -c 'import json, sys
+print("%.6f" % json.load(open(sys.argv[1]))["duration"])' "$tmp/run.json")
+		mb=$(bound "$SCHED.json" "$tmp/run.json" | awk '{ print $3 }')
+		echo "$t0 $t1 $mk $mb" |
+		    awk '{ printf "%.6f %s %s\n", $2 - $1, $3, $4 }' \
+		    >>"$tmp/s.$1"
+	}
+	r=1
+	while [ "$r" -le "$SROUNDS" ]; do
+		echo "scheduling: round $r/$SROUNDS (about 2 x 130 s) ..." >&2
+		run_sched ""
+		run_sched -flat
+		r=$((r + 1))
+	done
+	for v in "" -flat; do
+		for c in 1 2 3; do
+			cut -d' ' -f"$c" "$tmp/s.$v" >"$tmp/col"
+			median "$tmp/col" >"$tmp/sm$v.$c"
+		done
+	done
+	read -r SCP SWORK SBOUND <<EOF
+$(bound "$SCHED.json")
+EOF
+fi
+read -r YCP YWORK YBOUND <<EOF
+$(bound "$OUT/$S.json")
+EOF
+
+# --- the tables -----------------------------------------------------------
+
+# row GROUP ID N FLOOR_ID MAKE_ID: one line of the throughput table.
+row() {
+	m=$(med "$1" "$2")
+	f=- k=-
+	[ -z "$4" ] || f=$(med "$1" "$4")
+	[ -z "$5" ] || k=$(med "$1" "$5")
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$(label "$2")" "$m" "$3" \
+	    "$f" "$k" | awk -F'\t' '{
+		fr = $5 == "-" ? "-" : sprintf("%.2f", $3 / $5)
+		kr = $6 == "-" ? "-" : sprintf("%.2f", $3 / $6)
+		printf "| %s | %s | %.3f | %.1f | %s | %s |\n", \
+		    $1, $2, $3, $3 / $4 * 1e6, fr, kr
+	}'
+}
+ratio() { echo "$1 $2" | awk '{ printf "%.2f", ($2 > 0 ? $1 / $2 : 0) }'; }
+
+{
+	echo "## Execution benchmark"
+	echo
+	echo "$(nproc) CPUs, Linux $(uname -r); every runner at -j$JOBS;" \
+	    "median of $ROUNDS interleaved rounds (wall clock, \`date +%s.%N\`)."
+	echo "dag-run's run directories: \`mktemp -d\` on ${FS:-?}" \
+	    "(\`${TMPDIR:-/tmp}\`)${SHM:+, and on tmpfs in the rows that say so}."
+	echo "\"x floor\" is the time over \`floor N P\` (bench/floor.c:" \
+	    "posix_spawn of /bin/true, P in flight, nothing else), \"x make\"" \
+	    "the time over \`make -j$JOBS\` on the equivalent Makefile."
+	echo
+	echo "### Start-up throughput: steps that run \`true\`"
+	echo
+	echo "wide = $WIDE independent steps, chain = $CHAIN steps in a line" \
+	    "(its floor runs one at a time: P=1), lattice = $LAT_L layers of" \
+	    "$LAT_W steps each needing $LAT_K of the layer before." \
+	    "GNU parallel is run on $SMALL steps (N/10) and its time" \
+	    "multiplied by 10."
+	echo
+	echo "| workload | command | median s | us/step | x floor | x make |"
+	echo "|---|---|---:|---:|---:|---:|"
+	for id in "dagrun:$W" "dagrunshm:$W" "make:$W" "ninja:$W" "floor:$WIDE" \
+	    "xargs:$WIDE" "parallel:$SMALL"; do
+		[ -f "$tmp/m.wide.$id" ] || continue
+		row wide "$id" "$WIDE" "floor:$WIDE" "make:$W"
+	done
+	for id in "dagrun:$C" "dagrunshm:$C" "make:$C" "ninja:$C" "floor1:$CHAIN"; do
+		[ -f "$tmp/m.chain.$id" ] || continue
+		row chain "$id" "$CHAIN" "floor1:$CHAIN" "make:$C"
+	done
+	n=$((LAT_L * LAT_W))
+	for id in "dagrun:$L" "dagrunshm:$L" "make:$L" "ninja:$L" "floor:$n"; do
+		[ -f "$tmp/m.lattice.$id" ] || continue
+		row lattice "$id" "$n" "floor:$n" "make:$L"
+	done
+	echo
+	echo "### Sleepy: $SLEEPY steps of \`sleep 0.01\`, each needing up to 2 earlier ones"
+	echo
+	echo "Lower bound at -j$JOBS: max(critical path $(printf %.2f "$YCP") s," \
+	    "work $(printf %.2f "$YWORK") s / $JOBS) = $(printf %.3f "$YBOUND") s" \
+	    "(nominal sleeps, no start-up cost)."
+	echo
+	echo "| command | median s | x bound | x make |"
+	echo "|---|---:|---:|---:|"
+	for id in "dagrun:$S" "dagrunshm:$S" "make:$S" "ninja:$S"; do
+		[ -f "$tmp/m.sleepy.$id" ] || continue
+		m=$(med sleepy "$id")
+		echo "| $(label "$id") | $(printf %.3f "$m") |" \
+		    "$(ratio "$m" "$YBOUND") | $(ratio "$m" "$(med sleepy "make:$S")") |"
+	done
+	echo
+	echo "### Scaling: dag-run on wide, $SMALL vs $WIDE steps"
+	echo
+	echo "Overhead = (dag-run - floor) / steps: dag-run's own bookkeeping" \
+	    "per step (run directory, journal, reaping); flat means O(1) per step."
+	echo
+	echo "| steps | runs on | dag-run s | us/step | floor s |" \
+	    "overhead us/step | peak RSS KB |"
+	echo "|---:|---|---:|---:|---:|---:|---:|"
+	for n in "$SMALL" "$WIDE"; do
+		for v in dagrun dagrunshm; do
+			if [ "$n" = "$SMALL" ]; then
+				g=scale i=wide-$SMALL k=$RSS_SMALL
+			else
+				g=wide i=$W k=$RSS_WIDE
+			fi
+			[ -f "$tmp/m.$g.$v:$i" ] || continue
+			fs=${FS:-?}
+			[ "$v" = dagrun ] || fs=tmpfs k=-
+			echo "$n $fs $(med "$g" "$v:$i") $(med "$g" "floor:$n") $k" |
+			    awk '{ printf "| %d | %s | %.3f | %.1f | %.3f | %.1f | %s |\n", \
+				$1, $2, $3, $3 / $1 * 1e6, $4, ($3 - $4) / $1 * 1e6, $5 }'
+		done
+	done
+	if [ "$SROUNDS" -gt 0 ]; then
+		echo
+		echo "### Scheduling quality: lattice ${LAT_L}x$LAT_W, K=$LAT_K," \
+		    "steps \`sleep X\`, X in [0, $SMAX], \`x-estimate\`: X"
+		echo
+		echo "Nominal lower bound at -j$JOBS: max(critical path" \
+		    "$(printf %.2f "$SCP") s, work $(printf %.2f "$SWORK") s /" \
+		    "$JOBS) = $(printf %.2f "$SBOUND") s.  \"flat\" is the same" \
+		    "document with every \`x-estimate\` set to 1, so the ready" \
+		    "queue runs fewest-layers-left first, ties in declaration" \
+		    "order (about declaration order).  Makespan is run.json's" \
+		    "\`duration\`; \"measured bound\" is the same bound over the" \
+		    "step durations that run recorded (sleep plus exec cost)." \
+		    "Median of $SROUNDS round(s)."
+		echo
+		echo "| order | makespan s | wall s | x bound | measured bound s | x measured bound |"
+		echo "|---|---:|---:|---:|---:|---:|"
+		for v in "" -flat; do
+			case $v in
+			'') name="default (x-estimate, longest path first)" ;;
+			*) name="flat (x-estimate 1: ~declaration order)" ;;
+			esac
+			w=$(cat "$tmp/sm$v.1") mk=$(cat "$tmp/sm$v.2")
+			mb=$(cat "$tmp/sm$v.3")
+			echo "| $name | $(printf %.2f "$mk") | $(printf %.2f "$w") |" \
+			    "$(ratio "$mk" "$SBOUND") | $(printf %.2f "$mb") |" \
+			    "$(ratio "$mk" "$mb") |"
+		done
+	fi
+	if [ -s "$tmp/notes" ]; then
+		echo
+		echo "**Skipped or missing:**"
+		sed 's/^/- /' "$tmp/notes"
+	fi
+} >"$tmp/exec.md"
+
+cp "$tmp/exec.md" "$OUT/exec.md"
+cat "$OUT/exec.md"

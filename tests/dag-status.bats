@@ -1,0 +1,272 @@
+#!/usr/bin/env bats
+# dag-status views and exit statuses; resume after crashes; the cron lock.
+
+load test_helper
+
+latest() { echo "$DAG_RUNS/latest"; }
+
+two_steps() {
+	dag wf.json <<'EOF2'
+{"name": "two", "steps": [{"id": "build", "run": "echo built; echo warn >&2"},
+ {"id": "test", "needs": ["build"], "run": "echo tested"}]}
+EOF2
+}
+
+@test "default view: header and step table of the latest run, exit 0" {
+	two_steps
+	run -0 timeout 30 dag-run -q wf.json
+	run -0 dag-status
+	assert_line --index 0 --regexp "^run      [0-9]{8}T[0-9]{6}Z-two-[0-9a-f]{4}$"
+	assert_line --index 1 "dag      two"
+	assert_line --index 2 "status   succeeded"
+	assert_line --regexp '^started  [0-9-]{10}T[0-9:.]{12}Z$'
+	assert_line "done     2/2"
+	assert_line --regexp '^STEP +STATUS +ATTEMPTS +DURATION +EXIT$'
+	assert_line --regexp '^build +succeeded +1 +[0-9.]+m?s +0$'
+	assert_line --regexp '^test +succeeded +1 +[0-9.]+m?s +0$'
+}
+
+@test "--json is the run state; --run-dir and RUN select a run" {
+	two_steps
+	run -0 timeout 30 dag-run -q --run-id first wf.json
+	run -0 --separate-stderr dag-status --json
+	assert_equal "$(jq -r '[.format, .id, .status, .steps.test.status, .counts.succeeded] | @tsv' <<<"$output")" $'1\tfirst\tsucceeded\tsucceeded\t2'
+	run -0 --separate-stderr dag-status --json --run-dir "$DAG_RUNS/first"
+	assert_equal "$(jq -r .id <<<"$output")" first
+	run -0 --separate-stderr dag-status --json first
+	assert_equal "$(jq -r .id <<<"$output")" first
+	run -2 --separate-stderr dag-status nosuch
+	assert_equal "$stderr" "dag-status: no such run: $DAG_RUNS/nosuch"
+}
+
+@test "exit statuses: 1 failed, 3 timed out, 130 cancelled, 2 usage" {
+	echo '{"steps": [{"id": "a", "run": "false"}]}' > bad.json
+	run -1 timeout 30 dag-run -q bad.json
+	run -1 dag-status
+	assert_line "status   failed"
+	echo '{"timeout": "300ms", "steps": [{"id": "a", "run": "sleep 10"}]}' > slow.json
+	run -3 timeout 30 dag-run -q slow.json
+	run -3 dag-status
+	assert_line "status   timed_out"
+	echo '{"steps": [{"id": "a", "run": "touch started; sleep 10"}]}' > long.json
+	timeout 30 dag-run -q long.json 3>&- &
+	pid=$!
+	for _ in $(seq 100); do [ -e started ] && break; sleep 0.1; done
+	kill -INT "$pid"
+	wait "$pid" || true
+	run -130 dag-status
+	assert_line "status   cancelled"
+	run -2 dag-status --bogus
+	run -2 dag-status --json --gantt
+}
+
+@test "exit 5 while running, 6 when the dag-run died (interrupted)" {
+	echo '{"steps": [{"id": "a", "run": "touch started; sleep 30"}]}' > long.json
+	dag-run -q long.json 3>&- &
+	pid=$!
+	for _ in $(seq 100); do [ -e started ] && break; sleep 0.1; done
+	run -5 dag-status
+	assert_line "status   running"
+	assert_line --regexp '^eta      '
+	kill -KILL "$pid"
+	wait "$pid" || true
+	run -6 dag-status
+	assert_line "status   interrupted"
+	run -0 dag-status --list
+	assert_line --index 1 --regexp ' interrupted '
+	pkill -f 'sleep 30' || true
+}
+
+@test "--list shows past runs newest first with status and duration" {
+	two_steps
+	run -0 timeout 30 dag-run -q --run-id 20260101T000000Z-a wf.json
+	echo '{"steps": [{"id": "a", "run": "false"}]}' > bad.json
+	run -1 timeout 30 dag-run -q --run-id 20260102T000000Z-b bad.json
+	run -0 dag-status --list
+	assert_line --index 0 --regexp '^RUN +STATUS +STARTED +DURATION$'
+	assert_line --index 1 --regexp '^20260102T000000Z-b +failed +[0-9T:.Z-]+ +[0-9.]+m?s$'
+	assert_line --index 2 --regexp '^20260101T000000Z-a +succeeded '
+}
+
+@test "--logs prints a step's captured output; --attempt picks an attempt" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "f", "retry": {"attempts": 2, "delay": 0}, "run": "echo out $DAG_ATTEMPT; echo err $DAG_ATTEMPT >&2; [ $DAG_ATTEMPT = 2 ]"}]}
+EOF2
+	run -0 timeout 30 dag-run -q wf.json
+	run -0 --separate-stderr dag-status --logs f
+	assert_equal "$output" "out 2"
+	assert_equal "$stderr" "err 2"
+	run -0 --separate-stderr dag-status --logs f --attempt 1
+	assert_equal "$output" "out 1"
+	run -2 dag-status --logs nope
+}
+
+@test "--gantt draws a text timeline scaled to the width" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "a", "run": "sleep 0.3"}, {"id": "b", "needs": ["a"], "run": "sleep 0.3"}]}
+EOF2
+	run -0 timeout 30 dag-run -q wf.json
+	COLUMNS=60 run -0 dag-status --gantt
+	assert_line --index 0 --regexp '^STEP \|'
+	assert_line --index 1 --regexp '^a    \|#+ +\| [0-9.]+m?s$'
+	assert_line --index 2 --regexp '^b    \| +#+ *\| [0-9.]+m?s$'
+	[ "${#lines[1]}" -le 60 ]
+}
+
+@test "--html writes a self-contained report that Chromium renders" {
+	dag wf.json <<'EOF2'
+{"on_failure": "continue", "steps": [{"id": "ok", "run": "true"}, {"id": "boom", "run": "echo '<b>bad</b> & worse' >&2; exit 2"},
+ {"id": "after", "needs": ["ok"], "run": "true"}]}
+EOF2
+	run -1 timeout 30 dag-run -q wf.json
+	run -1 dag-status --html report.html
+	assert_file_exists report.html
+	grep -q '<svg id="timeline"' report.html
+	grep -q '&lt;b&gt;bad&lt;/b&gt; &amp; worse' report.html
+	run grep -Ec '(src|href)="https?:' report.html
+	assert_output 0
+	command -v chromium >/dev/null || skip "chromium is not installed"
+	timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic \
+	    --no-first-run --disable-background-networking --disable-component-update \
+	    --disable-sync --user-data-dir="$BATS_TEST_TMPDIR/chrome" \
+	    --screenshot="$BATS_TEST_TMPDIR/shot.png" --window-size=1200,900 \
+	    "file://$BATS_TEST_TMPDIR/report.html" 2>/dev/null
+	assert_file_exists shot.png
+	[ "$(stat -c %s shot.png)" -gt 5000 ]
+	run timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic \
+	    --no-first-run --disable-background-networking --disable-component-update \
+	    --disable-sync --user-data-dir="$BATS_TEST_TMPDIR/chrome2" \
+	    --dump-dom "file://$BATS_TEST_TMPDIR/report.html"
+	[[ "$output" == *'<svg id="timeline"'* ]]
+	[[ "$output" == *boom* ]]
+}
+
+@test "-f follows a run until it ends and exits with its status" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "a", "run": "sleep 0.5"}, {"id": "b", "needs": ["a"], "run": "sleep 0.5; exit 1"}]}
+EOF2
+	timeout 30 dag-run -q wf.json 3>&- &
+	pid=$!
+	for _ in $(seq 50); do [ -e "$DAG_RUNS/latest/events.jsonl" ] && break; sleep 0.1; done
+	run -1 --separate-stderr timeout 30 dag-status -f
+	wait "$pid" || true
+	[[ "$stderr" == *"ok a"* ]]
+	[[ "$stderr" == *"FAILED b"* ]]
+	[[ "$stderr" == *"dag-status: run "*" failed"* ]]
+}
+
+@test "- reads an event stream: dag-run --events wf.json | dag-status -" {
+	two_steps
+	run -0 --separate-stderr bash -c 'timeout 30 dag-run -q --events wf.json | dag-status -'
+	[[ "$stderr" == *"[1/2] ok build"* ]]
+	[[ "$stderr" == *"[2/2] ok test"* ]]
+	[[ "$stderr" == *"succeeded"* ]]
+	echo '{"steps": [{"id": "a", "run": "false"}]}' > bad.json
+	run -1 bash -c 'timeout 30 dag-run -q --events bad.json | dag-status -'
+}
+
+@test "resume after a failure re-runs only what did not succeed" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "a", "run": "echo a >> ran"}, {"id": "b", "needs": ["a"], "run": "echo b >> ran; [ -e fixed ]"},
+ {"id": "c", "needs": ["b"], "run": "echo c >> ran"}]}
+EOF2
+	run -1 timeout 30 dag-run -q wf.json
+	assert_equal "$(paste -sd' ' ran)" "a b"
+	touch fixed
+	run -0 timeout 30 dag-run -q --resume latest
+	assert_equal "$(paste -sd' ' ran)" "a b b c"
+	run -0 dag-status
+	assert_line "status   succeeded"
+	assert_equal "$(jq -r .steps.b.attempts "$(latest)/run.json")" 2
+}
+
+@test "resume after Ctrl-C" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "a", "run": "echo a >> ran"}, {"id": "b", "needs": ["a"], "run": "touch b.started; [ -e fast ] || sleep 30; echo b >> ran"}]}
+EOF2
+	timeout 60 dag-run -q wf.json 3>&- &
+	pid=$!
+	for _ in $(seq 100); do [ -e b.started ] && break; sleep 0.1; done
+	kill -INT "$pid"
+	wait "$pid" || true
+	touch fast
+	run -0 timeout 30 dag-run -q --resume latest
+	assert_equal "$(paste -sd' ' ran)" "a b"
+}
+
+@test "crash test: SIGKILL at random moments, resume, every step succeeds exactly once after success" {
+	n=120
+	{
+		printf '{"name": "crash", "steps": ['
+		for i in $(seq 0 $((n - 1))); do
+			[ "$i" -gt 0 ] && printf ','
+			if [ "$i" -ge 10 ]; then
+				printf '{"id": "s%d", "needs": ["s%d", "s%d"], "run": "sleep 0.%d; echo s%d >> ran.log"}' \
+				    "$i" $((i - 10)) $((i - 1)) $((i % 5 + 5)) "$i"
+			else
+				printf '{"id": "s%d", "run": "sleep 0.%d; echo s%d >> ran.log"}' "$i" $((i % 5 + 5)) "$i"
+			fi
+		done
+		printf ']}\n'
+	} > crash.json
+	dag-validate -q crash.json
+	# dag-run itself is killed (no timeout wrapper between us and it).
+	dag-run -q -j2 --run-id crash crash.json 3>&- &
+	pid=$!
+	kills=0
+	for round in 1 2 3 4 5 6; do
+		sleep "0.$((RANDOM % 5 + 2))"
+		if kill -KILL "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
+		wait "$pid" 2>/dev/null || true
+		dag-run -q -j2 --resume crash 3>&- &
+		pid=$!
+	done
+	wait "$pid" || true
+	[ "$kills" -ge 3 ]
+	run -0 timeout 120 dag-run -q -j2 --resume crash
+	d="$DAG_RUNS/crash"
+	assert_equal "$(jq -r '.counts.succeeded' "$d/run.json")" "$n"
+	run -0 dag-status crash
+	# Every line but possibly a torn last one is valid JSON.
+	total=$(wc -l < "$d/events.jsonl")
+	valid=$(jq -c . "$d/events.jsonl" 2>/dev/null | wc -l)
+	[ "$valid" -ge "$((total - 1))" ]
+	# No step started again after the journal recorded it succeeded.
+	run jq -rn '[inputs] | reduce .[] as $e ({ok: {}, bad: []};
+	    if $e.event == "step_finished" and $e.status == "succeeded" then .ok[$e.step] = true
+	    elif $e.event == "step_started" and .ok[$e.step] then .bad += [$e.step]
+	    else . end) | .bad | length' "$d/events.jsonl"
+	assert_output 0
+	# Every step's command completed at least once.
+	assert_equal "$(sort -u ran.log | wc -l)" "$n"
+}
+
+@test "--lock: a second run of the same DAG exits 75 at once, the first is unharmed" {
+	echo '{"name": "cron", "steps": [{"id": "a", "run": "touch started; sleep 1; touch done"}]}' > wf.json
+	timeout 30 dag-run -q --lock wf.json 3>&- &
+	pid=$!
+	for _ in $(seq 100); do [ -e started ] && break; sleep 0.1; done
+	run -75 --separate-stderr timeout 30 dag-run -q --lock wf.json
+	assert_equal "$stderr" "dag-run: '$DAG_RUNS/cron.lock' is locked: another run of \"cron\" is in progress"
+	st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 0
+	assert_file_exists done
+	run -0 timeout 30 dag-run -q --lock wf.json
+	rm -f done started
+	timeout 30 dag-run -q --lock wf.json 3>&- &
+	pid=$!
+	for _ in $(seq 100); do [ -e started ] && break; sleep 0.1; done
+	run -0 timeout 30 dag-run -q --lock-wait 20 wf.json
+	wait "$pid"
+}
+
+@test "history: dag-plan --history uses medians of past runs" {
+	echo '{"name": "h", "steps": [{"id": "a", "run": "sleep 0.2"}, {"id": "b", "run": "true"}]}' > wf.json
+	run -0 timeout 30 dag-run -q wf.json
+	run -0 timeout 30 dag-run -q wf.json
+	run -0 --separate-stderr dag-plan --history "$DAG_RUNS" wf.json
+	a=$(jq .plan.steps.a.estimate <<<"$output")
+	b=$(jq .plan.steps.b.estimate <<<"$output")
+	[ "$(jq -n "$a >= 0.15 and $a < 5 and $b < 0.15")" = true ]
+}

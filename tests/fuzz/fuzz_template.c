@@ -1,0 +1,30 @@
+/* libFuzzer harness: {{ }} templates and the jq source scanner. */
+#include "../../lib/compat.h"
+
+#include "../../lib/jqexpr.h"
+#include "../../lib/xalloc.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+ref(void *arg, const char *id, size_t len)
+{
+	(void)arg;
+	(void)id;
+	(void)len;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *s = xstrndup((const char *)data, size);
+	struct tmpl t;
+	const char *why;
+
+	if (tmpl_parse(s, &t, &why) == 0)
+		tmpl_release(&t);
+	(void)jqx_balanced(s);
+	(void)jqx_step_refs(s, ref, NULL);
+	free(s);
+	return 0;
+}
