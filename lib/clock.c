@@ -28,19 +28,43 @@ clock_wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * Events and run.json stamp every line: the date part is formatted once
+ * per second and cached, only the milliseconds are written per call.
+ */
 void
 clock_rfc3339(int64_t ms, char *buf, size_t len)
 {
+	static time_t last = -1;
+	static char head[64];		/* "2026-11-23T08:50:03." */
+	static size_t hlen;
 	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
+	int frac = (int)(ms % 1000);
 
-	if (gmtime_r(&t, &tm) == NULL) {
-		(void)snprintf(buf, len, "1970-01-01T00:00:00.000Z");
+	if (len < 32) {
+		if (len > 0)
+			buf[0] = '\0';
 		return;
 	}
-	(void)snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	if (t != last) {
+		if (gmtime_r(&t, &tm) == NULL)
+			memset(&tm, 0, sizeof(tm));
+		(void)snprintf(head, sizeof(head),
+		    "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900,
+		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		    tm.tm_sec);
+		last = t;
+		hlen = strlen(head);
+		if (hlen > 27)
+			hlen = 27;
+	}
+	memcpy(buf, head, hlen);
+	buf[hlen] = (char)('0' + frac / 100);
+	buf[hlen + 1] = (char)('0' + frac / 10 % 10);
+	buf[hlen + 2] = (char)('0' + frac % 10);
+	buf[hlen + 3] = 'Z';
+	buf[hlen + 4] = '\0';
 }
 
 int

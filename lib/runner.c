@@ -77,6 +77,7 @@ struct live {
 	uint8_t		 holds_slot;	/* counted in inflight and its pool */
 	int		 memfd;
 	int		 relay[2];	/* -v: pipe read ends, -1 */
+	uint32_t	 relay_pos;	/* index in runner.relaying */
 	int		 relayf[2];	/* -v: capture files */
 	uint8_t		 bol[2];	/* at the beginning of a line */
 	int64_t		 timer;		/* active timer key, 0 none */
@@ -106,6 +107,8 @@ struct runner {
 	uint32_t		*pool_used;
 	struct live		*L;
 	uint32_t		*npend;
+	uint32_t		*relaying;	/* steps with open -v pipes */
+	uint32_t		 nrelaying;
 	pid_t			*pidtab;	/* open addressing: pid */
 	uint32_t		*pidstep;
 	size_t			 pidcap;
@@ -273,9 +276,9 @@ snapshot(struct runner *r)
 		r->syserr = 1;
 	}
 	strbuf_release(&sb);
-	/* Keep snapshots under ~2% of the time: 50x their own cost. */
+	/* Keep snapshots under ~1% of the time: 100x their own cost. */
 	cost = now_ms() - t0;
-	r->snap_interval = cost * 50 > 250 ? cost * 50 : 250;
+	r->snap_interval = cost * 100 > 250 ? cost * 100 : 250;
 }
 
 static void
@@ -495,19 +498,19 @@ set_dag_env(struct runner *r, struct envv *e, uint32_t i, uint32_t att,
 	const char *id = r->g->s[i].id;
 	char num[16], *path;
 
-	envv_set(e, "DAG_RUN_ID", 10, r->rs.id, strlen(r->rs.id));
-	envv_set(e, "DAG_RUN_DIR", 11, r->rd.path, strlen(r->rd.path));
-	envv_set(e, "DAG_STEP_ID", 11, id, strlen(id));
+	envv_set_added(e, "DAG_RUN_ID", 10, r->rs.id, strlen(r->rs.id));
+	envv_set_added(e, "DAG_RUN_DIR", 11, r->rd.path, strlen(r->rd.path));
+	envv_set_added(e, "DAG_STEP_ID", 11, id, strlen(id));
 	(void)snprintf(num, sizeof(num), "%u", att);
-	envv_set(e, "DAG_ATTEMPT", 11, num, strlen(num));
+	envv_set_added(e, "DAG_ATTEMPT", 11, num, strlen(num));
 	if (has_input) {
 		path = xasprintf("%s/steps/%s/input.json", r->rd.path, id);
-		envv_set(e, "DAG_INPUT", 9, path, strlen(path));
+		envv_set_added(e, "DAG_INPUT", 9, path, strlen(path));
 		free(path);
 	} else
-		envv_set(e, "DAG_INPUT", 9, "/dev/null", 9);
+		envv_set_added(e, "DAG_INPUT", 9, "/dev/null", 9);
 	path = xasprintf("%s/steps/%s/%u.output", r->rd.path, id, att);
-	envv_set(e, "DAG_OUTPUT", 10, path, strlen(path));
+	envv_set_added(e, "DAG_OUTPUT", 10, path, strlen(path));
 	free(path);
 }
 
@@ -631,6 +634,8 @@ spawn_cmd(struct runner *r, uint32_t i, struct cmdspec *c)
 		out = errf = -1;
 		(void)fcntl(l->relay[0], F_SETFL, O_NONBLOCK);
 		(void)fcntl(l->relay[1], F_SETFL, O_NONBLOCK);
+		l->relay_pos = r->nrelaying;
+		r->relaying[r->nrelaying++] = i;
 	}
 out:
 	for (k = 0; k < 2; k++) {
@@ -976,6 +981,23 @@ on_exit_status(struct runner *r, uint32_t i, int ws)
 	finish_attempt(r, i, ST_SUCCEEDED, 0, 0, NULL, 0);
 }
 
+/* Closes one relayed stream; the step leaves the list with its last. */
+static void
+relay_close(struct runner *r, uint32_t i, int which)
+{
+	struct live *l = &r->L[i];
+	uint32_t last;
+
+	close(l->relay[which]);
+	close(l->relayf[which]);
+	l->relay[which] = l->relayf[which] = -1;
+	if (l->relay[!which] != -1)
+		return;
+	last = r->relaying[--r->nrelaying];
+	r->relaying[l->relay_pos] = last;
+	r->L[last].relay_pos = l->relay_pos;
+}
+
 /* Copies what a relayed step wrote: to its file, and to stderr prefixed. */
 static void
 relay(struct runner *r, uint32_t i, int which)
@@ -987,11 +1009,8 @@ relay(struct runner *r, uint32_t i, int which)
 
 	n = read(l->relay[which], buf, sizeof(buf));
 	if (n <= 0) {
-		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-			close(l->relay[which]);
-			close(l->relayf[which]);
-			l->relay[which] = l->relayf[which] = -1;
-		}
+		if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			relay_close(r, i, which);
 		return;
 	}
 	(void)!write(l->relayf[which], buf, (size_t)n);
@@ -1031,11 +1050,8 @@ drain_relay(struct runner *r, uint32_t i)
 				break;
 			relay(r, i, w);
 		}
-		if (r->L[i].relay[w] != -1) {
-			close(r->L[i].relay[w]);
-			close(r->L[i].relayf[w]);
-			r->L[i].relay[w] = r->L[i].relayf[w] = -1;
-		}
+		if (r->L[i].relay[w] != -1)
+			relay_close(r, i, w);
 	}
 }
 
@@ -1127,25 +1143,23 @@ static int
 loop_once(struct runner *r)
 {
 	struct pollfd *pfd;
-	uint32_t *who, n = 1, i, w;
+	uint32_t *who, n = 1, i, w, k2;
 	const struct heap_item *top;
 	struct heap_item it;
 	int timeout = -1, k;
 
-	pfd = xcalloc(1 + 2 * (size_t)(r->o->verbose ? r->g->n : 0),
-	    sizeof(*pfd));
-	who = xcalloc(1 + 2 * (size_t)(r->o->verbose ? r->g->n : 0),
-	    sizeof(*who));
+	/* O(steps being relayed), not O(steps): only -v has any. */
+	pfd = xcalloc(1 + 2 * (size_t)r->nrelaying, sizeof(*pfd));
+	who = xcalloc(1 + 2 * (size_t)r->nrelaying, sizeof(*who));
 	pfd[0].fd = r->sigfd;
 	pfd[0].events = POLLIN;
-	if (r->o->verbose)
-		for (i = 0; i < r->g->n; i++)
-			for (w = 0; w < 2; w++)
-				if (r->L[i].relay[w] != -1) {
-					pfd[n].fd = r->L[i].relay[w];
-					pfd[n].events = POLLIN;
-					who[n++] = i * 2 + w;
-				}
+	for (k2 = 0; k2 < r->nrelaying; k2++)
+		for (i = r->relaying[k2], w = 0; w < 2; w++)
+			if (r->L[i].relay[w] != -1) {
+				pfd[n].fd = r->L[i].relay[w];
+				pfd[n].events = POLLIN;
+				who[n++] = i * 2 + w;
+			}
 	if ((top = heap_top(&r->timers)) != NULL) {
 		int64_t d = top->key - now_ms();
 
@@ -1514,6 +1528,7 @@ runner_free(struct runner *r)
 				close(r->L[i].memfd);
 	}
 	free(r->L);
+	free(r->relaying);
 	free(r->npend);
 	free(r->pidtab);
 	free(r->pidstep);
@@ -1544,6 +1559,7 @@ runner_alloc(struct runner *r)
 	uint32_t i, cap = 64;
 
 	r->L = xcalloc(r->g->n + 1, sizeof(*r->L));
+	r->relaying = xcalloc(r->g->n + 1, sizeof(*r->relaying));
 	for (i = 0; i < r->g->n; i++) {
 		r->L[i].memfd = -1;
 		r->L[i].relay[0] = r->L[i].relay[1] = -1;

@@ -46,13 +46,13 @@ envv_copy(struct envv *e, const struct envv *base)
 	e->cap = base->n + 16;
 	e->v = xcalloc(e->cap, sizeof(*e->v));
 	memcpy(e->v, base->v, base->n * sizeof(*e->v));
-	e->n = base->n;
+	e->n = e->base = base->n;
 	e->v[e->n] = NULL;
 }
 
-void
-envv_set(struct envv *e, const char *key, size_t klen, const char *val,
-    size_t vlen)
+static void
+set_from(struct envv *e, size_t from, const char *key, size_t klen,
+    const char *val, size_t vlen)
 {
 	char *s = xmalloc(klen + vlen + 2);
 	size_t i;
@@ -63,7 +63,7 @@ envv_set(struct envv *e, const char *key, size_t klen, const char *val,
 	s[klen + 1 + vlen] = '\0';
 	e->own = xreallocarray(e->own, e->nown + 1, sizeof(*e->own));
 	e->own[e->nown++] = s;
-	for (i = 0; i < e->n; i++)
+	for (i = from; i < e->n; i++)
 		if (strncmp(e->v[i], key, klen) == 0 && e->v[i][klen] == '=') {
 			e->v[i] = s;
 			return;
@@ -74,6 +74,20 @@ envv_set(struct envv *e, const char *key, size_t klen, const char *val,
 	}
 	e->v[e->n++] = s;
 	e->v[e->n] = NULL;
+}
+
+void
+envv_set(struct envv *e, const char *key, size_t klen, const char *val,
+    size_t vlen)
+{
+	set_from(e, 0, key, klen, val, vlen);
+}
+
+void
+envv_set_added(struct envv *e, const char *key, size_t klen,
+    const char *val, size_t vlen)
+{
+	set_from(e, e->base, key, klen, val, vlen);
 }
 
 const char *

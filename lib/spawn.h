@@ -9,6 +9,7 @@
 struct envv {
 	char	**v;		/* NULL-terminated */
 	size_t	  n, cap;
+	size_t	  base;		/* entries copied from a base envv */
 	char	**own;		/* strings to free */
 	size_t	  nown;
 };
@@ -17,6 +18,10 @@ void	 envv_from(struct envv *, char *const *base, const char *const *drop);
 void	 envv_copy(struct envv *, const struct envv *base);
 /* Sets KEY=VALUE, replacing an earlier KEY. */
 void	 envv_set(struct envv *, const char *key, size_t klen,
+	    const char *val, size_t vlen);
+/* The same, but only entries added since envv_copy are replaced: for
+ * variables the base cannot hold (envv_from dropped them). */
+void	 envv_set_added(struct envv *, const char *key, size_t klen,
 	    const char *val, size_t vlen);
 const char *envv_get(const struct envv *, const char *key);
 void	 envv_release(struct envv *);
