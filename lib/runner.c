@@ -218,7 +218,7 @@ ev_step_finished(struct runner *r, uint32_t i, double secs)
 	else
 		strbuf_adds(sb, ",\"signal\":null");
 	strbuf_adds(sb, ",\"duration\":");
-	strbuf_add_json_num(sb, secs);
+	strbuf_add_secs(sb, secs);
 	if (s->reason != NULL) {
 		strbuf_adds(sb, ",\"reason\":");
 		strbuf_add_json_str(sb, s->reason, strlen(s->reason));
@@ -255,7 +255,7 @@ ev_step_retry(struct runner *r, uint32_t i, double delay)
 	strbuf_adds(sb, ",\"step\":");
 	strbuf_add_json_str(sb, r->g->s[i].id, strlen(r->g->s[i].id));
 	strbuf_addf(sb, ",\"attempt\":%u,\"delay\":", r->rs.s[i].attempts + 1);
-	strbuf_add_json_num(sb, delay);
+	strbuf_add_secs(sb, delay);
 	(void)journal_end(&r->jr);
 	journal_check(r);
 }
@@ -1327,7 +1327,7 @@ ev_run(struct runner *r, int started, int resumed)
 		state_counts(&r->rs, counts);
 		state_emit_counts(counts, sb);
 		strbuf_adds(sb, ",\"duration\":");
-		strbuf_add_json_num(sb, (double)(r->rs.finished -
+		strbuf_add_secs(sb, (double)(r->rs.finished -
 		    r->rs.started) / 1000);
 	}
 	(void)journal_end(&r->jr);

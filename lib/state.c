@@ -115,13 +115,17 @@ time_field(struct strbuf *sb, const char *name, int64_t ms)
 {
 	char ts[40];
 
-	strbuf_addf(sb, ",\"%s\":", name);
+	strbuf_adds(sb, ",\"");
+	strbuf_adds(sb, name);
+	strbuf_adds(sb, "\":");
 	if (ms == 0) {
 		strbuf_adds(sb, "null");
 		return;
 	}
 	clock_rfc3339(ms, ts, sizeof(ts));
-	strbuf_addf(sb, "\"%s\"", ts);
+	strbuf_addc(sb, '"');
+	strbuf_adds(sb, ts);
+	strbuf_addc(sb, '"');
 }
 
 void
@@ -141,7 +145,7 @@ state_emit(const struct runstate *rs, const struct dag *g, struct strbuf *sb)
 	time_field(sb, "started", rs->started);
 	time_field(sb, "finished", rs->finished);
 	strbuf_adds(sb, ",\"duration\":");
-	strbuf_add_json_num(sb, rs->started ? (double)(end - rs->started) /
+	strbuf_add_secs(sb, rs->started ? (double)(end - rs->started) /
 	    1000 : 0);
 	strbuf_adds(sb, ",\"params\":");
 	strbuf_adds(sb, rs->params != NULL ? rs->params : "{}");
@@ -155,21 +159,27 @@ state_emit(const struct runstate *rs, const struct dag *g, struct strbuf *sb)
 		if (i > 0)
 			strbuf_addc(sb, ',');
 		strbuf_add_json_str(sb, g->s[i].id, strlen(g->s[i].id));
-		strbuf_addf(sb, ":{\"status\":\"%s\",\"attempts\":%u",
-		    step_status_names[s->status], s->attempts);
+		/* No printf here: this runs for every step of every
+		 * snapshot. */
+		strbuf_adds(sb, ":{\"status\":\"");
+		strbuf_adds(sb, step_status_names[s->status]);
+		strbuf_adds(sb, "\",\"attempts\":");
+		strbuf_add_int(sb, s->attempts);
+		strbuf_adds(sb, ",\"exit_code\":");
 		if (s->exit_code >= 0)
-			strbuf_addf(sb, ",\"exit_code\":%d", s->exit_code);
+			strbuf_add_int(sb, s->exit_code);
 		else
-			strbuf_adds(sb, ",\"exit_code\":null");
+			strbuf_adds(sb, "null");
+		strbuf_adds(sb, ",\"signal\":");
 		if (s->signal > 0)
-			strbuf_addf(sb, ",\"signal\":%d", s->signal);
+			strbuf_add_int(sb, s->signal);
 		else
-			strbuf_adds(sb, ",\"signal\":null");
+			strbuf_adds(sb, "null");
 		time_field(sb, "started", s->started);
 		time_field(sb, "finished", s->finished);
 		strbuf_adds(sb, ",\"duration\":");
 		if (s->started)
-			strbuf_add_json_num(sb, s->duration);
+			strbuf_add_secs(sb, s->duration);
 		else
 			strbuf_adds(sb, "null");
 		strbuf_adds(sb, ",\"reason\":");

@@ -193,3 +193,55 @@ strbuf_flush(struct strbuf *sb, FILE *fp, size_t min)
 	(void)fwrite(sb->buf, 1, sb->len, fp);
 	strbuf_reset(sb);
 }
+
+void
+strbuf_add_secs(struct strbuf *sb, double secs)
+{
+	char tmp[32], *p = tmp + sizeof(tmp);
+	long long ms;
+	int neg = secs < 0, frac, i;
+
+	if (!isfinite(secs) || fabs(secs) > 1e15) {
+		strbuf_add_json_num(sb, secs);
+		return;
+	}
+	ms = llround(fabs(secs) * 1000);
+	frac = (int)(ms % 1000);
+	ms /= 1000;
+	*--p = '\0';
+	if (frac != 0) {
+		/* Three decimals, trailing zeros dropped. */
+		char d[3] = { (char)('0' + frac / 100),
+		    (char)('0' + frac / 10 % 10), (char)('0' + frac % 10) };
+
+		for (i = 2; i > 0 && d[i] == '0'; i--)
+			;
+		for (; i >= 0; i--)
+			*--p = d[i];
+		*--p = '.';
+	}
+	do {
+		*--p = (char)('0' + ms % 10);
+		ms /= 10;
+	} while (ms > 0);
+	if (neg)
+		*--p = '-';
+	strbuf_adds(sb, p);
+}
+
+void
+strbuf_add_int(struct strbuf *sb, long long v)
+{
+	char tmp[24], *p = tmp + sizeof(tmp);
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v :
+	    (unsigned long long)v;
+
+	*--p = '\0';
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		*--p = '-';
+	strbuf_adds(sb, p);
+}

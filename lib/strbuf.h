@@ -26,6 +26,10 @@ void	 strbuf_addf(struct strbuf *, const char *, ...)
 void	 strbuf_add_json_str(struct strbuf *, const char *, size_t);
 /* Appends a number as JSON: integers exactly, others with %.17g trimmed. */
 void	 strbuf_add_json_num(struct strbuf *, double);
+/* Appends a decimal integer without printf. */
+void	 strbuf_add_int(struct strbuf *, long long);
+/* Appends seconds rounded to milliseconds ("2.31"): cheap, for timings. */
+void	 strbuf_add_secs(struct strbuf *, double);
 /* Returns the buffer (owned by the caller) and resets sb. */
 char	*strbuf_detach(struct strbuf *, size_t *);
 const char *strbuf_str(const struct strbuf *);
