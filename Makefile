@@ -20,7 +20,8 @@ BINS = $(PROGS:%=$(BUILD)/bin/%)
 PKGS_BUILD = gcc make libjq-dev libbsd-dev jq
 PKGS_TEST = bats bats-support bats-assert bats-file mandoc procps
 
-.PHONY: all check test test-asan demo deps deps-test clean lint bench fuzz
+.PHONY: all check test test-asan demo deps deps-test clean lint bench fuzz \
+	install uninstall
 
 all: $(BINS)
 
@@ -61,6 +62,45 @@ test-asan:
 
 lint:
 	mandoc -Tlint -W warning man/*.1
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the programs, their man
+# pages, the bash completion (one file, linked under each program's name)
+# and share/ (schema, import.jq, examples) in $(PREFIX)/share/dagkit.
+# make uninstall, with the same PREFIX and DESTDIR, removes them.
+INSTALL ?= install
+BINDIR = $(PREFIX)/bin
+MAN1DIR = $(PREFIX)/share/man/man1
+COMPDIR = $(PREFIX)/share/bash-completion/completions
+DATADIR = $(PREFIX)/share/dagkit
+MANPAGES = $(wildcard man/*.1)
+EXAMPLES = $(wildcard share/examples/*)
+
+install:
+	$(MAKE) all
+	$(INSTALL) -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MAN1DIR)" \
+	    "$(DESTDIR)$(COMPDIR)" "$(DESTDIR)$(DATADIR)/examples"
+	$(INSTALL) -m 755 $(BINS) "$(DESTDIR)$(BINDIR)"
+	$(INSTALL) -m 644 $(MANPAGES) "$(DESTDIR)$(MAN1DIR)"
+	$(INSTALL) -m 644 share/completion/dagkit.bash \
+	    "$(DESTDIR)$(COMPDIR)/dag-validate"
+	for p in $(filter-out dag-validate,$(PROGS)); do \
+	    ln -sf dag-validate "$(DESTDIR)$(COMPDIR)/$$p" || exit 1; \
+	done
+	$(INSTALL) -m 644 share/dag.schema.json share/import.jq \
+	    "$(DESTDIR)$(DATADIR)"
+	$(INSTALL) -m 644 $(EXAMPLES) "$(DESTDIR)$(DATADIR)/examples"
+	chmod 755 "$(DESTDIR)$(DATADIR)/examples/demo.sh"
+
+uninstall:
+	for p in $(PROGS); do \
+	    rm -f "$(DESTDIR)$(BINDIR)/$$p" "$(DESTDIR)$(COMPDIR)/$$p"; \
+	done
+	for m in $(notdir $(MANPAGES)); do rm -f "$(DESTDIR)$(MAN1DIR)/$$m"; done
+	for f in $(notdir $(EXAMPLES)); do \
+	    rm -f "$(DESTDIR)$(DATADIR)/examples/$$f"; \
+	done
+	rm -f "$(DESTDIR)$(DATADIR)/dag.schema.json" "$(DESTDIR)$(DATADIR)/import.jq"
+	rmdir "$(DESTDIR)$(DATADIR)/examples" "$(DESTDIR)$(DATADIR)" 2>/dev/null || true
 
 demo: deps all
 	@sh share/examples/demo.sh $(BUILD)/bin

@@ -158,12 +158,27 @@ exec_literal(const struct execctx *x, uint32_t i, struct cmdspec *c,
 	return 0;
 }
 
-static int
-step_dir(const struct execctx *x, uint32_t i)
+/*
+ * Opens steps/<id>/, creating it when asked.  Directories are made only
+ * when a step has something to keep: on a slow disk a mkdir per step was
+ * most of dag-run's cost for steps that print nothing.
+ */
+int
+exec_step_dir(const struct execctx *x, uint32_t i, int create)
 {
-	return openat(x->rd->sdfd, x->g->s[i].id, O_RDONLY | O_DIRECTORY |
+	int fd = openat(x->rd->sdfd, x->g->s[i].id, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC);
+
+	if (fd == -1 && errno == ENOENT && create &&
+	    (mkdirat(x->rd->sdfd, x->g->s[i].id, 0777) == 0 ||
+	    errno == EEXIST))
+		fd = openat(x->rd->sdfd, x->g->s[i].id, O_RDONLY |
+		    O_DIRECTORY | O_CLOEXEC);
+	return fd;
 }
+
+#define step_dir(x, i) exec_step_dir((x), (i), 0)
+#define step_dir_new(x, i) exec_step_dir((x), (i), 1)
 
 int
 exec_default_input(const struct execctx *x, uint32_t i, int *has)
@@ -178,6 +193,17 @@ exec_default_input(const struct execctx *x, uint32_t i, int *has)
 	*has = 0;
 	if (g->need_off[i] == g->need_off[i + 1])
 		return 0;		/* no needs: input is null */
+	for (k = g->need_off[i]; k < g->need_off[i + 1]; k++)
+		if (x->rs->s[g->need[k]].has_output)
+			break;
+	if (k == g->need_off[i + 1]) {
+		/* {}: one shared file for the run, nothing per step. */
+		if (faccessat(x->rd->sdfd, EMPTY_INPUT, F_OK, 0) == -1 &&
+		    rundir_replace(x->rd->sdfd, EMPTY_INPUT, "{}\n", 3) == -1)
+			return -1;
+		*has = 2;
+		return 0;
+	}
 	strbuf_addc(&sb, '{');
 	for (k = g->need_off[i]; k < g->need_off[i + 1]; k++) {
 		uint32_t n = g->need[k];
@@ -200,7 +226,7 @@ exec_default_input(const struct execctx *x, uint32_t i, int *has)
 		any = 1;
 	}
 	strbuf_adds(&sb, "}\n");
-	if ((dfd = step_dir(x, i)) == -1)
+	if ((dfd = step_dir_new(x, i)) == -1)
 		rc = -1;
 	else {
 		rc = rundir_replace(dfd, "input.json", sb.buf, sb.len);
@@ -362,6 +388,8 @@ eval_input(const struct execctx *x, uint32_t i, jv ctx, int fd, int write)
 	if (s->input < 0) {
 		if (exec_default_input(x, i, &has) == -1)
 			fail(fd, "writing input.json: ", strerror(errno));
+		if (has == 2)
+			return jv_object();
 		if (!has || (dfd = step_dir(x, i)) == -1)
 			return jv_null();
 		{
@@ -381,12 +409,17 @@ eval_input(const struct execctx *x, uint32_t i, jv ctx, int fd, int write)
 		fail(fd, "input: ", err);
 	if (rc == 0)
 		in = jv_null();
+	if (write && jv_get_kind(in) == JV_KIND_NULL &&
+	    (dfd = step_dir(x, i)) != -1) {
+		(void)unlinkat(dfd, "input.json", 0);	/* a stale one */
+		close(dfd);
+	}
 	if (write && jv_get_kind(in) != JV_KIND_NULL) {
 		struct strbuf sb = STRBUF_INIT;
 
 		json_append(&sb, in);
 		strbuf_addc(&sb, '\n');
-		if ((dfd = step_dir(x, i)) == -1 || rundir_replace(dfd,
+		if ((dfd = step_dir_new(x, i)) == -1 || rundir_replace(dfd,
 		    "input.json", sb.buf, sb.len) == -1)
 			fail(fd, "writing input.json: ", strerror(errno));
 		close(dfd);
@@ -417,7 +450,7 @@ conclude(const struct execctx *x, uint32_t i, jv out, int have, int fd)
 	if (have) {
 		json_append(&sb, out);
 		strbuf_addc(&sb, '\n');
-		if ((dfd = step_dir(x, i)) == -1 || rundir_replace(dfd,
+		if ((dfd = step_dir_new(x, i)) == -1 || rundir_replace(dfd,
 		    "output.json", sb.buf, sb.len) == -1)
 			fail(fd, "writing output.json: ", strerror(errno));
 		close(dfd);
@@ -432,7 +465,7 @@ static __dead void
 post(const struct execctx *x, uint32_t i, uint32_t attempt, int fd)
 {
 	const struct step *s = &x->g->s[i];
-	char name[64];
+	char name[300];
 	struct jdoc jd;
 	struct diag d;
 	size_t len;
@@ -440,12 +473,16 @@ post(const struct execctx *x, uint32_t i, uint32_t attempt, int fd)
 	int dfd;
 	jv out;
 
-	(void)snprintf(name, sizeof(name), s->output == OUT_STDOUT ?
-	    "%u.stdout" : "%u.output", attempt);
-	if ((dfd = step_dir(x, i)) == -1)
-		fail(fd, "open step directory: ", strerror(errno));
-	text = rundir_read(dfd, name, &len);
-	close(dfd);
+	if (s->output == OUT_STDOUT) {
+		(void)snprintf(name, sizeof(name), "%u.stdout", attempt);
+		dfd = step_dir(x, i);
+		text = dfd == -1 ? NULL : rundir_read(dfd, name, &len);
+		if (dfd != -1)
+			close(dfd);
+	} else {
+		exec_output_name(x->g, i, attempt, name, sizeof(name));
+		text = rundir_read(x->rd->sdfd, name, &len);
+	}
 	if (text == NULL || len == 0) {
 		free(text);
 		conclude(x, i, jv_null(), 0, fd);
@@ -568,15 +605,17 @@ exec_needs_post(const struct execctx *x, uint32_t i, uint32_t attempt)
 {
 	const struct step *s = &x->g->s[i];
 	struct stat st;
-	char name[64];
-	int dfd, rc;
+	char name[300];
 
 	if (s->check >= 0 || s->output == OUT_STDOUT)
 		return 1;
-	(void)snprintf(name, sizeof(name), "%u.output", attempt);
-	if ((dfd = step_dir(x, i)) == -1)
-		return 0;
-	rc = fstatat(dfd, name, &st, 0) == 0 && st.st_size > 0;
-	close(dfd);
-	return rc;
+	exec_output_name(x->g, i, attempt, name, sizeof(name));
+	return fstatat(x->rd->sdfd, name, &st, 0) == 0 && st.st_size > 0;
+}
+
+void
+exec_output_name(const struct dag *g, uint32_t i, uint32_t attempt,
+    char *buf, size_t len)
+{
+	(void)snprintf(buf, len, "%s.%u.output", g->s[i].id, attempt);
 }

@@ -41,7 +41,9 @@ int	 exec_literal(const struct execctx *, uint32_t i, struct cmdspec *,
 	    char **err);
 /*
  * Writes steps/<id>/input.json from the needs' outputs (text concatenation,
- * no parsing).  Sets *has to 1 if it wrote one.  Returns 0 or -1 (errno).
+ * no parsing).  Sets *has to 1 if it wrote one, 2 when the input is {} and
+ * the run's shared EMPTY_INPUT file serves, 0 when the input is null.
+ * Returns 0 or -1 (errno).
  */
 int	 exec_default_input(const struct execctx *, uint32_t i, int *has);
 
@@ -59,6 +61,17 @@ __attribute__((__noreturn__)) void exec_eval_child(const struct execctx *,
 /* Parses a PREP result's "cmd" back.  0 or -1. */
 int	 exec_parse_result(const char *text, size_t len, int *skip,
 	    char **err, int *output, struct cmdspec *);
+/*
+ * Where a step writes $DAG_OUTPUT, relative to steps/: "<id>.<n>.output",
+ * beside the step directories so that a step that writes nothing needs no
+ * directory of its own.
+ */
+void	 exec_output_name(const struct dag *, uint32_t i, uint32_t attempt,
+	    char *buf, size_t len);
+/* Opens steps/<id>/ (created when create is set); -1 with errno. */
+int	 exec_step_dir(const struct execctx *, uint32_t i, int create);
+/* The shared input file of steps whose input is {} (in steps/). */
+#define EMPTY_INPUT ".empty-input.json"
 /* 1 if post-processing (output parse, check) is needed after exit 0. */
 int	 exec_needs_post(const struct execctx *, uint32_t i, uint32_t attempt);
 

@@ -197,6 +197,9 @@ apply_step(const struct jdoc *d, uint32_t o, const char *ev,
 		    d->n[jdoc_get(d, o, "allowed")].kind == J_TRUE;
 		free(s->reason);
 		s->reason = get_str(d, o, "reason");
+		/* An attempt that will be retried is not the step's end. */
+		if (jdoc_get(d, o, "retry") != JNONE)
+			s->status = ST_RETRY_WAIT;
 	} else if (strcmp(ev, "step_retry") == 0) {
 		s->status = ST_RETRY_WAIT;
 	} else if (strcmp(ev, "step_skipped") == 0) {

@@ -123,6 +123,7 @@ struct runner {
 	int64_t			 snap_interval;
 	int			 snap_armed;
 	int			 single;	/* dag-step */
+	uint32_t		 fd_room;	/* steps that fit our fd limit */
 	uint32_t		 failed_first;	/* for messages */
 	int			 any_failed;
 };
@@ -200,7 +201,7 @@ ev_step_started(struct runner *r, uint32_t i, pid_t pid)
 }
 
 static void
-ev_step_finished(struct runner *r, uint32_t i, double secs)
+ev_step_finished(struct runner *r, uint32_t i, double secs, int retry)
 {
 	struct sstate *s = &r->rs.s[i];
 	struct strbuf *sb = journal_begin(&r->jr, "step_finished");
@@ -227,6 +228,8 @@ ev_step_finished(struct runner *r, uint32_t i, double secs)
 		strbuf_adds(sb, ",\"output\":true");
 	if (s->allowed)
 		strbuf_adds(sb, ",\"allowed\":true");
+	if (retry)
+		strbuf_adds(sb, ",\"retry\":true");	/* not final */
 	(void)journal_end(&r->jr);
 	journal_check(r);
 }
@@ -425,15 +428,20 @@ settle(struct runner *r, uint32_t i)
 
 /* -- processes ------------------------------------------------------- */
 
+/* Creates steps/<id>/<n>.<ext> (and the directory) on first output. */
 static int
-open_capture(struct runner *r, uint32_t i, uint32_t att, const char *ext)
+open_capture(struct runner *r, uint32_t i, uint32_t att, const char *ext,
+    int flags)
 {
-	char name[300];
+	char name[64];
+	int dfd, fd;
 
-	(void)snprintf(name, sizeof(name), "%s/%u.%s", r->g->s[i].id, att,
-	    ext);
-	return openat(r->rd.sdfd, name, O_WRONLY | O_CREAT | O_TRUNC |
-	    O_CLOEXEC, 0666);
+	if ((dfd = exec_step_dir(&r->x, i, 1)) == -1)
+		return -1;
+	(void)snprintf(name, sizeof(name), "%u.%s", att, ext);
+	fd = openat(dfd, name, O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0666);
+	close(dfd);
+	return fd;
 }
 
 static void
@@ -503,13 +511,15 @@ set_dag_env(struct runner *r, struct envv *e, uint32_t i, uint32_t att,
 	envv_set_added(e, "DAG_STEP_ID", 11, id, strlen(id));
 	(void)snprintf(num, sizeof(num), "%u", att);
 	envv_set_added(e, "DAG_ATTEMPT", 11, num, strlen(num));
-	if (has_input) {
+	if (has_input == 1)
 		path = xasprintf("%s/steps/%s/input.json", r->rd.path, id);
-		envv_set_added(e, "DAG_INPUT", 9, path, strlen(path));
-		free(path);
-	} else
-		envv_set_added(e, "DAG_INPUT", 9, "/dev/null", 9);
-	path = xasprintf("%s/steps/%s/%u.output", r->rd.path, id, att);
+	else if (has_input == 2)
+		path = xasprintf("%s/steps/%s", r->rd.path, EMPTY_INPUT);
+	else
+		path = xstrdup("/dev/null");
+	envv_set_added(e, "DAG_INPUT", 9, path, strlen(path));
+	free(path);
+	path = xasprintf("%s/steps/%s.%u.output", r->rd.path, id, att);
 	envv_set_added(e, "DAG_OUTPUT", 10, path, strlen(path));
 	free(path);
 }
@@ -518,27 +528,27 @@ set_dag_env(struct runner *r, struct envv *e, uint32_t i, uint32_t att,
 static void
 note_stderr(struct runner *r, uint32_t i, const char *msg)
 {
-	char name[300];
 	int fd;
 
-	(void)snprintf(name, sizeof(name), "%s/%u.stderr", r->g->s[i].id,
-	    r->rs.s[i].attempts);
-	if ((fd = openat(r->rd.sdfd, name, O_WRONLY | O_CREAT | O_APPEND |
-	    O_CLOEXEC, 0666)) == -1)
+	if ((fd = open_capture(r, i, r->rs.s[i].attempts, "stderr",
+	    O_APPEND)) == -1)
 		return;
 	(void)!write(fd, msg, strlen(msg));
 	close(fd);
 }
 
-/* Starts the command of step i; on failure finishes the attempt. */
+/*
+ * Starts the command of step i; on failure finishes the attempt.  The
+ * child's stdout and stderr are pipes to us: the capture files are created
+ * when the first byte arrives, so a quiet step costs no file at all.
+ */
 static void
 spawn_cmd(struct runner *r, uint32_t i, struct cmdspec *c)
 {
 	struct live *l = &r->L[i];
 	uint32_t att = r->rs.s[i].attempts;
-	int in = -1, out = -1, errf = -1, cwd = -1, p[2][2], e, k;
+	int in = -1, cwd = -1, p[2][2], e, k;
 	struct envv env;
-	struct spawn_req q;
 	const char *file;
 	char *msg, name[300];
 	pid_t pid;
@@ -556,42 +566,26 @@ spawn_cmd(struct runner *r, uint32_t i, struct cmdspec *c)
 		free(msg);
 		goto out;
 	}
-	if (l->has_input) {
+	if (l->has_input == 1)
 		(void)snprintf(name, sizeof(name), "%s/input.json",
 		    r->g->s[i].id);
-		in = openat(r->rd.sdfd, name, O_RDONLY | O_CLOEXEC);
-	}
-	out = open_capture(r, i, att, "stdout");
-	errf = open_capture(r, i, att, "stderr");
-	if (out == -1 || errf == -1 || (l->has_input && in == -1)) {
-		msg = xasprintf("capture files: %s", strerror(errno));
+	else
+		(void)snprintf(name, sizeof(name), "%s", EMPTY_INPUT);
+	if ((l->has_input && (in = openat(r->rd.sdfd, name, O_RDONLY |
+	    O_CLOEXEC)) == -1) || pipe2(p[0], O_CLOEXEC) == -1 ||
+	    pipe2(p[1], O_CLOEXEC) == -1) {
+		msg = xasprintf("%s: %s", l->has_input && in == -1 ?
+		    "input" : "pipe", strerror(errno));
 		r->syserr = 1;
 		finish_attempt(r, i, ST_FAILED, -1, 0, msg, 0);
 		free(msg);
 		goto out;
 	}
-	if (r->o->verbose) {
-		if (pipe2(p[0], O_CLOEXEC) == -1 || pipe2(p[1], O_CLOEXEC) == -1) {
-			msg = xasprintf("pipe: %s", strerror(errno));
-			finish_attempt(r, i, ST_FAILED, -1, 0, msg, 0);
-			free(msg);
-			goto out;
-		}
-	}
 	file = c->shell ? "/bin/sh" : spawn_resolve(c->argv[0],
 	    envv_get(&env, "PATH"));
-	memset(&q, 0, sizeof(q));
-	q.argv = c->argv;
-	q.envp = env.v;
-	q.in = in != -1 ? in : r->devnull;
-	q.out = r->o->verbose ? p[0][1] : out;
-	q.err = r->o->verbose ? p[1][1] : errf;
-	q.cwd = cwd;
-	q.mask = &r->oldmask;
-	e = file == NULL ? ENOENT : 0;
-	if (e == 0)
-		e = spawn_start(&(struct spawn_req){ file, q.argv, q.envp, q.in,
-		    q.out, q.err, q.cwd, q.mask }, &pid);
+	e = file == NULL ? ENOENT : spawn_start(&(struct spawn_req){ file,
+	    c->argv, env.v, in != -1 ? in : r->devnull, p[0][1], p[1][1], cwd,
+	    &r->oldmask }, &pid);
 	if (e != 0 && r->g->s[i].kind == CMD_RUN && !c->shell) {
 		/* The direct path failed: let the shell say it its way. */
 		struct strbuf sb = STRBUF_INIT;
@@ -602,8 +596,9 @@ spawn_cmd(struct runner *r, uint32_t i, struct cmdspec *c)
 			strbuf_adds(&sb, c->argv[k]);
 		}
 		sh[2] = sb.buf;
-		e = spawn_start(&(struct spawn_req){ "/bin/sh", sh, q.envp,
-		    q.in, q.out, q.err, q.cwd, q.mask }, &pid);
+		e = spawn_start(&(struct spawn_req){ "/bin/sh", sh, env.v,
+		    in != -1 ? in : r->devnull, p[0][1], p[1][1], cwd,
+		    &r->oldmask }, &pid);
 		strbuf_release(&sb);
 	}
 	if (e != 0) {
@@ -624,19 +619,15 @@ spawn_cmd(struct runner *r, uint32_t i, struct cmdspec *c)
 	r->rs.s[i].pid = pid;
 	ev_step_started(r, i, pid);
 	dirty(r);
-	if (r->o->verbose) {
-		l->relay[0] = p[0][0];
-		l->relay[1] = p[1][0];
-		l->relayf[0] = out;
-		l->relayf[1] = errf;
-		l->bol[0] = l->bol[1] = 1;
-		p[0][0] = p[1][0] = -1;
-		out = errf = -1;
-		(void)fcntl(l->relay[0], F_SETFL, O_NONBLOCK);
-		(void)fcntl(l->relay[1], F_SETFL, O_NONBLOCK);
-		l->relay_pos = r->nrelaying;
-		r->relaying[r->nrelaying++] = i;
+	for (k = 0; k < 2; k++) {
+		l->relay[k] = p[k][0];
+		l->relayf[k] = -1;
+		l->bol[k] = 1;
+		p[k][0] = -1;
+		(void)fcntl(l->relay[k], F_SETFL, O_NONBLOCK);
 	}
+	l->relay_pos = r->nrelaying;
+	r->relaying[r->nrelaying++] = i;
 out:
 	for (k = 0; k < 2; k++) {
 		if (p[k][0] != -1)
@@ -646,10 +637,6 @@ out:
 	}
 	if (in != -1)
 		close(in);
-	if (out != -1)
-		close(out);
-	if (errf != -1)
-		close(errf);
 	if (cwd != -1)
 		close(cwd);
 	envv_release(&env);
@@ -693,13 +680,6 @@ start_attempt(struct runner *r, uint32_t i)
 	if (s->pool >= 0)
 		r->pool_used[s->pool]++;
 	l->holds_slot = 1;
-	if (rundir_step_dir(&r->rd, s->id) == -1) {
-		err = xasprintf("mkdir steps/%s: %s", s->id, strerror(errno));
-		r->syserr = 1;
-		finish_attempt(r, i, ST_FAILED, -1, 0, err, 0);
-		free(err);
-		return;
-	}
 	if (s->kind == CMD_TRANSFORM || exec_needs_prep(r->g, i)) {
 		if (fork_eval(r, i, s->kind == CMD_TRANSFORM ? EVAL_TRANSFORM :
 		    EVAL_PREP) == -1) {
@@ -735,7 +715,10 @@ start_ready(struct runner *r)
 	struct heap_item it;
 	const struct step *s;
 
-	while (r->inflight < r->slots && heap_pop(&r->ready, &it) == 0) {
+	/* Each running step holds up to four fds (two pipes, two capture
+	 * files): past the limit, wait rather than fail with EMFILE. */
+	while (r->inflight < r->slots && r->inflight < r->fd_room &&
+	    heap_pop(&r->ready, &it) == 0) {
 		s = &r->g->s[it.val];
 		if (r->cancel_sig || r->deadline_hit ||
 		    (r->stopping && !is_handler(s))) {
@@ -862,7 +845,7 @@ finish_attempt(struct runner *r, uint32_t i, int st, int code, int sig,
 	ss->has_output = (uint8_t)output;
 	state_set_reason(ss, reason);
 	if (want_retry(r, i, st, code)) {
-		ev_step_finished(r, i, secs);
+		ev_step_finished(r, i, secs, 1);
 		delay = backoff(s, ss->attempts);
 		ev_step_retry(r, i, delay);
 		ss->status = ST_RETRY_WAIT;
@@ -876,7 +859,7 @@ finish_attempt(struct runner *r, uint32_t i, int st, int code, int sig,
 	}
 	if ((st == ST_FAILED || st == ST_TIMED_OUT) && s->allow_failure)
 		ss->allowed = 1;
-	ev_step_finished(r, i, secs);
+	ev_step_finished(r, i, secs, 0);
 	progress_step(&r->pg, s->id, st, ss->attempts, secs, reason);
 	if ((st == ST_FAILED || st == ST_TIMED_OUT) && !ss->allowed) {
 		progress_tail(&r->pg, r->rd.sdfd, s->id, ss->attempts);
@@ -950,7 +933,9 @@ on_exit_status(struct runner *r, uint32_t i, int ws)
 
 			(void)snprintf(name, sizeof(name), "%s/input.json",
 			    r->g->s[i].id);
-			l->has_input = fstatat(r->rd.sdfd, name, &sb, 0) == 0;
+			l->has_input = fstatat(r->rd.sdfd, name, &sb, 0) == 0 ?
+			    1 : r->g->s[i].input < 0 && r->g->need_off[i] !=
+			    r->g->need_off[i + 1] ? 2 : 0;
 			l->pid = 0;
 			spawn_cmd(r, i, &c);
 		} else
@@ -989,7 +974,8 @@ relay_close(struct runner *r, uint32_t i, int which)
 	uint32_t last;
 
 	close(l->relay[which]);
-	close(l->relayf[which]);
+	if (l->relayf[which] != -1)
+		close(l->relayf[which]);
 	l->relay[which] = l->relayf[which] = -1;
 	if (l->relay[!which] != -1)
 		return;
@@ -1013,7 +999,19 @@ relay(struct runner *r, uint32_t i, int which)
 			relay_close(r, i, which);
 		return;
 	}
-	(void)!write(l->relayf[which], buf, (size_t)n);
+	if (l->relayf[which] == -1 && (l->relayf[which] = open_capture(r, i,
+	    r->rs.s[i].attempts, which == 0 ? "stdout" : "stderr",
+	    O_TRUNC)) == -1 && !r->syserr) {
+		warn("%s/steps/%s: capture", r->rd.path, r->g->s[i].id);
+		r->syserr = 1;
+	}
+	if (l->relayf[which] != -1 && write(l->relayf[which], buf,
+	    (size_t)n) != n && !r->syserr) {
+		warn("%s/steps/%s: capture", r->rd.path, r->g->s[i].id);
+		r->syserr = 1;
+	}
+	if (!r->o->verbose)
+		return;
 	for (k = 0, from = 0; k < n; k++) {
 		if (l->bol[which]) {
 			strbuf_addf(&sb, "[%s] ", r->g->s[i].id);
@@ -1065,7 +1063,7 @@ reap(struct runner *r)
 	while ((pid = waitpid(-1, &ws, WNOHANG)) > 0) {
 		if ((i = pid_take(r, pid)) == UINT32_MAX)
 			continue;	/* a stray we adopted */
-		if (r->o->verbose && !r->L[i].is_eval)
+		if (!r->L[i].is_eval)
 			drain_relay(r, i);
 		on_exit_status(r, i, ws);
 	}
@@ -1371,6 +1369,10 @@ setup_process(struct runner *r)
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	r->fd_room = 1;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 64)
+		r->fd_room = rl.rlim_cur == RLIM_INFINITY ? UINT32_MAX :
+		    (uint32_t)((rl.rlim_cur - 32) / 4);
 	return 0;
 }
 

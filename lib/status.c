@@ -129,7 +129,7 @@ check_interrupted(struct view *v)
 }
 
 static int
-view_open(struct view *v, const char *dir)
+view_open(struct view *v, const char *dir, int journal)
 {
 	struct diag d;
 	char *path;
@@ -149,7 +149,7 @@ view_open(struct view *v, const char *dir)
 		return -1;
 	state_init(&v->rs, v->g);
 	path = xasprintf("%s/events.jsonl", dir);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+	if (journal && (fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
 		(void)read_more(v, fd);
 		close(fd);
 	}
@@ -559,7 +559,7 @@ stream(void)
 					dir = jdoc_strdup(&j, k, NULL);
 				jdoc_release(&j);
 				diag_release(&d);
-				if (dir != NULL && view_open(&v, dir) == 0) {
+				if (dir != NULL && view_open(&v, dir, 0) == 0) {
 					have = 1;
 					seen = xcalloc(v.g->n + 1, 1);
 					progress_init(&pg, v.rs.n, 0);
@@ -605,7 +605,7 @@ status_main(const struct status_opts *o)
 		return print_list(runs);
 	if ((dir = find_run(o)) == NULL)
 		return EXIT_USAGE;
-	if (view_open(&v, dir) == -1) {
+	if (view_open(&v, dir, 1) == -1) {
 		free(dir);
 		return EXIT_USAGE;
 	}

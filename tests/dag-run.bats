@@ -277,7 +277,7 @@ EOF2
 	assert_line "DAG_ATTEMPT=1"
 	assert_line "DAG_INPUT=/dev/null"
 	assert_line "DAG_RUN_ID=$(basename "$d")"
-	assert_line --regexp "^DAG_OUTPUT=.*/steps/s/1.output$"
+	assert_line "DAG_OUTPUT=$d/steps/s.1.output"
 }
 
 @test "SIGTERM cancels: exit 143, running steps cancelled, nothing left running" {
