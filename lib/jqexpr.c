@@ -254,6 +254,33 @@ add_batch(struct jqx *x, jq_state *jq, const size_t *idx, size_t n)
 	x->nb++;
 }
 
+static size_t skip_string(const char *, size_t, int *);
+
+/* 1 if src ends inside a string literal. */
+static int
+open_string(const char *src)
+{
+	size_t i = 0;
+	int ok = 1;
+
+	while (src[i] != '\0') {
+		if (src[i] == '"') {
+			i = skip_string(src, i, &ok);
+			if (!ok && src[i] == '\0')
+				return 1;
+			ok = 1;
+			continue;
+		}
+		if (src[i] == '#') {
+			while (src[i] != '\0' && src[i] != '\n')
+				i++;
+			continue;
+		}
+		i++;
+	}
+	return 0;
+}
+
 /*
  * Compiles a set; on failure, bisects.  Each bad expression ends up alone
  * and is reported with jq's own message.  O(k log n) compiles for k errors.
@@ -272,6 +299,13 @@ compile_bisect(struct jqx *x, const size_t *idx, size_t n)
 			add_batch(x, jq, idx, n);
 			return 0;
 		}
+	}
+	if (n == 1 && open_string(x->u[idx[0]].src)) {
+		/* libjq 1.6 leaks the token of an unterminated string on
+		 * this error path (found by fuzzing): say it ourselves. */
+		x->u[idx[0]].err = xstrdup("syntax error, unterminated string "
+		    "literal");
+		return -1;
 	}
 	if (n == 1) {
 		/* Alone and unwrapped, jq reports the user's own text. */

@@ -1,0 +1,694 @@
+#!/usr/bin/env bats
+# Hostile input and hostile conditions: documents built to hurt the parser
+# and the validator, steps built to hurt dag-run, and an environment that
+# fails under it (full disk, signal storms, closed pipes, racing tools).
+# Big inputs are generated here at run time, never stored.
+
+load test_helper
+
+HOSTILE="$FIXTURES/hostile"
+
+latest() { echo "$DAG_RUNS/latest"; }
+status_of() { jq -r ".steps[\"$1\"].status" "$(latest)/run.json"; }
+reason_of() { jq -r ".steps[\"$1\"].reason" "$(latest)/run.json"; }
+alive() { kill -0 "$(cat "$1")" 2>/dev/null; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+teardown() {
+	if [ -n "${MNT:-}" ] && mountpoint -q "$MNT"; then
+		umount "$MNT" 2>/dev/null || umount -l "$MNT"
+	fi
+}
+
+# need_time: /usr/bin/time measures peak RSS (its %M is the largest
+# resident set of the command and of every descendant it waited for).
+need_time() {
+	[ -x /usr/bin/time ] || skip "/usr/bin/time is not installed: cannot measure peak RSS"
+}
+
+# peak_kb OUT CMD...: runs CMD, writes its peak RSS in KB to OUT, returns
+# CMD's exit status.
+peak_kb() {
+	local out=$1 st=0
+	shift
+	/usr/bin/time -o "$out.raw" -f '%M' "$@" || st=$?
+	tail -n 1 "$out.raw" > "$out"
+	return "$st"
+}
+
+# bad_doc FILE [PROG [STATUS]]: PROG (default dag-validate) rejects FILE
+# with STATUS (default 1) and exactly one bounded line on stderr that names
+# the file.  Leaves the line in $msg.
+bad_doc() {
+	local f=$1 prog=${2:-dag-validate} want=${3:-1}
+	run --separate-stderr timeout 20 "$prog" "$f"
+	if [ "$status" -ne "$want" ]; then
+		echo "$prog $f: exit $status, wanted $want; stderr: ${stderr:0:300}" >&2
+		return 1
+	fi
+	if [ "${#stderr_lines[@]}" -ne 1 ]; then
+		echo "$prog $f: ${#stderr_lines[@]} lines on stderr, wanted 1: ${stderr:0:300}" >&2
+		return 1
+	fi
+	msg=${stderr_lines[0]}
+	[[ "$msg" == "$f: "* ]] || { echo "$prog $f: message does not name the file: ${msg:0:300}" >&2; return 1; }
+	[ "${#msg}" -lt 1000 ] || { echo "$prog $f: a ${#msg}-byte message" >&2; return 1; }
+	[ -z "$output" ] || { echo "$prog $f: wrote to stdout" >&2; return 1; }
+}
+
+# clean_fds CMD...: runs CMD with only 0, 1 and 2 open.
+clean_fds() {
+	(
+		for f in /proc/$BASHPID/fd/*; do
+			n=${f##*/}
+			[ "$n" -gt 2 ] && eval "exec $n>&-"
+		done 2>/dev/null
+		exec "$@"
+	)
+}
+
+# strays RUN-ID: pids of live processes started by a step of that run (the
+# step environment carries DAG_RUN_ID), zombies excluded.
+strays() {
+	local e p
+	for e in /proc/[0-9]*/environ; do
+		p=${e#/proc/}
+		p=${p%/environ}
+		grep -qsaF "DAG_RUN_ID=$1" "$e" 2>/dev/null || continue
+		grep -qs '^State:.*Z' "/proc/$p/status" && continue
+		echo "$p"
+	done
+}
+
+# no_strays RUN-ID: none of them, allowing a second for the kernel.
+no_strays() {
+	local left
+	for _ in $(seq 20); do
+		left=$(strays "$1")
+		[ -z "$left" ] && return 0
+		sleep 0.05
+	done
+	echo "left running after run $1: $(for p in $left; do tr '\0' ' ' < "/proc/$p/cmdline"; echo; done)" >&2
+	return 1
+}
+
+# valid_journal FILE: every line, except possibly a torn last one, is JSON.
+valid_journal() {
+	local total valid
+	total=$(wc -l < "$1")
+	valid=$(jq -c . "$1" 2>/dev/null | wc -l)
+	[ "$valid" -ge "$((total - 1))" ]
+}
+
+# ---------------------------------------------------------------------------
+# Bad documents
+
+@test "bad document: nesting 200,000 deep is one line, not a stack overflow" {
+	{
+		printf '{"steps": '
+		head -c 200000 /dev/zero | tr '\0' '['
+		head -c 200000 /dev/zero | tr '\0' ']'
+		printf '}\n'
+	} > deep.json
+	{
+		printf '{"x-deep": '
+		for _ in $(seq 2000); do printf '{"a":'; done
+		head -c 200000 /dev/zero | tr '\0' '['
+		printf '1'
+		head -c 200000 /dev/zero | tr '\0' ']'
+		for _ in $(seq 2000); do printf '}'; done
+		printf ', "steps": [{"id": "a", "run": "true"}]}\n'
+	} > deepobj.json
+	bad_doc deep.json
+	[[ "$msg" == "deep.json: line 1, column "*": invalid JSON: "*"nesting"* ]]
+	bad_doc deepobj.json
+	[[ "$msg" == "deepobj.json: line 1, column "*": invalid JSON: "*"nesting"* ]]
+	bad_doc deep.json dag-plan 1
+	bad_doc deep.json dag-run 2
+	# On stdin the file is called <stdin>, still one line.
+	run --separate-stderr timeout 20 dag-validate - < deep.json
+	assert_equal "$status" 1
+	assert_equal "${#stderr_lines[@]}" 1
+	[[ "$stderr" == *"nesting"* ]]
+}
+
+@test "bad document: 1e400 and negative durations, each named by its path" {
+	dag wf.json <<'EOF2'
+{"timeout": 1e400, "steps": [
+ {"id": "a", "run": "true", "timeout": -1},
+ {"id": "b", "run": "true", "timeout": -1e400},
+ {"id": "c", "run": "true", "kill_grace": "-5s"},
+ {"id": "d", "run": "true", "retry": {"attempts": 2, "delay": 1e400, "max_delay": -0.5, "max_duration": 1e999}},
+ {"id": "e", "run": "true", "timeout": 1e-400},
+ {"id": "f", "run": "true", "timeout": "99999999999999999999999h"},
+ {"id": "g", "run": "true", "retry": {"attempts": 1e400, "factor": -1e400, "exit_codes": [1e400]}}]}
+EOF2
+	run -1 --separate-stderr timeout 20 dag-validate wf.json
+	assert_equal "$output" ""
+	assert_line -n 0 'wf.json: timeout: duration too large (at most 100 years)'
+	for p in 'steps\[0\]\.timeout' 'steps\[1\]\.timeout' 'steps\[2\]\.kill_grace' \
+	    'steps\[3\]\.retry\.delay' 'steps\[3\]\.retry\.max_delay' 'steps\[3\]\.retry\.max_duration' \
+	    'steps\[4\]\.timeout' 'steps\[5\]\.timeout' 'steps\[6\]\.retry\.attempts' \
+	    'steps\[6\]\.retry\.factor' 'steps\[6\]\.retry\.exit_codes\[0\]'; do
+		grep -q "^wf.json: $p: " <<<"$stderr" || { echo "no message for $p" >&2; false; }
+	done
+	[[ "$stderr" == *"steps[0].timeout: duration must not be negative"* ]]
+	[[ "$stderr" == *"steps[2].kill_grace: bad duration \"-5s\": must not be negative"* ]]
+	assert_equal "${#stderr_lines[@]}" 12
+	run -2 timeout 20 dag-run -q wf.json
+	assert_file_not_exists "$DAG_RUNS"
+}
+
+@test "bad document: a raw NUL byte and invalid UTF-8 inside strings" {
+	printf '{"steps": [{"id": "a", "run": "echo \0 x"}]}\n' > nul.json
+	printf '{"steps": [{"id": "a", "r\0n": "true"}]}\n' > nulkey.json
+	printf '{"steps": [{"id": "a", "run": "echo \xff\xfe"}]}\n' > utf8.json
+	printf '{"steps": [{"id": "a", "run": "echo \xc0\xaf"}]}\n' > overlong.json
+	printf '{"steps": [{"id": "a", "run": "echo \xed\xa0\x80"}]}\n' > surrogate.json
+	printf '{"steps": [{"id": "a", "run": "true", "x-\xf8\x88\x80\x80\x80": 1}]}\n' > utf8key.json
+	printf '{"steps": [{"id": "a", "run": "true"}], "x": "\xe2\x82' > cut.json
+	for f in nul nulkey; do
+		bad_doc $f.json
+		[[ "$msg" == "$f.json: line 1, column "*": invalid JSON: NUL byte in string" ]]
+	done
+	for f in utf8 overlong surrogate utf8key cut; do
+		bad_doc $f.json
+		[[ "$msg" == "$f.json: line 1, column "*": invalid JSON: invalid UTF-8 in string" ]]
+	done
+	bad_doc utf8.json dag-run 2
+}
+
+@test "bad document: an escaped NUL (\\u0000) in a string that becomes a C string is an error, not a silent truncation" {
+	# Commands, argv, env, cwd and name become C strings: everything after
+	# the NUL would be cut off silently ("echo hi" would run without the
+	# rest of the command).
+	printf '%s\n' '{"steps": [{"id": "a", "run": "echo hi\u0000; touch cut"}]}' > run.json
+	printf '%s\n' '{"steps": [{"id": "a", "argv": ["echo", "x\u0000y"]}]}' > argv.json
+	printf '%s\n' '{"steps": [{"id": "a", "run": "true", "env": {"X": "a\u0000b"}}]}' > env.json
+	printf '%s\n' '{"steps": [{"id": "a", "run": "true", "cwd": "/tmp\u0000/x"}]}' > cwd.json
+	printf '%s\n' '{"name": "x\u0000y", "steps": [{"id": "a", "run": "true"}]}' > name.json
+	printf '%s\n' '{"steps": [{"id": "a\u0000b", "run": "true"}]}' > id.json
+	bad_doc id.json
+	assert_equal "$msg" 'id.json: steps[0].id: bad id "a": must not contain NUL'
+	for f in run:steps.0.run argv:steps.0.argv.1 env:steps.0.env.X cwd:steps.0.cwd name:name; do
+		file=${f%%:*}
+		path=$(sed -E 's/\.([0-9]+)/[\1]/g' <<<"${f#*:}")
+		bad_doc "$file.json"
+		[[ "$msg" == "$file.json: $path: "*NUL* ]]
+	done
+	run -2 timeout 20 dag-run -q run.json
+	assert_file_not_exists cut
+}
+
+@test "a template whose value holds a NUL fails the step instead of running a truncated command" {
+	# The NUL comes from data (a transform's output), so only dag-run can
+	# see it: the argument cannot be passed to exec, so the step fails.
+	dag wf.json <<'EOF2'
+{"on_failure": "continue", "steps": [{"id": "t", "transform": "\"x\\u0000y\""},
+ {"id": "a", "needs": ["t"], "argv": ["sh", "-c", "printf '%s' \"$1\" > a.out", "sh", "{{ .steps.t.output }}"]},
+ {"id": "e", "needs": ["t"], "env": {"V": "{{ .steps.t.output }}"}, "run": "printf '%s' \"$V\" > e.out"},
+ {"id": "r", "needs": ["t"], "run": "printf '%s' {{ .steps.t.output }} > r.out"}]}
+EOF2
+	run -0 timeout 20 dag-validate -q wf.json
+	run -1 timeout 30 dag-run -q wf.json
+	assert_equal "$(status_of t)" succeeded
+	for s in a e r; do
+		assert_equal "$(status_of $s)" failed
+		[[ "$(reason_of $s)" == *NUL* ]] || { echo "step $s: reason '$(reason_of $s)'" >&2; false; }
+		assert_file_not_exists $s.out
+	done
+}
+
+@test "bad document: a 5 MB id, a 5 MB need and a 5 MB key give short messages, fast" {
+	big=$(head -c 5000000 /dev/zero | tr '\0' a)
+	printf '{"steps": [{"id": "%s", "run": "true"}]}\n' "$big" > id.json
+	printf '{"steps": [{"id": "a", "run": "true", "needs": ["%s"]}]}\n' "$big" > need.json
+	printf '{"steps": [{"id": "a", "run": "true", "%s": 1}]}\n' "$big" > key.json
+	printf '{"steps": [{"id": "a", "run": "true", "when": ".steps.%s", "pool": "%s"}]}\n' "$big" "$big" > expr.json
+	unset big
+	start=$(now_ms)
+	bad_doc id.json
+	[[ "$msg" == 'id.json: steps[0].id: bad id "aaaa'*'...": longer than 100 characters' ]]
+	bad_doc need.json
+	[[ "$msg" == 'need.json: steps[0].needs[0]: unknown step "aaa'* ]]
+	bad_doc key.json
+	[[ "$msg" == 'key.json: steps[0].'*'unknown key "aaa'* ]]
+	run -1 --separate-stderr timeout 20 dag-validate expr.json
+	assert_equal "${#stderr_lines[@]}" 2
+	for l in "${stderr_lines[@]}"; do [ "${#l}" -lt 1000 ]; done
+	bad_doc id.json dag-run 2
+	[ $(($(now_ms) - start)) -lt 20000 ]
+}
+
+@test "bad document: wrong types (needs a string, steps an object, root an array or a scalar)" {
+	echo '{"steps": [{"id": "a", "run": "true", "needs": "b"}, {"id": "b", "run": "true"}]}' > needs.json
+	echo '{"steps": {"id": "a", "run": "true"}}' > steps.json
+	echo '[{"steps": [{"id": "a", "run": "true"}]}]' > array.json
+	echo '"steps"' > string.json
+	echo 'null' > null.json
+	echo '42' > number.json
+	echo '{"steps": [{"id": "a", "run": ["true"]}]}' > run.json
+	echo '{"steps": [{"id": "a", "run": "true", "env": {"X": 1}}]}' > env.json
+	bad_doc needs.json
+	assert_equal "$msg" 'needs.json: steps[0].needs: must be an array of step ids, not a string'
+	bad_doc steps.json
+	assert_equal "$msg" 'steps.json: steps: must be an array of steps, not an object'
+	bad_doc array.json
+	assert_equal "$msg" 'array.json: the document must be a JSON object with a "steps" array, not an array'
+	for f in string null number; do
+		bad_doc $f.json
+		[[ "$msg" == "$f.json: the document must be a JSON object"* ]]
+	done
+	bad_doc run.json
+	[[ "$msg" == 'run.json: steps[0].run: '* ]]
+	bad_doc env.json
+	[[ "$msg" == 'env.json: steps[0].env.X: '* ]]
+	bad_doc steps.json dag-plan 1
+	bad_doc array.json dag-run 2
+}
+
+@test "bad document: trailing garbage, two documents, empty, blank, binary" {
+	echo '{"steps": [{"id": "a", "run": "true"}]} x' > trailing.json
+	printf '{"steps": [{"id": "a", "run": "true"}]}\n{"steps": [{"id": "b", "run": "true"}]}\n' > two.json
+	printf '{"steps": [{"id": "a", "run": "true"}]}\0' > trailnul.json
+	: > empty.json
+	printf '  \n\t\n' > blank.json
+	head -c 4096 /bin/true > binary.json
+	bad_doc trailing.json
+	assert_equal "$msg" "trailing.json: line 1, column 41: invalid JSON: trailing data after the document"
+	bad_doc two.json
+	[[ "$msg" == "two.json: line 2, column 1: invalid JSON: "* ]]
+	bad_doc trailnul.json
+	[[ "$msg" == "trailnul.json: line 1, column "*": invalid JSON: "* ]]
+	bad_doc empty.json
+	assert_equal "$msg" "empty.json: line 1, column 1: invalid JSON: empty document"
+	bad_doc blank.json
+	[[ "$msg" == "blank.json: line "*": invalid JSON: empty document" ]]
+	bad_doc binary.json
+	[[ "$msg" == "binary.json: line 1, column 1: invalid JSON: "* ]]
+	for f in two empty binary; do
+		bad_doc $f.json dag-plan 1
+		bad_doc $f.json dag-run 2
+	done
+	run -1 --separate-stderr timeout 20 dag-validate < binary.json
+	assert_equal "${#stderr_lines[@]}" 1
+}
+
+@test "bad document: 50,000 errors are all reported, in bounded time and memory" {
+	need_time
+	awk 'BEGIN { printf "{\"steps\": ["
+		for (i = 0; i < 50000; i++)
+			printf "%s{\"id\": \"s%d\", \"run\": \"true\", \"trigger\": \"bogus\"}", (i ? "," : ""), i
+		print "]}" }' > many.json
+	start=$(now_ms)
+	st=0
+	peak_kb rss timeout 20 dag-validate many.json > out 2> err || st=$?
+	ms=$(($(now_ms) - start))
+	assert_equal "$st" 1
+	assert_equal "$(wc -l < err)" 50000
+	assert_equal "$(grep -c '^many.json: steps\[[0-9]*\]\.trigger: unknown trigger "bogus"' err)" 50000
+	assert_equal "$(sed -n '50000p' err | cut -d: -f2)" " steps[49999].trigger"
+	[ ! -s out ]
+	[ "$ms" -lt 20000 ]
+	[ "$(cat rss)" -lt 512000 ]
+	# --json holds them all too.
+	run -1 --separate-stderr timeout 20 dag-validate --json many.json
+	assert_equal "$(jq '.errors | length' <<<"$output")" 50000
+}
+
+# ---------------------------------------------------------------------------
+# Hostile steps
+
+@test "jq that never terminates (transform, when, input, check, template) is stopped by the step timeout" {
+	dag "$PWD/loop.json" <<'EOF2'
+{"max_parallel": 8, "on_failure": "continue", "steps": [
+ {"id": "t", "timeout": "1s", "transform": "def f: f; f"},
+ {"id": "t2", "timeout": "1s", "transform": "[repeat(1)]"},
+ {"id": "w", "timeout": "1s", "when": "[repeat(1)] | length > 0", "run": "touch w.ran"},
+ {"id": "i", "timeout": "1s", "input": "def f: f; f", "run": "touch i.ran"},
+ {"id": "c", "timeout": "1s", "check": "last(repeat(1))", "run": "true"},
+ {"id": "r", "timeout": "1s", "run": "echo {{ def f: f; f }} > r.ran"},
+ {"id": "ok", "transform": "{fine: true}"}]}
+EOF2
+	start=$(now_ms)
+	run -1 --separate-stderr timeout 60 dag-run "$PWD/loop.json"
+	ms=$(($(now_ms) - start))
+	for s in t t2 w i c r; do
+		assert_equal "$s $(status_of $s)" "$s timed_out"
+	done
+	assert_equal "$(status_of ok)" succeeded
+	assert_file_not_exists w.ran
+	assert_file_not_exists i.ran
+	assert_file_not_exists r.ran
+	# All in parallel: about 1 s (plus kill_grace at worst), not forever.
+	[ "$ms" -lt 10000 ]
+	# No evaluator (a fork of dag-run) is left spinning.
+	run ! pgrep -f -- "$PWD/loop.json"
+}
+
+@test "a step writing 200 MB to stdout: dag-run stays small, with and without -v" {
+	need_time
+	echo '{"steps": [{"id": "big", "run": "head -c 200000000 /dev/zero"}, {"id": "lines", "run": "yes | head -c 100000000"}]}' > wf.json
+	peak_kb rss timeout 60 dag-run -q wf.json
+	assert_equal "$(stat -c %s "$(latest)/steps/big/1.stdout")" 200000000
+	assert_equal "$(stat -c %s "$(latest)/steps/lines/1.stdout")" 100000000
+	echo "peak RSS without -v: $(cat rss) KB" >&3
+	[ "$(cat rss)" -lt 102400 ]
+	peak_kb rss timeout 60 dag-run -v wf.json 2>/dev/null
+	assert_equal "$(status_of big) $(status_of lines)" "succeeded succeeded"
+	assert_equal "$(stat -c %s "$(latest)/steps/big/1.stdout")" 200000000
+	echo "peak RSS with -v: $(cat rss) KB" >&3
+	[ "$(cat rss)" -lt 102400 ]
+}
+
+@test "1,200 steps with max_parallel 600, each sleep 1: all succeed, even with 256 fds" {
+	jq -nc '{name: "wide", max_parallel: 600, steps: [range(1200) | {id: "s\(.)", run: "sleep 1"}]}' > wide.json
+	start=$(now_ms)
+	run -0 --separate-stderr timeout 120 dag-run -q wide.json
+	ms=$(($(now_ms) - start))
+	assert_equal "$(jq -c .counts "$(latest)/run.json")" '{"succeeded":1200}'
+	[ "$ms" -lt 30000 ]
+	# A low descriptor limit must slow dag-run down, not fail steps.
+	run -0 --separate-stderr timeout 120 bash -c 'ulimit -n 256 && exec dag-run -q wide.json'
+	assert_equal "$(jq -c .counts "$(latest)/run.json")" '{"succeeded":1200}'
+	[[ "$stderr" != *"Too many open files"* ]]
+}
+
+@test "outputs: not JSON in file mode fails; larger than 16 MiB fails with a reason saying so" {
+	dag wf.json <<'EOF2'
+{"on_failure": "continue", "steps": [
+ {"id": "notjson", "run": "echo '{\"a\": 1' > \"$DAG_OUTPUT\""},
+ {"id": "binary", "run": "head -c 4096 /bin/true > \"$DAG_OUTPUT\""},
+ {"id": "bigfile", "run": "head -c 17000000 /dev/zero | tr '\\0' ' ' > \"$DAG_OUTPUT\"; echo 1 >> \"$DAG_OUTPUT\""},
+ {"id": "bigstdout", "output": "stdout", "run": "head -c 17000000 /dev/zero | tr '\\0' ' '; echo 1"},
+ {"id": "justright", "output": "stdout", "run": "head -c 16000000 /dev/zero | tr '\\0' ' '; echo 1"},
+ {"id": "after", "needs": ["bigfile"], "run": "touch after.ran"}]}
+EOF2
+	run -1 --separate-stderr timeout 60 dag-run wf.json
+	assert_equal "$(status_of notjson)" failed
+	[[ "$(reason_of notjson)" == "output: line "*", column "*": invalid JSON: "* ]]
+	assert_equal "$(status_of binary)" failed
+	[[ "$(reason_of binary)" == "output: "*"invalid JSON"* ]]
+	for s in bigfile bigstdout; do
+		assert_equal "$(status_of $s)" failed
+		[[ "$(reason_of $s)" == *"max_output"* ]]
+		assert_file_not_exists "$(latest)/steps/$s/output.json"
+	done
+	assert_equal "$(status_of justright)" succeeded
+	assert_equal "$(status_of after)" upstream_failed
+	assert_file_not_exists after.ran
+	[[ "$stderr" == *"FAILED bigfile"*"max_output"* ]]
+}
+
+@test "an oversized output is rejected without being read into memory" {
+	need_time
+	echo '{"on_failure": "continue", "steps": [{"id": "f", "run": "head -c 200000000 /dev/zero > \"$DAG_OUTPUT\""},
+	  {"id": "s", "output": "stdout", "run": "head -c 200000000 /dev/zero"}]}' > wf.json
+	st=0
+	peak_kb rss timeout 60 dag-run -q wf.json || st=$?
+	assert_equal "$st" 1
+	[[ "$(reason_of f)" == *"max_output"* ]]
+	[[ "$(reason_of s)" == *"max_output"* ]]
+	echo "peak RSS: $(cat rss) KB" >&3
+	[ "$(cat rss)" -lt 102400 ]
+}
+
+@test "a transform whose result is larger than 16 MiB fails like any other oversized output" {
+	echo '{"steps": [{"id": "t", "transform": "[range(3000000)]"}]}' > wf.json
+	run -1 --separate-stderr timeout 60 dag-run -q wf.json
+	assert_equal "$(status_of t)" failed
+	[[ "$(reason_of t)" == *"max_output"* ]]
+}
+
+@test "a missing command exits 127 with a reason; a missing or non-directory cwd fails clearly" {
+	touch afile
+	dag wf.json <<'EOF2'
+{"on_failure": "continue", "steps": [{"id": "r", "run": "no-such-cmd-xyz"},
+ {"id": "a", "argv": ["no-such-cmd-xyz"]}, {"id": "p", "argv": ["/no/such/path/cmd"]},
+ {"id": "c", "cwd": "no/such/dir", "run": "touch c.ran"}, {"id": "f", "cwd": "afile", "run": "touch f.ran"},
+ {"id": "after", "needs": ["a"], "run": "touch after.ran"}]}
+EOF2
+	run -1 --separate-stderr timeout 30 dag-run wf.json
+	d=$(latest)
+	for s in r a p; do
+		assert_equal "$s $(status_of $s) $(jq -r ".steps.$s.exit_code" "$d/run.json")" "$s failed 127"
+		[ -n "$(reason_of $s)" ] && [ "$(reason_of $s)" != null ]
+	done
+	assert_equal "$(reason_of a)" "no-such-cmd-xyz: command not found"
+	assert_equal "$(reason_of p)" "/no/such/path/cmd: command not found"
+	[[ "$(cat "$d/steps/r/1.stderr")" == *"not found"* ]]
+	assert_equal "$(status_of c)" failed
+	assert_equal "$(reason_of c)" "cwd 'no/such/dir': No such file or directory"
+	assert_equal "$(reason_of f)" "cwd 'afile': Not a directory"
+	assert_equal "$(status_of after)" upstream_failed
+	assert_file_not_exists c.ran
+	assert_file_not_exists f.ran
+	[[ "$stderr" == *"FAILED c"*"No such file or directory"* ]]
+}
+
+@test "a step that daemonizes (setsid, double fork, TERM ignored) leaves nothing behind" {
+	dag wf.json <<EOF2
+{"steps": [{"id": "d", "argv": ["sh", "$HOSTILE/daemonize.sh", "$PWD/d.pid"]},
+ {"id": "after", "needs": ["d"], "run": "true"}]}
+EOF2
+	run -0 --separate-stderr timeout 30 dag-run -q wf.json
+	[ -s d.pid ]
+	for _ in $(seq 20); do alive d.pid || break; sleep 0.05; done
+	run ! alive d.pid
+	no_strays "$(basename "$(readlink "$(latest)")")"
+	# dag-step runs a step too: same promise.
+	rm -f d.pid
+	run -0 --separate-stderr timeout 30 dag-step -q --run-dir "$(latest)" d
+	[ -s d.pid ]
+	for _ in $(seq 20); do alive d.pid || break; sleep 0.05; done
+	run ! alive d.pid
+}
+
+# ---------------------------------------------------------------------------
+# Hostile conditions
+
+@test "a full filesystem under the runs directory: a clear error, exit 4, a readable run" {
+	MNT="$BATS_TEST_TMPDIR/full"
+	mkdir -p "$MNT"
+	if ! mount -t tmpfs -o size=256k tmpfs "$MNT" 2>mount.err; then
+		MNT=
+		skip "FULL-FILESYSTEM TEST NOT RUN: cannot mount a tmpfs ($(cat mount.err))"
+	fi
+	dag wf.json <<'EOF2'
+{"name": "full", "steps": [{"id": "a", "run": "echo hi"},
+ {"id": "b", "needs": ["a"], "run": "head -c 1000000 /dev/zero; echo done"},
+ {"id": "c", "needs": ["b"], "run": "echo after"}]}
+EOF2
+	# 1. Entirely full: nothing can even start.
+	head -c 300000 /dev/zero > "$MNT/filler" 2>/dev/null || true
+	run -4 --separate-stderr timeout 30 dag-run -q --runs "$MNT" wf.json
+	[[ "$stderr" == *"No space left on device"* ]]
+	run --separate-stderr timeout 30 dag-status --runs "$MNT"
+	[ "$status" -lt 70 ] && [ "${#stderr_lines[@]}" -le 1 ]
+	run -0 timeout 30 dag-status --runs "$MNT" --list
+	for f in "$MNT"/*/run.json; do [ -e "$f" ] && jq -e . "$f" > /dev/null; done
+	# 2. Room to start, not to finish: b's captured output fills the disk.
+	rm -rf "${MNT:?}"/*
+	head -c $((192 * 1024)) /dev/zero > "$MNT/filler"
+	run -4 --separate-stderr timeout 30 dag-run -q --runs "$MNT" wf.json
+	echo "$stderr" >&3
+	[[ "$stderr" == *"No space left on device"* ]]
+	d=$(ls -d "$MNT"/2*)
+	[ -r "$d/events.jsonl" ] && valid_journal "$d/events.jsonl"
+	[ ! -e "$d/run.json" ] || jq -e . "$d/run.json" > /dev/null
+	run --separate-stderr timeout 30 dag-status --run-dir "$d"
+	[ "$status" -lt 70 ]
+	# dag-run said 4 (system error): the record must not say the run succeeded.
+	[ "$status" -ne 0 ]
+}
+
+@test "--run-id and step ids that try path traversal are refused" {
+	echo '{"steps": [{"id": "a", "run": "true"}]}' > ok.json
+	for id in ../x a/b .. . "" /abs latest; do
+		run -2 --separate-stderr timeout 30 dag-run -q --run-id "$id" ok.json
+		[[ "$stderr" == "dag-run: --run-id '$id': "* ]]
+	done
+	assert_file_not_exists x
+	assert_file_not_exists "$BATS_TEST_TMPDIR/x"
+	[ ! -e "$DAG_RUNS" ] || [ -z "$(ls -A "$DAG_RUNS")" ]
+	echo '{"steps": [{"id": "../x", "run": "true"}, {"id": "a/b", "run": "true"}, {"id": "..", "run": "true"}]}' > ids.json
+	run -1 --separate-stderr timeout 30 dag-validate ids.json
+	assert_line -n 0 'ids.json: steps[0].id: bad id "../x": must start with a letter, digit or '"'"'_'"'"''
+	assert_line -n 1 --partial 'ids.json: steps[1].id: bad id "a/b": '
+	assert_line -n 2 --partial 'ids.json: steps[2].id: bad id "..": '
+	run -2 timeout 30 dag-run -q ids.json
+	# dag-step takes an id on its command line: same rule.
+	run -0 timeout 30 dag-run -q ok.json
+	run -2 timeout 30 dag-step --run-dir "$(latest)" ../a
+	run -2 timeout 30 dag-step --run-dir "$(latest)" ../../steps/a
+}
+
+@test "a DAG name with '/' or '..' never puts the --lock file outside the runs directory" {
+	mkdir -p deep/er
+	cd deep/er
+	echo '{"name": "../../evil", "steps": [{"id": "a", "run": "true"}]}' > evil.json
+	echo '{"name": "a/b", "steps": [{"id": "a", "run": "true"}]}' > slash.json
+	run --separate-stderr timeout 30 dag-run -q --lock evil.json
+	assert_file_not_exists "$BATS_TEST_TMPDIR/evil.lock"
+	[ -z "$(find "$BATS_TEST_TMPDIR" -name 'evil*' -not -path "$DAG_RUNS/*")" ]
+	# Either refused as an invalid DAG (2) or run (0); never an I/O error.
+	[ "$status" -eq 0 ] || [ "$status" -eq 2 ]
+	run --separate-stderr timeout 30 dag-run -q --lock slash.json
+	[ "$status" -eq 0 ] || [ "$status" -eq 2 ]
+	[ -z "$(find "$BATS_TEST_TMPDIR" -name '*.lock' -not -path "$DAG_RUNS/*")" ]
+}
+
+@test "stdout closed early: dag-run --events wf.json | head -1 still completes the run" {
+	# Enough events to overflow a pipe buffer, and a last step that runs
+	# well after head has gone.
+	jq -nc '{name: "epipe", max_parallel: 50, steps: ([range(400) | {id: "s\(.)", run: "true"}]
+	    + [{id: "last", needs: ["s399"], run: "sleep 0.3; touch last.done"}])}' > wf.json
+	run -0 --separate-stderr bash -c 'timeout 60 dag-run -q --events wf.json | head -1 > first.json; exit ${PIPESTATUS[0]}'
+	assert_equal "$(jq -r .event first.json)" run_started
+	assert_file_exists last.done
+	assert_equal "$(jq -r .status "$(latest)/run.json")" succeeded
+	assert_equal "$(jq -r .counts.succeeded "$(latest)/run.json")" 401
+	# Closed outright (EBADF) is no different.
+	rm -f last.done
+	run -0 --separate-stderr timeout 60 dag-run -q --events wf.json >&-
+	assert_file_exists last.done
+	assert_equal "$(jq -r .status "$(latest)/run.json")" succeeded
+}
+
+# storm_run SIG...: a run of many short steps (shell steps with background
+# grandchildren, transforms, conditions) hit by a storm of the signals from
+# two senders at once while steps keep starting and stopping.  Sets $st to
+# dag-run's exit status and $id to the run id.
+storm_run() {
+	jq -nc '{name: "storm", max_parallel: 12, defaults: {kill_grace: "1s"}, steps: [range(300) as $i |
+	    if $i % 3 == 0 then {id: "t\($i)", transform: "[limit(200000; repeat(1))] | length"}
+	    elif $i % 3 == 1 then {id: "s\($i)", when: "[limit(1000; repeat(1))] | length > 0",
+	        run: "sleep 30 & echo $$ >> started; sleep 0.0\($i % 9 + 1); kill $! 2>/dev/null; exit 0"}
+	    else {id: "b\($i)", run: "trap \"\" TERM; echo $$ >> started; sleep 0.1"} end]}' > storm.json
+	rm -f started
+	timeout 120 dag-run -q --run-id "storm-$1" "$PWD/storm.json" 3>&- 2>/dev/null &
+	local tpid=$! pid="" senders=() s
+	for _ in $(seq 200); do
+		pid=$(pgrep -P "$tpid" -x dag-run | head -1)
+		[ -n "$pid" ] && [ -s started ] && [ "$(wc -l < started)" -ge 5 ] && break
+		sleep 0.02
+	done
+	[ -n "$pid" ]
+	for s in 1 2; do
+		(
+			for _ in $(seq 10); do
+				for _ in $(seq 20); do
+					for sig in "$@"; do kill -s "$sig" "$pid" 2>/dev/null || exit 0; done
+				done
+				sleep 0.05
+			done
+		) 3>&- &
+		senders+=($!)
+	done
+	st=0
+	wait "$tpid" || st=$?
+	wait "${senders[@]}" 2>/dev/null || true
+	id="storm-$1"
+}
+
+# storm_ok: the run is recorded as cancelled, consistently, and nothing is
+# left running.
+storm_ok() {
+	local d="$DAG_RUNS/$id"
+	jq -e . "$d/run.json" > /dev/null
+	assert_equal "$(jq -r .status "$d/run.json")" cancelled
+	assert_equal "$(jq -r '[.steps[] | select(.status == "running" or .status == "retry_wait")] | length' "$d/run.json")" 0
+	valid_journal "$d/events.jsonl"
+	assert_equal "$(tail -n 1 "$d/events.jsonl" | jq -r '[.event, .status] | join(" ")')" "run_finished cancelled"
+	no_strays "$id"
+	run ! pgrep -f -- "$PWD/storm.json"
+	run --separate-stderr timeout 30 dag-status --run-dir "$d"
+	assert_equal "$status" 130
+}
+
+@test "a SIGTERM storm: exit 143, run.json cancelled, nothing left running" {
+	storm_run TERM
+	assert_equal "$st" 143
+	storm_ok
+}
+
+@test "a SIGINT storm: exit 130, run.json cancelled, nothing left running" {
+	storm_run INT
+	assert_equal "$st" 130
+	storm_ok
+}
+
+@test "a SIGHUP storm: exit 129, run.json cancelled, nothing left running" {
+	storm_run HUP
+	assert_equal "$st" 129
+	storm_ok
+}
+
+@test "a mixed TERM, INT and HUP storm: exit 128+n, run.json cancelled, nothing left running" {
+	storm_run HUP INT TERM
+	[ "$st" -eq 129 ] || [ "$st" -eq 130 ] || [ "$st" -eq 143 ]
+	storm_ok
+}
+
+@test "dag-step and dag-run --resume racing on one run directory: the loser exits 75" {
+	dag wf.json <<'EOF2'
+{"name": "race", "steps": [{"id": "a", "run": "touch a.started; while [ ! -e release ]; do sleep 0.05; done"},
+ {"id": "b", "needs": ["a"], "run": "true"}, {"id": "c", "run": "true"}]}
+EOF2
+	d="$DAG_RUNS/race"
+	# 1. dag-run holds the run while a runs.
+	timeout 60 dag-run -q --run-id race wf.json 3>&- &
+	pid=$!
+	for _ in $(seq 200); do [ -e a.started ] && break; sleep 0.05; done
+	[ -e a.started ]
+	run -75 --separate-stderr timeout 10 dag-step --run-dir "$d" a
+	run -75 --separate-stderr timeout 10 dag-step --run-dir "$d" c
+	run -75 --separate-stderr timeout 10 dag-run -q --resume race
+	run -75 --separate-stderr timeout 10 dag-run -q --resume "$d"
+	touch release
+	st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 0
+	# 2. dag-step holds the run while a runs again.
+	rm -f a.started release
+	timeout 60 dag-step -q --run-dir "$d" a 3>&- &
+	pid=$!
+	for _ in $(seq 200); do [ -e a.started ] && break; sleep 0.05; done
+	[ -e a.started ]
+	run -75 --separate-stderr timeout 10 dag-run -q --resume race
+	[[ "$stderr" == *"locked"* ]]
+	run -75 --separate-stderr timeout 10 dag-run -q --resume "$d"
+	run -75 --separate-stderr timeout 10 dag-step --run-dir "$d" a
+	touch release
+	st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 0
+	# Nobody trampled anybody.
+	valid_journal "$d/events.jsonl"
+	assert_equal "$(jq -r '.status, .steps.a.status, .steps.a.attempts' "$d/run.json" | paste -sd' ')" "succeeded succeeded 2"
+	run -0 timeout 30 dag-status --run-dir "$d"
+}
+
+# ---------------------------------------------------------------------------
+# fd hygiene
+
+@test "a step sees only fds 0, 1 and 2: nothing of dagkit's leaks into it" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "argv", "argv": ["ls", "/proc/self/fd"]},
+ {"id": "sh", "run": "ls /proc/self/fd"},
+ {"id": "out", "output": "stdout", "run": "ls /proc/self/fd | paste -sd' ' | jq -R ."},
+ {"id": "in", "needs": ["out"], "run": "ls /proc/self/fd"},
+ {"id": "retry", "retry": {"attempts": 2, "delay": 0}, "run": "ls /proc/self/fd; [ $DAG_ATTEMPT = 2 ]"}]}
+EOF2
+	fds() { paste -sd' ' "$(latest)/steps/$1/${2:-1}.stdout"; }
+	run -0 --separate-stderr clean_fds timeout 30 dag-run -q wf.json
+	for s in argv sh in; do assert_equal "$s: $(fds $s)" "$s: 0 1 2 3"; done
+	assert_equal "$(cat "$(latest)/steps/out/output.json")" '"0 1 2 3"'
+	assert_equal "retry: $(fds retry 2)" "retry: 0 1 2 3"
+	run -0 --separate-stderr clean_fds timeout 30 dag-run -v -j1 wf.json
+	for s in argv sh in; do assert_equal "-v $s: $(fds $s)" "-v $s: 0 1 2 3"; done
+	run -0 --separate-stderr clean_fds timeout 30 dag-run -q --events wf.json
+	for s in argv sh in; do assert_equal "--events $s: $(fds $s)" "--events $s: 0 1 2 3"; done
+	run -0 --separate-stderr clean_fds timeout 30 dag-step -q --run-dir "$(latest)" in
+	assert_equal "dag-step: $(fds in 2)" "dag-step: 0 1 2 3"
+}
