@@ -29,6 +29,7 @@ struct step_tmpl {
 	struct tmpl	*cwd;
 	struct tmpl	*argv;		/* one per argv item; n == 0: none */
 	struct tmpl	*env;		/* one per effective env entry */
+	struct tmpl	*launcher;	/* one per launcher prefix item */
 };
 
 /*
@@ -43,6 +44,8 @@ struct step {
 	uint32_t	 env_def;	/* defaults.env object or JNONE */
 	uint32_t	 env;		/* step env object or JNONE */
 	uint32_t	 cwd;		/* string node or JNONE */
+	uint32_t	 launcher;	/* "slurm" or argv prefix node, JNONE */
+	uint32_t	 max_output;	/* bytes, 0: the default (16 MiB) */
 	uint8_t		 kind;		/* enum cmd_kind */
 	uint8_t		 trigger;	/* enum trigger */
 	uint8_t		 output;	/* enum out_mode */

@@ -44,6 +44,86 @@ cmdspec_release(struct cmdspec *c)
 	memset(c, 0, sizeof(*c));
 }
 
+static char *render(const struct execctx *, uint32_t, const struct tmpl *,
+    jv, int, char **);
+
+void
+exec_slurm_job(const struct execctx *x, uint32_t i, char *buf, size_t len)
+{
+	(void)snprintf(buf, len, "%s.%s.%u", x->rs->id, x->g->s[i].id,
+	    x->rs->s[i].attempts);
+}
+
+/*
+ * The built-in "slurm" launcher: srun with a job name unique to run, step
+ * and attempt (scancel finds it by that name), the step's cwd, the whole
+ * environment, and the task's streams written by SLURM straight into the
+ * attempt's capture files, so srun's own messages stay out of them.
+ */
+static int
+slurm_prefix(const struct execctx *x, uint32_t i, struct cmdspec *c,
+    uint32_t old)
+{
+	char job[400], *cwd, **v;
+	uint32_t n = 0, k, att = x->rs->s[i].attempts;
+	int dfd;
+
+	if ((dfd = exec_step_dir(x, i, 1)) != -1)
+		close(dfd);
+	exec_slurm_job(x, i, job, sizeof(job));
+	cwd = c->cwd != NULL ? realpath(c->cwd, NULL) : getcwd(NULL, 0);
+	v = xcalloc(old + 10, sizeof(*v));
+	v[n++] = xstrdup("srun");
+	v[n++] = xstrdup("--quiet");
+	v[n++] = xasprintf("--job-name=%s", job);
+	v[n++] = xasprintf("--chdir=%s", cwd != NULL ? cwd : "/");
+	v[n++] = xstrdup("--export=ALL");
+	v[n++] = xasprintf("--output=%s/steps/%s/%u.stdout", x->rd->path,
+	    x->g->s[i].id, att);
+	v[n++] = xasprintf("--error=%s/steps/%s/%u.stderr", x->rd->path,
+	    x->g->s[i].id, att);
+	v[n++] = xstrdup("--");
+	for (k = 0; k < old; k++)
+		v[n + k] = c->argv[k];
+	free(cwd);
+	free(c->argv);
+	c->argv = v;
+	c->shell = 0;
+	return 0;
+}
+
+/* Prepends the step's launcher prefix (rendered) to c->argv. */
+static int
+add_launcher(const struct execctx *x, uint32_t i, jv ctx, struct cmdspec *c,
+    char **err)
+{
+	const struct jdoc *j = &x->g->doc;
+	const struct step *s = &x->g->s[i];
+	uint32_t e, n = 0, old, k;
+	char **v;
+
+	if (s->launcher == JNONE)
+		return 0;
+	for (old = 0; c->argv[old] != NULL; old++)
+		;
+	if (j->n[s->launcher].kind == J_STR)
+		return slurm_prefix(x, i, c, old);
+	v = xcalloc(j->n[s->launcher].len + old + 1, sizeof(*v));
+	for (e = s->launcher + 1; e < j->n[s->launcher].end; e = j->n[e].end,
+	    n++)
+		if ((v[n] = render(x, e, s->tp != NULL && s->tp->launcher !=
+		    NULL ? &s->tp->launcher[n] : NULL, ctx, 0, err)) == NULL) {
+			argv_free(v);
+			return -1;
+		}
+	for (k = 0; k < old; k++)
+		v[n + k] = c->argv[k];
+	free(c->argv);
+	c->argv = v;
+	c->shell = 0;	/* argv[0] is the launcher now: a PATH search */
+	return 0;
+}
+
 int
 exec_needs_prep(const struct dag *g, uint32_t i)
 {
@@ -130,21 +210,21 @@ assemble(const struct execctx *x, uint32_t i, jv ctx, struct cmdspec *c,
 			    tp->argv != NULL ? &tp->argv[n] : NULL, ctx, 0,
 			    err)) == NULL)
 				return -1;
-		return 0;
+		return add_launcher(x, i, ctx, c, err);
 	}
 	if ((cmd = render(x, s->cmd, tp != NULL ? tp->run : NULL, ctx, 1,
 	    err)) == NULL)
 		return -1;
 	if ((c->argv = shell_split(cmd)) != NULL) {
 		free(cmd);
-		return 0;
+		return add_launcher(x, i, ctx, c, err);
 	}
 	c->argv = xcalloc(4, sizeof(*c->argv));
 	c->argv[0] = xstrdup("/bin/sh");
 	c->argv[1] = xstrdup("-c");
 	c->argv[2] = cmd;
 	c->shell = 1;
-	return 0;
+	return add_launcher(x, i, ctx, c, err);
 }
 
 int

@@ -68,6 +68,9 @@ int	 exec_parse_result(const char *text, size_t len, int *skip,
  */
 void	 exec_output_name(const struct dag *, uint32_t i, uint32_t attempt,
 	    char *buf, size_t len);
+/* The SLURM job name of step i's current attempt: <run>.<step>.<n>. */
+void	 exec_slurm_job(const struct execctx *, uint32_t i, char *buf,
+	    size_t len);
 /* Opens steps/<id>/ (created when create is set); -1 with errno. */
 int	 exec_step_dir(const struct execctx *, uint32_t i, int create);
 /* The shared input file of steps whose input is {} (in steps/). */

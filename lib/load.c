@@ -32,18 +32,18 @@ const char *const on_failure_names[] = { "stop", "continue", "abort", NULL };
 
 static const char *const top_keys[] = { "name", "description", "params",
     "env", "max_parallel", "timeout", "on_failure", "pools", "defaults",
-    "steps", "plan", NULL };
+    "steps", "plan", "launcher", NULL };
 static const char *const step_keys[] = { "id", "run", "argv", "transform",
     "needs", "trigger", "when", "input", "output", "check", "env", "cwd",
     "timeout", "kill_grace", "retry", "pool", "allow_failure",
-    "description", NULL };
+    "description", "launcher", "max_output", NULL };
 static const char *const retry_keys[] = { "attempts", "delay", "factor",
     "max_delay", "jitter", "exit_codes", "max_duration", NULL };
 
 enum field {
 	F_ID, F_RUN, F_ARGV, F_TRANSFORM, F_NEEDS, F_TRIGGER, F_WHEN, F_INPUT,
 	F_OUTPUT, F_CHECK, F_ENV, F_CWD, F_TIMEOUT, F_KILL_GRACE, F_RETRY,
-	F_POOL, F_ALLOW_FAILURE, F_DESCRIPTION
+	F_POOL, F_ALLOW_FAILURE, F_DESCRIPTION, F_LAUNCHER, F_MAX_OUTPUT
 };
 
 struct loader {
@@ -54,11 +54,14 @@ struct loader {
 	uint32_t		 defaults;
 	struct step		 def;		/* defaults as a step */
 	uint32_t		*needs_node;	/* per step: needs array node */
+	uint32_t		 top_launcher;
 };
 
 static const char *
 path_of(char *buf, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+static void check_launcher(struct loader *, uint32_t, const char *,
+    struct step *);
 
 static const char *
 path_of(char *buf, size_t len, const char *fmt, ...)
@@ -484,6 +487,16 @@ check_fields(struct loader *L, uint32_t obj, const char *base, struct step *s,
 		case F_DESCRIPTION:
 			(void)want_kind(L, v, J_STR, path, "a string");
 			break;
+		case F_LAUNCHER:
+			check_launcher(L, v, path, s);
+			break;
+		case F_MAX_OUTPUT: {
+			double x;
+
+			if (get_int(L, v, path, 1, 1073741824.0, &x) == 0)
+				s->max_output = (uint32_t)x;
+			break;
+		}
 		}
 	}
 	if (!is_def && ncmd != 1)
@@ -493,6 +506,40 @@ check_fields(struct loader *L, uint32_t obj, const char *base, struct step *s,
 		    "more than one command: use exactly one of \"run\", "
 		    "\"argv\" or \"transform\"");
 	(void)idx;
+}
+
+/* "slurm", or an argv prefix such as ["srun", "--quiet", "--"]. */
+static void
+check_launcher(struct loader *L, uint32_t v, const char *path,
+    struct step *s)
+{
+	const struct jdoc *j = L->j;
+	uint32_t e;
+	int n = 0;
+
+	if (j->n[v].kind == J_STR) {
+		if (jdoc_streq(j, v, "slurm"))
+			s->launcher = v;
+		else
+			diag_add(L->d, DIAG_ERROR, path, "must be \"slurm\" or "
+			    "an array of strings (a command prefix)");
+		return;
+	}
+	if (want_kind(L, v, J_ARR, path, "\"slurm\" or an array of strings") ==
+	    -1)
+		return;
+	if (j->n[v].len == 0) {
+		diag_add(L->d, DIAG_ERROR, path, "must not be empty");
+		return;
+	}
+	for (e = v + 1; e < j->n[v].end; e = j->n[e].end, n++) {
+		char p2[320];
+
+		(void)snprintf(p2, sizeof(p2), "%s[%d]", path, n);
+		if (want_kind(L, e, J_STR, p2, "a string") == -1)
+			return;
+	}
+	s->launcher = v;
 }
 
 static int
@@ -656,6 +703,9 @@ check_top(struct loader *L, uint32_t root, uint32_t *steps)
 			break;
 		case 10:
 			break;		/* a plan from dag-plan: recomputed */
+		case 11:
+			L->top_launcher = v;
+			break;
 		}
 	}
 }
@@ -664,7 +714,7 @@ static void
 step_init(struct step *s)
 {
 	memset(s, 0, sizeof(*s));
-	s->cmd = s->env = s->env_def = s->cwd = JNONE;
+	s->cmd = s->env = s->env_def = s->cwd = s->launcher = JNONE;
 	s->pool = -1;
 	s->attempts = 1;
 	s->kill_grace = 5;
@@ -787,6 +837,23 @@ check_exprs(struct loader *L, uint32_t i, uint32_t *stamp, uint32_t *mark)
 			}
 		}
 	}
+	if (s->launcher != JNONE && j->n[s->launcher].kind == J_ARR) {
+		tp.launcher = xcalloc(j->n[s->launcher].len + 1,
+		    sizeof(*tp.launcher));
+		for (e = s->launcher + 1, n = 0; e < j->n[s->launcher].end;
+		    e = j->n[e].end, n++) {
+			struct tmpl *t;
+
+			path_of(path, sizeof(path), "steps[%u].launcher[%u]", i,
+			    n);
+			if ((t = add_tmpl(L, e, path)) != NULL) {
+				anyt = 1;
+				tp.launcher[n] = *t;
+				free(t);
+				scan_tmpl_refs(&r, &tp.launcher[n], path);
+			}
+		}
+	}
 	if (s->cwd != JNONE) {
 		path_of(path, sizeof(path), "steps[%u].cwd", i);
 		if ((tp.cwd = add_tmpl(L, s->cwd, path)) != NULL) {
@@ -837,6 +904,7 @@ check_exprs(struct loader *L, uint32_t i, uint32_t *stamp, uint32_t *mark)
 	} else {
 		free(tp.argv);
 		free(tp.env);
+		free(tp.launcher);
 	}
 	/* Templates in the top-level env see each step's context too. */
 	if (L->g->env_has_tmpl)
@@ -1078,8 +1146,11 @@ dag_load_buf(char *buf, size_t len, const char *display, const char *name,
 		    jkind_article(g->doc.n[0].kind));
 		goto fail;
 	}
+	L.top_launcher = JNONE;
 	check_top(&L, 0, &steps);
 	step_init(&L.def);
+	if (L.top_launcher != JNONE)
+		check_launcher(&L, L.top_launcher, "launcher", &L.def);
 	if (L.defaults != JNONE) {
 		check_fields(&L, L.defaults, "defaults", &L.def, 0);
 		L.def.env_def = L.def.env;
@@ -1165,8 +1236,14 @@ dag_free(struct dag *g)
 				for (k = 0; k < n; k++)
 					tmpl_release(&s->tp->env[k]);
 			}
+			if (s->tp->launcher != NULL) {
+				n = g->doc.n[s->launcher].len;
+				for (k = 0; k < n; k++)
+					tmpl_release(&s->tp->launcher[k]);
+			}
 			free(s->tp->argv);
 			free(s->tp->env);
+			free(s->tp->launcher);
 			free(s->tp);
 		}
 	}

@@ -130,6 +130,8 @@ struct runner {
 
 static void finish_attempt(struct runner *, uint32_t, int st, int code,
 	    int sig, const char *reason, int output);
+static int is_slurm(const struct runner *, uint32_t);
+static void scancel(struct runner *, uint32_t, int);
 
 static int64_t
 now_ms(void)
@@ -745,7 +747,10 @@ kill_step(struct runner *r, uint32_t i, int reason)
 		l->kill = (uint8_t)reason;
 	if (!l->term_sent) {
 		l->term_sent = 1;
-		if (killpg(l->pid, SIGTERM) == -1 && errno != ESRCH)
+		/* Killing srun would orphan the job: cancel it by name. */
+		if (!l->is_eval && is_slurm(r, i))
+			scancel(r, i, 1);
+		else if (killpg(l->pid, SIGTERM) == -1 && errno != ESRCH)
 			warn("killpg %ld", (long)l->pid);
 		arm(r, i, now_ms() + (int64_t)llround(r->g->s[i].kill_grace *
 		    1000));
@@ -966,6 +971,38 @@ on_exit_status(struct runner *r, uint32_t i, int ws)
 	finish_attempt(r, i, ST_SUCCEEDED, 0, 0, NULL, 0);
 }
 
+static int
+is_slurm(const struct runner *r, uint32_t i)
+{
+	uint32_t l = r->g->s[i].launcher;
+
+	return l != JNONE && r->g->doc.n[l].kind == J_STR;
+}
+
+/* Runs scancel for step i's job (fire and forget: reaped as a stray). */
+static void
+scancel(struct runner *r, uint32_t i, int term)
+{
+	char job[400], *name, *argv[5];
+	const char *file;
+	pid_t pid;
+	int k = 0;
+
+	exec_slurm_job(&r->x, i, job, sizeof(job));
+	name = xasprintf("--name=%s", job);
+	argv[k++] = "scancel";
+	argv[k++] = "--quiet";
+	if (term)
+		argv[k++] = "--signal=TERM";
+	argv[k++] = name;
+	argv[k] = NULL;
+	if ((file = spawn_resolve("scancel", envv_get(&r->base, "PATH"))) ==
+	    NULL || spawn_start(&(struct spawn_req){ file, argv, r->base.v,
+	    r->devnull, r->devnull, r->devnull, -1, &r->oldmask }, &pid) != 0)
+		warnx("cannot run scancel for job %s", job);
+	free(name);
+}
+
 /* Closes one relayed stream; the step leaves the list with its last. */
 static void
 relay_close(struct runner *r, uint32_t i, int which)
@@ -999,9 +1036,12 @@ relay(struct runner *r, uint32_t i, int which)
 			relay_close(r, i, which);
 		return;
 	}
+	/* Under the slurm launcher the task's streams go to the capture
+	 * files through srun -o/-e; what srun itself says goes here. */
 	if (l->relayf[which] == -1 && (l->relayf[which] = open_capture(r, i,
-	    r->rs.s[i].attempts, which == 0 ? "stdout" : "stderr",
-	    O_TRUNC)) == -1 && !r->syserr) {
+	    r->rs.s[i].attempts, is_slurm(r, i) ? "launcher" : which == 0 ?
+	    "stdout" : "stderr", is_slurm(r, i) ? O_APPEND : O_TRUNC)) == -1 &&
+	    !r->syserr) {
 		warn("%s/steps/%s: capture", r->rd.path, r->g->s[i].id);
 		r->syserr = 1;
 	}
@@ -1133,7 +1173,14 @@ on_timer(struct runner *r, const struct heap_item *it)
 		return;
 	if (!l->term_sent)
 		kill_step(r, i, KR_TIMEOUT);
-	else if (killpg(l->pid, SIGKILL) == -1 && errno != ESRCH)
+	else if (!l->is_eval && is_slurm(r, i) && l->term_sent == 1) {
+		/* Grace is over: cancel for good; srun itself only if it
+		 * still hangs after another grace. */
+		scancel(r, i, 0);
+		l->term_sent = 2;
+		arm(r, i, now_ms() + (int64_t)llround(r->g->s[i].kill_grace *
+		    1000) + 1000);
+	} else if (killpg(l->pid, SIGKILL) == -1 && errno != ESRCH)
 		warn("killpg %ld", (long)l->pid);
 }
 

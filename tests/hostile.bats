@@ -145,7 +145,7 @@ valid_journal() {
 EOF2
 	run -1 --separate-stderr timeout 20 dag-validate wf.json
 	assert_equal "$output" ""
-	assert_line -n 0 'wf.json: timeout: duration too large (at most 100 years)'
+	assert_equal "${stderr_lines[0]}" 'wf.json: timeout: duration too large (at most 100 years)'
 	for p in 'steps\[0\]\.timeout' 'steps\[1\]\.timeout' 'steps\[2\]\.kill_grace' \
 	    'steps\[3\]\.retry\.delay' 'steps\[3\]\.retry\.max_delay' 'steps\[3\]\.retry\.max_duration' \
 	    'steps\[4\]\.timeout' 'steps\[5\]\.timeout' 'steps\[6\]\.retry\.attempts' \
@@ -352,12 +352,12 @@ EOF2
 	peak_kb rss timeout 60 dag-run -q wf.json
 	assert_equal "$(stat -c %s "$(latest)/steps/big/1.stdout")" 200000000
 	assert_equal "$(stat -c %s "$(latest)/steps/lines/1.stdout")" 100000000
-	echo "peak RSS without -v: $(cat rss) KB" >&3
+	echo "peak RSS without -v: $(cat rss) KB"
 	[ "$(cat rss)" -lt 102400 ]
 	peak_kb rss timeout 60 dag-run -v wf.json 2>/dev/null
 	assert_equal "$(status_of big) $(status_of lines)" "succeeded succeeded"
 	assert_equal "$(stat -c %s "$(latest)/steps/big/1.stdout")" 200000000
-	echo "peak RSS with -v: $(cat rss) KB" >&3
+	echo "peak RSS with -v: $(cat rss) KB"
 	[ "$(cat rss)" -lt 102400 ]
 }
 
@@ -409,7 +409,7 @@ EOF2
 	assert_equal "$st" 1
 	[[ "$(reason_of f)" == *"max_output"* ]]
 	[[ "$(reason_of s)" == *"max_output"* ]]
-	echo "peak RSS: $(cat rss) KB" >&3
+	echo "peak RSS: $(cat rss) KB"
 	[ "$(cat rss)" -lt 102400 ]
 }
 
@@ -467,39 +467,66 @@ EOF2
 # ---------------------------------------------------------------------------
 # Hostile conditions
 
-@test "a full filesystem under the runs directory: a clear error, exit 4, a readable run" {
+# mount_full FREE-KB: a 256 KB tmpfs at $MNT with FREE-KB left; skips
+# (loudly) where mounting is not allowed.
+mount_full() {
 	MNT="$BATS_TEST_TMPDIR/full"
 	mkdir -p "$MNT"
 	if ! mount -t tmpfs -o size=256k tmpfs "$MNT" 2>mount.err; then
 		MNT=
 		skip "FULL-FILESYSTEM TEST NOT RUN: cannot mount a tmpfs ($(cat mount.err))"
 	fi
+	head -c $(((256 - $1) * 1024)) /dev/zero > "$MNT/filler" 2>/dev/null || true
+	# b writes 1 MB in 64 KB writes: the disk fills in the middle of one.
 	dag wf.json <<'EOF2'
 {"name": "full", "steps": [{"id": "a", "run": "echo hi"},
- {"id": "b", "needs": ["a"], "run": "head -c 1000000 /dev/zero; echo done"},
+ {"id": "b", "needs": ["a"], "run": "dd if=/dev/zero bs=65536 count=16 2>/dev/null; echo done"},
  {"id": "c", "needs": ["b"], "run": "echo after"}]}
 EOF2
-	# 1. Entirely full: nothing can even start.
-	head -c 300000 /dev/zero > "$MNT/filler" 2>/dev/null || true
+}
+
+@test "a full filesystem under the runs directory: nothing can start, exit 4, a clear error" {
+	mount_full 0
 	run -4 --separate-stderr timeout 30 dag-run -q --runs "$MNT" wf.json
-	[[ "$stderr" == *"No space left on device"* ]]
+	said=$stderr
+	echo "dag-run said: $said"
+	[[ "$said" == *"No space left on device"* ]]
+	# dag-status reports cleanly on whatever was left.
 	run --separate-stderr timeout 30 dag-status --runs "$MNT"
 	[ "$status" -lt 70 ] && [ "${#stderr_lines[@]}" -le 1 ]
 	run -0 timeout 30 dag-status --runs "$MNT" --list
-	for f in "$MNT"/*/run.json; do [ -e "$f" ] && jq -e . "$f" > /dev/null; done
-	# 2. Room to start, not to finish: b's captured output fills the disk.
-	rm -rf "${MNT:?}"/*
-	head -c $((192 * 1024)) /dev/zero > "$MNT/filler"
+	for f in "$MNT"/*/run.json; do [ ! -e "$f" ] || jq -e . "$f" > /dev/null; done
+	# Diagnostics start with the program's name (SPEC section 1).
+	[[ "$said" == "dag-run: "* ]]
+}
+
+@test "the runs filesystem fills up during a run: exit 4, the error says ENOSPC, the run stays readable" {
+	mount_full 64
 	run -4 --separate-stderr timeout 30 dag-run -q --runs "$MNT" wf.json
-	echo "$stderr" >&3
-	[[ "$stderr" == *"No space left on device"* ]]
+	said=$stderr
+	echo "dag-run said: $said"
 	d=$(ls -d "$MNT"/2*)
 	[ -r "$d/events.jsonl" ] && valid_journal "$d/events.jsonl"
 	[ ! -e "$d/run.json" ] || jq -e . "$d/run.json" > /dev/null
 	run --separate-stderr timeout 30 dag-status --run-dir "$d"
 	[ "$status" -lt 70 ]
-	# dag-run said 4 (system error): the record must not say the run succeeded.
+	run -0 timeout 30 dag-status --runs "$MNT" --list
+	# The message gives the real cause (a short write leaves errno stale).
+	[[ "$said" == *"No space left on device"* ]]
+	[[ "$said" != *"No such file or directory"* ]]
+}
+
+@test "the runs filesystem fills up during a run: the record does not say the run succeeded" {
+	mount_full 64
+	run -4 --separate-stderr timeout 30 dag-run -q --runs "$MNT" wf.json
+	echo "dag-run said: $stderr"
+	d=$(ls -d "$MNT"/2*)
+	run --separate-stderr timeout 30 dag-status --run-dir "$d"
+	echo "dag-status (exit $status): $output $stderr"
+	# dag-run exited 4 (system error) and b's captured output is cut short:
+	# a later dag-status must not call this run a success.
 	[ "$status" -ne 0 ]
+	[ "$(jq -r .status "$d/run.json" 2>/dev/null)" != succeeded ]
 }
 
 @test "--run-id and step ids that try path traversal are refused" {
@@ -513,9 +540,10 @@ EOF2
 	[ ! -e "$DAG_RUNS" ] || [ -z "$(ls -A "$DAG_RUNS")" ]
 	echo '{"steps": [{"id": "../x", "run": "true"}, {"id": "a/b", "run": "true"}, {"id": "..", "run": "true"}]}' > ids.json
 	run -1 --separate-stderr timeout 30 dag-validate ids.json
-	assert_line -n 0 'ids.json: steps[0].id: bad id "../x": must start with a letter, digit or '"'"'_'"'"''
-	assert_line -n 1 --partial 'ids.json: steps[1].id: bad id "a/b": '
-	assert_line -n 2 --partial 'ids.json: steps[2].id: bad id "..": '
+	assert_equal "${#stderr_lines[@]}" 3
+	assert_equal "${stderr_lines[0]}" 'ids.json: steps[0].id: bad id "../x": must start with a letter, digit or '"'"'_'"'"''
+	[[ "${stderr_lines[1]}" == 'ids.json: steps[1].id: bad id "a/b": '* ]]
+	[[ "${stderr_lines[2]}" == 'ids.json: steps[2].id: bad id "..": '* ]]
 	run -2 timeout 30 dag-run -q ids.json
 	# dag-step takes an id on its command line: same rule.
 	run -0 timeout 30 dag-run -q ok.json
@@ -524,13 +552,14 @@ EOF2
 }
 
 @test "a DAG name with '/' or '..' never puts the --lock file outside the runs directory" {
-	mkdir -p deep/er
-	cd deep/er
-	echo '{"name": "../../evil", "steps": [{"id": "a", "run": "true"}]}' > evil.json
-	echo '{"name": "a/b", "steps": [{"id": "a", "run": "true"}]}' > slash.json
-	run --separate-stderr timeout 30 dag-run -q --lock evil.json
-	assert_file_not_exists "$BATS_TEST_TMPDIR/evil.lock"
-	[ -z "$(find "$BATS_TEST_TMPDIR" -name 'evil*' -not -path "$DAG_RUNS/*")" ]
+	# Runs three levels down, so "../../evil" would land inside the test's
+	# directory, at $BATS_TEST_TMPDIR/a/evil.lock.
+	export DAG_RUNS="$BATS_TEST_TMPDIR/a/b/runs"
+	echo '{"name": "../../evil", "steps": [{"id": "a", "run": "true"}]}' > up.json
+	echo '{"name": "x/y", "steps": [{"id": "a", "run": "true"}]}' > slash.json
+	run --separate-stderr timeout 30 dag-run -q --lock up.json
+	assert_file_not_exists "$BATS_TEST_TMPDIR/a/evil.lock"
+	[ -z "$(find "$BATS_TEST_TMPDIR" -name '*.lock' -not -path "$DAG_RUNS/*")" ]
 	# Either refused as an invalid DAG (2) or run (0); never an I/O error.
 	[ "$status" -eq 0 ] || [ "$status" -eq 2 ]
 	run --separate-stderr timeout 30 dag-run -q --lock slash.json
@@ -691,4 +720,14 @@ EOF2
 	for s in argv sh in; do assert_equal "--events $s: $(fds $s)" "--events $s: 0 1 2 3"; done
 	run -0 --separate-stderr clean_fds timeout 30 dag-step -q --run-dir "$(latest)" in
 	assert_equal "dag-step: $(fds in 2)" "dag-step: 0 1 2 3"
+}
+
+@test "a step gets the caller's soft fd limit, not the one dag-run raised for itself" {
+	[ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -gt 512 ] ||
+	    skip "hard fd limit $(ulimit -Hn): cannot lower the soft limit below it"
+	echo '{"steps": [{"id": "a", "output": "stdout", "run": "ulimit -Sn"}]}' > wf.json
+	run -0 --separate-stderr timeout 30 bash -c 'ulimit -Sn 512 && exec dag-run -q wf.json'
+	assert_equal "$(cat "$(latest)/steps/a/output.json")" 512
+	run -0 --separate-stderr timeout 30 bash -c 'ulimit -Sn 512 && exec dag-step -q --run-dir "$DAG_RUNS/latest" a'
+	assert_equal "$(cat "$(latest)/steps/a/output.json")" 512
 }
