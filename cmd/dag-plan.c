@@ -9,12 +9,13 @@
 #include "../lib/planfmt.h"
 #include "../lib/validate.h"
 
-enum { OPT_VERSION = 256, OPT_FORMAT, OPT_HISTORY };
+enum { OPT_VERSION = 256, OPT_FORMAT, OPT_HISTORY, OPT_RUN_DIR };
 
 static const struct option longopts[] = {
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "history", required_argument, NULL, OPT_HISTORY },
+	{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
 };
@@ -22,15 +23,16 @@ static const struct option longopts[] = {
 static __dead void
 usage(FILE *fp, int status)
 {
-	fprintf(fp, "usage: dag-plan [-h] [--format json|text|dot|mermaid] "
-	    "[--history runs] [--version] [file]\n");
+	fprintf(fp, "usage: dag-plan [-h] "
+	    "[--format json|text|dot|mermaid|make|slurm] [--history runs]\n"
+	    "                [--run-dir dir] [--version] [file]\n");
 	exit(status);
 }
 
 int
 main(int argc, char *argv[])
 {
-	struct plan_opts o = { PLANFMT_JSON, NULL, "-" };
+	struct plan_opts o = { PLANFMT_JSON, NULL, NULL, "-" };
 	enum planfmt f;
 	int ch;
 
@@ -40,14 +42,17 @@ main(int argc, char *argv[])
 			usage(stdout, EXIT_OK);
 		case OPT_FORMAT:
 			if (planfmt_parse(optarg, &f) == -1) {
-				warnx("unknown format '%s' (json, text, dot "
-				    "or mermaid)", optarg);
+				warnx("unknown format '%s' (json, text, dot, "
+				    "mermaid, make or slurm)", optarg);
 				usage(stderr, EXIT_USAGE);
 			}
 			o.format = (int)f;
 			break;
 		case OPT_HISTORY:
 			o.history = optarg;
+			break;
+		case OPT_RUN_DIR:
+			o.run_dir = optarg;
 			break;
 		case OPT_VERSION:
 			version_exit();

@@ -11,7 +11,8 @@
 
 enum {
 	OPT_VERSION = 256, OPT_EVENTS, OPT_JSON, OPT_LOCK, OPT_LOCK_WAIT,
-	OPT_PREPARE, OPT_RESUME, OPT_RUN_DIR, OPT_RUN_ID, OPT_RUNS, OPT_TARGET
+	OPT_PREPARE, OPT_RESUME, OPT_RUN_DIR, OPT_RUN_ID, OPT_RUNS, OPT_TARGET,
+	OPT_LAUNCHER
 };
 
 static const struct option longopts[] = {
@@ -21,6 +22,7 @@ static const struct option longopts[] = {
 	{ "jobs", required_argument, NULL, 'j' },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "keep-going", no_argument, NULL, 'k' },
+	{ "launcher", required_argument, NULL, OPT_LAUNCHER },
 	{ "lock", no_argument, NULL, OPT_LOCK },
 	{ "lock-wait", required_argument, NULL, OPT_LOCK_WAIT },
 	{ "param", required_argument, NULL, 'p' },
@@ -41,10 +43,10 @@ usage(FILE *fp, int status)
 {
 	fprintf(fp, "usage: dag-run [-hknqv] [--events] [--json] [--lock] "
 	    "[--prepare] [-j jobs]\n"
-	    "               [--lock-wait secs] [-p key=value] "
-	    "[--resume run] [--run-dir dir]\n"
-	    "               [--run-id id] [--runs dir] [--target id] "
-	    "[--version] [file]\n");
+	    "               [--launcher slurm|json-array] [--lock-wait secs] "
+	    "[-p key=value]\n               "
+	    "[--resume run] [--run-dir dir] [--run-id id] [--runs dir]\n"
+	    "               [--target id] [--version] [file]\n");
 	exit(status);
 }
 
@@ -87,6 +89,9 @@ main(int argc, char *argv[])
 			break;
 		case OPT_JSON:
 			o.json = 1;
+			break;
+		case OPT_LAUNCHER:
+			o.launcher = optarg;
 			break;
 		case OPT_LOCK:
 			o.lock = 1;

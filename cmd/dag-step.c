@@ -7,10 +7,11 @@
 #include "../lib/opts.h"
 #include "../lib/runner.h"
 
-enum { OPT_VERSION = 256, OPT_JSON, OPT_RUN_DIR };
+enum { OPT_VERSION = 256, OPT_FINISH, OPT_JSON, OPT_RUN_DIR };
 
 static const struct option longopts[] = {
 	{ "dry-run", no_argument, NULL, 'n' },
+	{ "finish", no_argument, NULL, OPT_FINISH },
 	{ "help", no_argument, NULL, 'h' },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -24,7 +25,8 @@ static __dead void
 usage(FILE *fp, int status)
 {
 	fprintf(fp, "usage: dag-step [-hnqv] [--json] [--version] "
-	    "--run-dir dir step\n");
+	    "--run-dir dir step\n"
+	    "       dag-step --finish --run-dir dir\n");
 	exit(status);
 }
 
@@ -47,6 +49,9 @@ main(int argc, char *argv[])
 		case 'v':
 			o.verbose = 1;
 			break;
+		case OPT_FINISH:
+			o.finish = 1;
+			break;
 		case OPT_JSON:
 			o.json = 1;
 			break;
@@ -61,8 +66,8 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 1 || o.run_dir == NULL)
+	if (argc != (o.finish ? 0 : 1) || o.run_dir == NULL)
 		usage(stderr, EXIT_USAGE);
-	o.step = argv[0];
+	o.step = o.finish ? NULL : argv[0];
 	return stdout_close(step_main(&o));
 }

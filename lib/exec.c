@@ -567,11 +567,12 @@ post(const struct execctx *x, uint32_t i, uint32_t attempt, int fd)
 		free(text);
 		conclude(x, i, jv_null(), 0, fd);
 	}
-	if (len > x->max_output) {
+	if (len > (s->max_output ? s->max_output : x->max_output)) {
 		char m[128];
 
 		(void)snprintf(m, sizeof(m), "output is %zu bytes, more than "
-		    "max_output (%zu)", len, x->max_output);
+		    "max_output (%zu)", len, s->max_output ? (size_t)s->max_output :
+		    x->max_output);
 		fail(fd, m, "");
 	}
 	diag_init(&d, name);

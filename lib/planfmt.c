@@ -13,7 +13,8 @@
 #include "strbuf.h"
 #include "xalloc.h"
 
-static const char *const names[] = { "json", "text", "dot", "mermaid" };
+static const char *const names[] = { "json", "text", "dot", "mermaid",
+    "make", "slurm" };
 
 int
 planfmt_parse(const char *s, enum planfmt *f)

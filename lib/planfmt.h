@@ -5,7 +5,10 @@ struct dag;
 struct plan;
 struct strbuf;
 
-enum planfmt { PLANFMT_JSON, PLANFMT_TEXT, PLANFMT_DOT, PLANFMT_MERMAID };
+enum planfmt {
+	PLANFMT_JSON, PLANFMT_TEXT, PLANFMT_DOT, PLANFMT_MERMAID, PLANFMT_MAKE,
+	PLANFMT_SLURM
+};
 
 /* Parses a --format name; -1 if unknown. */
 int	planfmt_parse(const char *, enum planfmt *);

@@ -1801,11 +1801,48 @@ resume_dir(const char *runs, const char *arg)
 	return xasprintf("%s/%s", runs, arg);
 }
 
+/*
+ * --launcher: the document gets a top-level "launcher" member in front, so
+ * the loader checks it like one written in the file (a file that has its
+ * own is refused as a duplicate key).
+ */
+static struct dag *
+load_with_launcher(const char *path, const char *display, const char *l,
+    struct diag *d)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char *buf, *brace;
+	size_t len;
+
+	if (json_read_file(path, &buf, &len, d) == -1)
+		return NULL;
+	if ((brace = memchr(buf, '{', len)) == NULL) {
+		free(buf);
+		diag_add(d, DIAG_ERROR, NULL, "the document must be a JSON "
+		    "object");
+		return NULL;
+	}
+	strbuf_add(&sb, buf, (size_t)(brace - buf) + 1);
+	strbuf_adds(&sb, "\"launcher\":");
+	if (strcmp(l, "slurm") == 0)
+		strbuf_adds(&sb, "\"slurm\"");
+	else
+		strbuf_adds(&sb, l);
+	strbuf_addc(&sb, ',');
+	strbuf_add(&sb, brace + 1, len - (size_t)(brace - buf) - 1);
+	free(buf);
+	buf = strbuf_detach(&sb, &len);
+	return dag_load_buf(buf, len, display, NULL, 0, d);
+}
+
 static int
 load_dag(struct runner *r, const char *path, const char *display)
 {
 	diag_init(&r->d, display);
-	r->g = dag_load(path, display, 0, &r->d);
+	if (r->o->launcher != NULL && r->o->resume == NULL && !r->single)
+		r->g = load_with_launcher(path, display, r->o->launcher, &r->d);
+	else
+		r->g = dag_load(path, display, 0, &r->d);
 	diag_print(&r->d, stderr);
 	if (r->g == NULL)
 		return r->d.worst == DIAG_SYSERR ? EXIT_SYSERR : EXIT_USAGE;
@@ -2087,6 +2124,81 @@ step_exit(struct runner *r, uint32_t i)
 	}
 }
 
+/*
+ * dag-step --finish: after an external engine ran what it would, every step
+ * still pending gets the status dag-run would have given it (its trigger
+ * can no longer be met: upstream_failed or skipped; otherwise cancelled,
+ * because the engine never ran it), and the run is closed.
+ */
+static int
+finish_external(const struct step_opts *o)
+{
+	struct run_opts ro = { 0 };
+	struct runner r;
+	char *dagpath, *text;
+	const char *why;
+	size_t len;
+	uint32_t k, v;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	ro.quiet = 1;
+	r.o = &ro;
+	r.sigfd = r.devnull = -1;
+	r.single = 1;
+	r.x.params = jv_invalid();
+	dagpath = xasprintf("%s/dag.json", o->run_dir);
+	rc = load_dag(&r, dagpath, dagpath);
+	free(dagpath);
+	if (rc != EXIT_OK)
+		goto out;
+	state_init(&r.rs, r.g);
+	if ((rc = rundir_open(&r.rd, o->run_dir, 1, &r.d)) != 0) {
+		diag_print(&r.d, stderr);
+		rc = rc == -2 ? EXIT_LOCKED : EXIT_USAGE;
+		goto out;
+	}
+	r.rs.id = xstrdup(r.rd.id);
+	if (journal_open(&r.jr, r.rd.dfd, r.rs.id) == -1 ||
+	    flock(r.jr.fd, LOCK_EX) == -1) {
+		warn("%s/events.jsonl", o->run_dir);
+		rc = EXIT_SYSERR;
+		goto out;
+	}
+	if ((text = rundir_read(r.rd.dfd, "events.jsonl", &len)) != NULL) {
+		journal_replay(text, len, r.g, &r.rs);
+		free(text);
+	}
+	if (setup_params(&r, NULL, 0) == -1) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	runner_alloc(&r);
+	progress_init(&r.pg, 0, 1);
+	for (k = 0; k < r.g->n; k++) {
+		v = r.g->order[k];
+		if (!r.rs.s[v].selected || r.rs.s[v].status != ST_PENDING)
+			continue;
+		switch (decide(&r, v, &why)) {
+		case D_SKIP:
+			mark_not_run(&r, v, ST_SKIPPED, why);
+			break;
+		case D_UPFAIL:
+			mark_not_run(&r, v, ST_UPSTREAM_FAILED, why);
+			break;
+		default:
+			mark_not_run(&r, v, ST_CANCELLED, "never run by the "
+			    "external engine");
+		}
+	}
+	(void)flock(r.jr.fd, LOCK_UN);
+	step_finish_run(&r);
+	rc = r.syserr ? EXIT_SYSERR : EXIT_OK;
+out:
+	runner_free(&r);
+	return rc;
+}
+
 int
 step_main(const struct step_opts *o)
 {
@@ -2098,6 +2210,8 @@ step_main(const struct step_opts *o)
 	uint32_t i, k;
 	int rc, sfd = -1;
 
+	if (o->finish)
+		return finish_external(o);
 	memset(&r, 0, sizeof(r));
 	ro.verbose = o->verbose;
 	ro.quiet = o->quiet;

@@ -17,6 +17,7 @@ struct run_opts {
 	int		 lock;		/* --lock */
 	double		 lock_wait;	/* --lock-wait seconds */
 	int		 prepare;	/* --prepare */
+	const char	*launcher;	/* --launcher: "slurm" or a JSON array */
 	char		**targets;
 	int		 ntargets;
 	char		**params;	/* "key=value" */
@@ -30,6 +31,7 @@ struct step_opts {
 	int		 verbose;
 	int		 dry_run;
 	int		 quiet;
+	int		 finish;	/* --finish: close an external run */
 };
 
 /* dag-run: returns the exit status of SPEC section 6. */

@@ -4,11 +4,13 @@
  */
 #include "compat.h"
 
+#include <err.h>
 #include <stdio.h>
 
 #include "dag.h"
 #include "diag.h"
 #include "exitcode.h"
+#include "export.h"
 #include "history.h"
 #include "opts.h"
 #include "plan.h"
@@ -77,20 +79,45 @@ plan_main(const struct plan_opts *o)
 	struct diag d;
 	struct dag *g;
 	double *hist = NULL;
+	const char *why, *input = o->input;
+	char *dagpath = NULL, *dir = NULL;
 	int rc;
 
-	diag_init(&d, input_name(o->input));
-	g = dag_load(o->input, input_name(o->input), 0, &d);
+	if (o->format == PLANFMT_MAKE || o->format == PLANFMT_SLURM) {
+		/* Exports drive a prepared run: its frozen DAG by default. */
+		if (o->run_dir == NULL || (dir = realpath(o->run_dir,
+		    NULL)) == NULL) {
+			warnx("--format %s needs --run-dir DIR, a run made by "
+			    "dag-run --prepare", o->format == PLANFMT_MAKE ?
+			    "make" : "slurm");
+			return EXIT_USAGE;
+		}
+		if (strcmp(input, "-") == 0)
+			input = dagpath = xasprintf("%s/dag.json", dir);
+	}
+	diag_init(&d, input_name(input));
+	g = dag_load(input, input_name(input), 0, &d);
 	diag_print(&d, stderr);
 	if (g == NULL) {
 		rc = status_of(&d);
 		diag_release(&d);
+		free(dagpath);
+		free(dir);
 		return rc;
 	}
+	rc = EXIT_OK;
 	if (o->history != NULL)
 		hist = history_estimates(o->history, g);
 	plan_compute(g, hist, &p);
-	if (o->format == PLANFMT_JSON) {
+	if (o->format == PLANFMT_MAKE || o->format == PLANFMT_SLURM) {
+		const char *id = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+
+		if ((o->format == PLANFMT_MAKE ? export_make(g, dir, &sb, &why) :
+		    export_slurm(g, dir, id, &sb, &why)) == -1) {
+			warnx("%s: %s", dir, why);
+			rc = EXIT_USAGE;
+		}
+	} else if (o->format == PLANFMT_JSON) {
 		dag_emit(g, &sb, stdout);
 		strbuf_adds(&sb, ",\"plan\":");
 		plan_emit_json(g, &p, &sb, stdout);
@@ -103,5 +130,7 @@ plan_main(const struct plan_opts *o)
 	free(hist);
 	dag_free(g);
 	diag_release(&d);
-	return EXIT_OK;
+	free(dagpath);
+	free(dir);
+	return rc;
 }

@@ -12,6 +12,7 @@ struct validate_opts {
 struct plan_opts {
 	int		 format;	/* enum planfmt */
 	const char	*history;	/* --history RUNS, or NULL */
+	const char	*run_dir;	/* --run-dir, for make and slurm */
 	const char	*input;
 };
 

@@ -132,8 +132,8 @@ def delay_cmd($id):
   (if type == "number" or type == "string" then num
    elif type != "object" then null
    elif (.seconds | num) != null then (.seconds | num) * 1000
-   else [.duration, .durationMs, .duration_ms, .ms, .milliseconds, .delay,
-         .time, .timeout] | map(num) | map(select(. != null)) | first
+   else [.duration, .durationMs, .duration_ms, .ms, .milliseconds, .delay]
+        | map(num) | map(select(. != null)) | first
    end) as $ms
   | if $ms == null then
       failing("import: delay step %s has no duration in milliseconds\\n"; [$id])
@@ -188,7 +188,7 @@ def hook_steps($event; $trigger; $needs; $workflow; $seen):
          end) as $default_body
       | .seen[$id] = true
       | .out += [{id: $id,
-                  description: "webhook \($event): \($h.url // "" | tostring)",
+                  description: "webhook \($event): \($h.url // $h.endpoint // $h.uri // "" | tostring)",
                   needs: $needs,
                   trigger: $trigger}
                  + (if ($h.url // $h.endpoint // $h.uri) != null

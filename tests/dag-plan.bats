@@ -104,7 +104,7 @@ EOF2
 	assert_equal "$output" ""
 	assert_equal "$stderr" 'bad.json: steps[0].needs[0]: step "a" needs itself'
 	run -2 --separate-stderr dag-plan --format svg bad.json
-	assert_equal "${stderr_lines[0]}" "dag-plan: unknown format 'svg' (json, text, dot or mermaid)"
+	assert_equal "${stderr_lines[0]}" "dag-plan: unknown format 'svg' (json, text, dot, mermaid, make or slurm)"
 	run -2 dag-plan a.json b.json
 	run -4 --separate-stderr dag-plan nothere.json
 	assert_equal "$stderr" "nothere.json: open 'nothere.json': No such file or directory"

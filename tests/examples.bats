@@ -10,11 +10,16 @@ SCHEMA="$TOP/share/dag.schema.json"
 
 # schema_check FILE...: validates each JSON file against the schema with
 # python3-jsonschema (draft 2020-12); prints "FILE: PATH: message" lines.
-# Skips the test when jsonschema cannot be imported.
+# The python3 of PATH is used, else Debian's /usr/bin/python3 (PATH may
+# lead to another python, without the Debian package); the test is
+# skipped when neither can import jsonschema.
 schema_check() {
-	python3 -c 'import jsonschema' 2>/dev/null ||
-	    skip "python3 jsonschema is not installed (Debian: python3-jsonschema)"
-	python3 - "$SCHEMA" "$@" <<'EOF2'
+	local py
+	for py in python3 /usr/bin/python3 ''; do
+		[ -n "$py" ] || skip "python3 jsonschema is not installed (Debian: python3-jsonschema)"
+		"$py" -c 'import jsonschema' 2>/dev/null && break
+	done
+	"$py" - "$SCHEMA" "$@" <<'EOF2'
 import json, sys
 import jsonschema
 
@@ -253,6 +258,10 @@ EOF2
 1	{"defaults":{"run":"true"},"steps":[{"id":"a","run":"true"}]}
 1	{"defaults":{"needs":[]},"steps":[{"id":"a","run":"true"}]}
 1	{"defaults":{"id":"x"},"steps":[{"id":"a","run":"true"}]}
+0	{"launcher":"slurm","defaults":{"max_output":1024},"steps":[{"id":"a","run":"true","launcher":["srun","--"],"max_output":1073741824}]}
+1	{"launcher":"ssh","steps":[{"id":"a","run":"true"}]}
+1	{"steps":[{"id":"a","run":"true","launcher":[]}]}
+1	{"steps":[{"id":"a","run":"true","max_output":0}]}
 EOF2
 	n=0
 	while IFS=$'\t' read -r want doc; do

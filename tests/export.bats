@@ -1,0 +1,102 @@
+#!/usr/bin/env bats
+# dag-run --prepare, dag-step on a prepared run, and the make export.
+
+load test_helper
+
+mixed() {
+	dag wf.json <<'EOF2'
+{"name": "mk", "steps": [{"id": "a", "run": "echo '{\"x\": 1}' > \"$DAG_OUTPUT\""},
+ {"id": "b", "needs": ["a"], "run": "sleep 0.3; exit 1"},
+ {"id": "c", "needs": ["a"], "output": "stdout", "run": "sleep 0.3; jq .a.x"},
+ {"id": "d", "needs": ["b"], "run": "touch d.ran"},
+ {"id": "e", "needs": ["b", "c"], "trigger": "all_done", "run": "cat > e.in"}]}
+EOF2
+}
+
+@test "--prepare makes a run directory with every step pending and starts nothing" {
+	mixed
+	run -0 --separate-stderr timeout 30 dag-run --prepare wf.json
+	dir=$output
+	assert_file_exists "$dir/dag.json"
+	assert_equal "$(jq -r '[.status, .external, .counts.pending] | @tsv' "$dir/run.json")" $'running\ttrue\t5'
+	assert_file_not_exists d.ran
+	run -5 dag-status "$dir"
+}
+
+@test "make -j4 runs a prepared run through dag-step; trigger rules hold; make's status is the run's" {
+	mixed
+	dir=$(timeout 30 dag-run --prepare wf.json)
+	run -0 dag-plan --format make --run-dir "$dir"
+	echo "$output" > run.mk
+	run -2 timeout 60 make -j4 -f run.mk
+	assert_file_not_exists d.ran
+	assert_equal "$(cat e.in)" '{"c":1}'
+	run -1 dag-status "$dir"
+	assert_equal "$(jq -r '.steps | [.a, .b, .c, .d, .e] | map(.status) | join(" ")' "$dir/run.json")" \
+	    "succeeded failed succeeded upstream_failed succeeded"
+	assert_equal "$(jq -r .status "$dir/run.json")" failed
+	# The journal has the run's end, written by the last dag-step.
+	assert_equal "$(tail -1 "$dir/events.jsonl" | jq -r .event)" run_finished
+}
+
+@test "make export of a run that succeeds: make exits 0" {
+	echo '{"steps": [{"id": "a", "run": "true"}, {"id": "b", "needs": ["a"], "run": "true"}]}' > ok.json
+	dir=$(timeout 30 dag-run --prepare ok.json)
+	dag-plan --format make --run-dir "$dir" > run.mk
+	run -0 timeout 60 make -s -j4 -f run.mk
+	run -0 dag-status "$dir"
+}
+
+@test "dag-step --finish closes an external run: pending steps get their final status" {
+	mixed
+	dir=$(timeout 30 dag-run --prepare wf.json)
+	run -0 timeout 30 dag-step -q --run-dir "$dir" a
+	run -1 timeout 30 dag-step -q --run-dir "$dir" b
+	run -0 timeout 30 dag-step -q --finish --run-dir "$dir"
+	assert_equal "$(jq -r '.steps | [.c, .d, .e] | map(.status) | join(" ")' "$dir/run.json")" \
+	    "cancelled upstream_failed cancelled"
+	run -1 dag-status "$dir"
+}
+
+@test "dag-step refuses a step whose needs have not finished, and a run a dag-run holds" {
+	mixed
+	dir=$(timeout 30 dag-run --prepare wf.json)
+	run -2 --separate-stderr timeout 30 dag-step --run-dir "$dir" b
+	assert_equal "$stderr" 'dag-step: step "b" needs "a", which has not finished (pending)'
+	echo '{"steps": [{"id": "slow", "run": "touch started; sleep 5"}]}' > slow.json
+	timeout 30 dag-run -q --run-id held slow.json 3>&- &
+	pid=$!
+	for _ in $(seq 100); do [ -e started ] && break; sleep 0.1; done
+	run -75 timeout 30 dag-step --run-dir "$DAG_RUNS/held" slow
+	kill "$pid"
+	wait "$pid" || true
+}
+
+@test "--format slurm prints a submission script chained by trigger rule" {
+	mixed
+	dir=$(timeout 30 dag-run --prepare wf.json)
+	run -0 dag-plan --format slurm --run-dir "$dir"
+	assert_line --index 0 '#!/bin/bash'
+	assert_line 'job[a]=$(submit a)'
+	assert_line 'job[b]=$(submit b --dependency=afterok:${job[a]})'
+	assert_line 'job[e]=$(submit e --dependency=afterany:${job[b]}:${job[c]})'
+	[[ "$output" == *"--kill-on-invalid-dep=yes"* ]]
+	[[ "$output" == *"--finish"* ]]
+	bash -n <<<"$output"
+	run -2 dag-plan --format make wf.json
+}
+
+@test "a launcher prefix wraps each command; templates see the step" {
+	dag wf.json <<'EOF2'
+{"launcher": ["env", "LAUNCHED={{ .step.id }}"], "steps": [{"id": "a", "run": "sh -c 'echo $LAUNCHED > a.out'"},
+ {"id": "b", "argv": ["sh", "-c", "echo ${LAUNCHED:-none} > b.out"], "launcher": ["nice", "-n", "1"]}]}
+EOF2
+	run -0 timeout 30 dag-run -q wf.json
+	assert_equal "$(cat a.out) $(cat b.out)" "a none"
+	echo '{"steps": [{"id": "a", "run": "echo $WRAPPED > w.out"}]}' > p.json
+	run -0 timeout 30 dag-run -q --launcher '["env", "WRAPPED=yes"]' p.json
+	assert_equal "$(cat w.out)" yes
+	echo '{"steps": [{"id": "a", "run": "true", "launcher": "qsub"}]}' > bad.json
+	run -1 --separate-stderr dag-validate bad.json
+	assert_equal "$stderr" 'bad.json: steps[0].launcher: must be "slurm" or an array of strings (a command prefix)'
+}
