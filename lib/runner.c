@@ -2174,6 +2174,7 @@ finish_external(const struct step_opts *o)
 		goto out;
 	}
 	runner_alloc(&r);
+	plan_compute(r.g, NULL, &r.plan);
 	progress_init(&r.pg, 0, 1);
 	for (k = 0; k < r.g->n; k++) {
 		v = r.g->order[k];
