@@ -132,8 +132,10 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc > 1 || (o.resume != NULL && argc > 0) ||
-	    (o.events && o.json))
+	if (o.events && o.json)
+		errx(EXIT_USAGE, "--events and --json both write to stdout: "
+		    "choose one");
+	if (argc > 1 || (o.resume != NULL && argc > 0))
 		usage(stderr, EXIT_USAGE);
 	if (argc == 1)
 		o.input = argv[0];

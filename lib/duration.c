@@ -52,6 +52,8 @@ duration_parse(const char *s, double *secs, const char **why)
 	int any = 0;
 
 	*why = "expected a duration such as 30s, 5m, 1h30m or 250ms";
+	if (*s == '\0')
+		return -1;
 	if (*s == '-') {
 		*why = "must not be negative";
 		return -1;

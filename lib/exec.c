@@ -508,6 +508,16 @@ eval_input(const struct execctx *x, uint32_t i, jv ctx, int fd, int write)
 	return in;
 }
 
+static __dead void
+too_big(int fd, size_t len, size_t limit)
+{
+	char m[128];
+
+	(void)snprintf(m, sizeof(m), "output is %zu bytes, more than "
+	    "max_output (%zu)", len, limit);
+	fail(fd, m, "");
+}
+
 /* Applies check, then writes output.json.  Exits through finish/fail. */
 static __dead void
 conclude(const struct execctx *x, uint32_t i, jv out, int have, int fd)
@@ -528,8 +538,12 @@ conclude(const struct execctx *x, uint32_t i, jv out, int have, int fd)
 		jv_free(r);
 	}
 	if (have) {
+		size_t limit = s->max_output ? s->max_output : x->max_output;
+
 		json_append(&sb, out);
 		strbuf_addc(&sb, '\n');
+		if (sb.len > limit)
+			too_big(fd, sb.len, limit);
 		if ((dfd = step_dir_new(x, i)) == -1 || rundir_replace(dfd,
 		    "output.json", sb.buf, sb.len) == -1)
 			fail(fd, "writing output.json: ", strerror(errno));
@@ -548,33 +562,27 @@ post(const struct execctx *x, uint32_t i, uint32_t attempt, int fd)
 	char name[300];
 	struct jdoc jd;
 	struct diag d;
-	size_t len;
+	struct stat st;
+	size_t len, limit = s->max_output ? s->max_output : x->max_output;
 	char *text;
-	int dfd;
 	jv out;
 
 	if (s->output == OUT_STDOUT) {
-		(void)snprintf(name, sizeof(name), "%u.stdout", attempt);
-		dfd = step_dir(x, i);
-		text = dfd == -1 ? NULL : rundir_read(dfd, name, &len);
-		if (dfd != -1)
-			close(dfd);
-	} else {
+		(void)snprintf(name, sizeof(name), "%s/%u.stdout", s->id,
+		    attempt);
+	} else
 		exec_output_name(x->g, i, attempt, name, sizeof(name));
-		text = rundir_read(x->rd->sdfd, name, &len);
-	}
+	/* The size first: a huge output is refused without reading it. */
+	if (fstatat(x->rd->sdfd, name, &st, 0) == 0 &&
+	    (size_t)st.st_size > limit)
+		too_big(fd, (size_t)st.st_size, limit);
+	text = rundir_read(x->rd->sdfd, name, &len);
 	if (text == NULL || len == 0) {
 		free(text);
 		conclude(x, i, jv_null(), 0, fd);
 	}
-	if (len > (s->max_output ? s->max_output : x->max_output)) {
-		char m[128];
-
-		(void)snprintf(m, sizeof(m), "output is %zu bytes, more than "
-		    "max_output (%zu)", len, s->max_output ? (size_t)s->max_output :
-		    x->max_output);
-		fail(fd, m, "");
-	}
+	if (len > limit)
+		too_big(fd, len, limit);
 	diag_init(&d, name);
 	/* The strict parser: its messages say where the output is wrong. */
 	if (jdoc_parse(&jd, text, len, &d) == 0) {

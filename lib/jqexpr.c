@@ -527,6 +527,30 @@ plain_string(const char *s, size_t *len)
 	return i + 1;
 }
 
+/* jq words after which a term starts ("true and .steps.a"). */
+static int
+after_keyword(const char *s, size_t i)
+{
+	static const char *const kw[] = { "and", "or", "not", "if", "then",
+	    "elif", "else", "as", "reduce", "foreach", "try", "catch", "label",
+	    "def", "import", "include", NULL };
+	size_t end = i, start, k;
+
+	while (end > 0 && (s[end - 1] == ' ' || s[end - 1] == '\t' ||
+	    s[end - 1] == '\n'))
+		end--;
+	for (start = end; start > 0 && is_ident(s[start - 1]); start--)
+		;
+	if (start == end || (start > 0 && (s[start - 1] == '.' ||
+	    s[start - 1] == '$')))
+		return 0;
+	for (k = 0; kw[k] != NULL; k++)
+		if (strlen(kw[k]) == end - start &&
+		    strncmp(s + start, kw[k], end - start) == 0)
+			return 1;
+	return 0;
+}
+
 int
 jqx_step_refs(const char *s, void (*fn)(void *, const char *, size_t),
     void *arg)
@@ -547,7 +571,8 @@ jqx_step_refs(const char *s, void (*fn)(void *, const char *, size_t),
 			continue;
 		}
 		if (strncmp(s + i, ".steps", 6) == 0 && !is_ident(s[i + 6]) &&
-		    !is_ident(prev) && strchr(".]})\"?$", prev) == NULL) {
+		    ((!is_ident(prev) && strchr(".]})\"?$", prev) == NULL) ||
+		    (is_ident(prev) && after_keyword(s, i)))) {
 			j = i + 6;
 			while (s[j] == ' ' || s[j] == '\t' || s[j] == '\n')
 				j++;
@@ -711,6 +736,15 @@ tmpl_render(struct jqx *x, const struct tmpl *t, jv ctx, int shell,
 		if (jv_get_kind(r) == JV_KIND_STRING)
 			strbuf_add(&val, jv_string_value(r),
 			    (size_t)jv_string_length_bytes(jv_copy(r)));
+		/* A C string cannot carry it: refuse rather than cut. */
+		if (memchr(val.buf != NULL ? val.buf : "", '\0', val.len) !=
+		    NULL) {
+			*err = xasprintf("template {{ %s }}: the value contains "
+			    "a NUL character", p->text);
+			jv_free(r);
+			strbuf_release(&val);
+			return -1;
+		}
 		else {
 			jv s = jv_dump_string(jv_copy(r), 0);
 

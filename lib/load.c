@@ -116,12 +116,37 @@ is_x_key(const struct jdoc *j, uint32_t key)
 	    j->buf[n->off + 2] == '-';
 }
 
+/* 1 if string node v decodes to text with a NUL (an escaped \u0000). */
+static int
+has_nul(const struct jdoc *j, uint32_t v)
+{
+	const struct jnode *n = &j->n[v];
+	const char *p = j->buf + n->off, *end = p + n->len, *hit;
+	size_t bs;
+
+	if (!n->esc)
+		return 0;
+	while ((hit = memmem(p, (size_t)(end - p), "u0000", 5)) != NULL) {
+		/* A real escape has an odd run of backslashes before it. */
+		for (bs = 0; hit - bs > j->buf + n->off && hit[-1 - (long)bs] ==
+		    '\\'; bs++)
+			;
+		if (bs % 2 == 1)
+			return 1;
+		p = hit + 5;
+	}
+	return 0;
+}
+
 static int
 want_kind(struct loader *L, uint32_t v, enum jkind k, const char *path,
     const char *what)
 {
 	enum jkind got = L->j->n[v].kind;
 
+	if (got == J_STR && k == J_STR && has_nul(L->j, v))
+		return diag_add(L->d, DIAG_ERROR, path, "must not contain a "
+		    "NUL character (\\u0000)");
 	if (got == k || (k == J_TRUE && got == J_FALSE))
 		return 0;
 	diag_add(L->d, DIAG_ERROR, path, "must be %s, not %s", what,
@@ -313,9 +338,9 @@ check_env(struct loader *L, uint32_t v, const char *base)
 	for (k = v + 1; k < j->n[v].end; k = j->n[k + 1].end) {
 		name = jdoc_strdup(j, k, NULL);
 		path_of(path, sizeof(path), "%s.%.200s", base, name);
-		if (*name == '\0' || strchr(name, '=') != NULL)
+		if (*name == '\0' || strchr(name, '=') != NULL || has_nul(j, k))
 			diag_add(L->d, DIAG_ERROR, path, "bad environment "
-			    "variable name (empty or contains '=')");
+			    "variable name (empty, or contains '=' or NUL)");
 		free(name);
 		(void)want_kind(L, k + 1, J_STR, path, "a string");
 	}
@@ -645,7 +670,7 @@ check_top(struct loader *L, uint32_t root, uint32_t *steps)
 				g->name = jdoc_strdup(j, v, NULL);
 				if (*g->name == '\0' || strlen(g->name) > 100)
 					diag_add(L->d, DIAG_ERROR, "name",
-					    "must be 1 to 100 characters");
+					    "must be 1 to 100 bytes long");
 			}
 			break;
 		case 1:

@@ -59,7 +59,7 @@ render_text(const struct dag *g, const struct plan *p, struct strbuf *sb)
 			duration_format(p->est[v], est, sizeof(est));
 			duration_format(p->ls[v] - p->es[v], slack,
 			    sizeof(slack));
-			strbuf_addf(sb, "  %-24s est %-8s slack %-8s%s\n",
+			strbuf_addf(sb, "  %-24s est %-8s slack %s%s\n",
 			    g->s[v].id, est, slack, on[v] ? " critical" : "");
 		}
 	}

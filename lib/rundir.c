@@ -34,15 +34,11 @@ rundir_runs(const char *opt)
 }
 
 char *
-rundir_new_id(const char *name)
+rundir_clean_name(const char *name)
 {
-	char ts[32], clean[64];
-	time_t t = (time_t)(clock_wall_ms() / 1000);
-	struct tm tm;
+	char clean[64];
 	size_t i, n = 0;
 
-	(void)gmtime_r(&t, &tm);
-	(void)strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm);
 	for (i = 0; name[i] != '\0' && n < sizeof(clean) - 1; i++) {
 		char c = name[i];
 
@@ -51,9 +47,27 @@ rundir_new_id(const char *name)
 		    c == '-' ? c : '_';
 	}
 	clean[n] = '\0';
-	if (n == 0 || clean[0] == '.')
+	if (n == 0 || clean[0] == '.' || clean[0] == '-') {
+		if (n == 0)
+			clean[1] = '\0';
 		clean[0] = '_';
-	return xasprintf("%s-%s-%04x", ts, clean, arc4random() & 0xffff);
+	}
+	return xstrdup(clean);
+}
+
+char *
+rundir_new_id(const char *name)
+{
+	char ts[32], *clean, *id;
+	time_t t = (time_t)(clock_wall_ms() / 1000);
+	struct tm tm;
+
+	(void)gmtime_r(&t, &tm);
+	(void)strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm);
+	clean = rundir_clean_name(name);
+	id = xasprintf("%s-%s-%04x", ts, clean, arc4random() & 0xffff);
+	free(clean);
+	return id;
 }
 
 int
@@ -61,8 +75,9 @@ rundir_id_ok(const char *id)
 {
 	const char *p;
 
-	if (*id == '\0' || strcmp(id, ".") == 0 || strcmp(id, "..") == 0 ||
-	    strlen(id) > 200 || strcmp(id, "latest") == 0)
+	if (*id == '\0' || id[0] == '.' || id[0] == '-' || strlen(id) > 200 ||
+	    strcmp(id, "latest") == 0 || (strlen(id) > 5 &&
+	    strcmp(id + strlen(id) - 5, ".lock") == 0))
 		return -1;
 	for (p = id; *p != '\0'; p++)
 		if (*p == '/' || (unsigned char)*p < 0x20 || *p == 0x7f)

@@ -18,6 +18,9 @@ struct rundir {
 
 /* Runs directory from --runs, $DAG_RUNS or ".dag/runs" (borrowed). */
 const char *rundir_runs(const char *opt);
+/* name with every byte outside [A-Za-z0-9_.-] as '_', not starting with
+ * '.' or '-', at most 63 bytes: safe as a file name.  malloc'd. */
+char	*rundir_clean_name(const char *name);
 /* A new run id: YYYYMMDDTHHMMSSZ-<name>-<4 hex>, malloc'd. */
 char	*rundir_new_id(const char *dag_name);
 /* 0 if id can name a run directory (no '/', not . or .., printable). */

@@ -75,6 +75,7 @@ struct live {
 	uint8_t		 queued;	/* in the ready heap or a pool queue */
 	uint8_t		 has_input;
 	uint8_t		 holds_slot;	/* counted in inflight and its pool */
+	uint8_t		 io_error;	/* its output could not be kept */
 	int		 memfd;
 	int		 relay[2];	/* -v: pipe read ends, -1 */
 	uint32_t	 relay_pos;	/* index in runner.relaying */
@@ -126,6 +127,9 @@ struct runner {
 	uint32_t		 fd_room;	/* steps that fit our fd limit */
 	uint32_t		 failed_first;	/* for messages */
 	int			 any_failed;
+	int			 snap_failed;
+	int			 jr_warned;
+	rlim_t			 nofile;	/* our parent's fd limit, or 0 */
 };
 
 static void finish_attempt(struct runner *, uint32_t, int st, int code,
@@ -179,13 +183,18 @@ arm(struct runner *r, uint32_t i, int64_t at)
 
 /* -- events ---------------------------------------------------------- */
 
+static void io_failed(struct runner *);
+
 static void
 journal_check(struct runner *r)
 {
-	if (r->jr.error != 0 && !r->syserr) {
+	if (r->jr.error != 0) {
 		errno = r->jr.error;
-		warn("write '%s/events.jsonl'", r->rd.path);
-		r->syserr = 1;
+		if (!r->jr_warned)
+			warn("write '%s/events.jsonl'", r->rd.path);
+		r->jr_warned = 1;
+		r->jr.error = 0;
+		io_failed(r);
 	}
 }
 
@@ -275,11 +284,13 @@ snapshot(struct runner *r)
 
 	state_emit(&r->rs, r->g, &sb);
 	strbuf_addc(&sb, '\n');
-	if (rundir_replace(r->rd.dfd, "run.json", sb.buf, sb.len) == -1 &&
-	    !r->syserr) {
-		warn("write '%s/run.json'", r->rd.path);
-		r->syserr = 1;
-	}
+	if (rundir_replace(r->rd.dfd, "run.json", sb.buf, sb.len) == -1) {
+		if (!r->snap_failed)
+			warn("write '%s/run.json'", r->rd.path);
+		r->snap_failed = 1;
+		io_failed(r);
+	} else
+		r->snap_failed = 0;
 	strbuf_release(&sb);
 	/* Keep snapshots under ~1% of the time: 100x their own cost. */
 	cost = now_ms() - t0;
@@ -451,6 +462,14 @@ child_reset(struct runner *r)
 {
 	(void)setpgid(0, 0);
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (r->nofile != 0) {
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+			rl.rlim_cur = r->nofile;
+			(void)setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	(void)signal(SIGPIPE, SIG_DFL);
 	(void)sigprocmask(SIG_SETMASK, &r->oldmask, NULL);
 	if (r->rd.lockfd != -1)
@@ -613,6 +632,14 @@ spawn_cmd(struct runner *r, uint32_t i, struct cmdspec *c)
 		    0);
 		free(msg);
 		goto out;
+	}
+	if (r->nofile != 0) {
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+			rl.rlim_cur = r->nofile;
+			(void)prlimit(pid, RLIMIT_NOFILE, &rl, NULL);
+		}
 	}
 	l->pid = pid;
 	l->is_eval = 0;
@@ -958,6 +985,12 @@ on_exit_status(struct runner *r, uint32_t i, int ws)
 		free(err);
 		return;
 	}
+	if (l->io_error) {
+		l->io_error = 0;
+		finish_attempt(r, i, ST_FAILED, code, 0, "its output could not "
+		    "be written to the run directory", 0);
+		return;
+	}
 	if (exec_needs_post(&r->x, i, r->rs.s[i].attempts)) {
 		if (fork_eval(r, i, EVAL_POST) == -1) {
 			err = xasprintf("fork: %s", strerror(errno));
@@ -1003,6 +1036,31 @@ scancel(struct runner *r, uint32_t i, int term)
 	free(name);
 }
 
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* A system error (disk full...): the run cannot be trusted to go on. */
+static void
+io_failed(struct runner *r)
+{
+	r->syserr = 1;
+	r->stopping = 1;
+}
+
 /* Closes one relayed stream; the step leaves the list with its last. */
 static void
 relay_close(struct runner *r, uint32_t i, int which)
@@ -1038,17 +1096,22 @@ relay(struct runner *r, uint32_t i, int which)
 	}
 	/* Under the slurm launcher the task's streams go to the capture
 	 * files through srun -o/-e; what srun itself says goes here. */
-	if (l->relayf[which] == -1 && (l->relayf[which] = open_capture(r, i,
-	    r->rs.s[i].attempts, is_slurm(r, i) ? "launcher" : which == 0 ?
-	    "stdout" : "stderr", is_slurm(r, i) ? O_APPEND : O_TRUNC)) == -1 &&
-	    !r->syserr) {
+	if (l->relayf[which] == -1 && !l->io_error &&
+	    (l->relayf[which] = open_capture(r, i, r->rs.s[i].attempts,
+	    is_slurm(r, i) ? "launcher" : which == 0 ? "stdout" : "stderr",
+	    is_slurm(r, i) ? O_APPEND : O_TRUNC)) == -1) {
 		warn("%s/steps/%s: capture", r->rd.path, r->g->s[i].id);
-		r->syserr = 1;
+		l->io_error = 1;
+		io_failed(r);
 	}
-	if (l->relayf[which] != -1 && write(l->relayf[which], buf,
-	    (size_t)n) != n && !r->syserr) {
-		warn("%s/steps/%s: capture", r->rd.path, r->g->s[i].id);
-		r->syserr = 1;
+	if (l->relayf[which] != -1 && write_all(l->relayf[which], buf,
+	    (size_t)n) == -1) {
+		if (!l->io_error)
+			warn("%s/steps/%s/%u.%s", r->rd.path, r->g->s[i].id,
+			    r->rs.s[i].attempts, which == 0 ? "stdout" :
+			    "stderr");
+		l->io_error = 1;
+		io_failed(r);
 	}
 	if (!r->o->verbose)
 		return;
@@ -1332,7 +1395,7 @@ final_status(struct runner *r)
 		return RUN_CANCELLED;
 	if (r->deadline_hit)
 		return RUN_TIMED_OUT;
-	return failed || pending ? RUN_FAILED : RUN_SUCCEEDED;
+	return failed || pending || r->syserr ? RUN_FAILED : RUN_SUCCEEDED;
 }
 
 static void
@@ -1412,8 +1475,13 @@ setup_process(struct runner *r)
 		return -1;
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
 	/* Many steps at once need many fds: raise the soft limit. */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
+	/* Raised only as far as the slots need, and put back for every
+	 * child (prlimit after spawn, setrlimit in forked evaluators). */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max &&
+	    rl.rlim_cur < (rlim_t)r->slots * 4 + 64) {
+		r->nofile = rl.rlim_cur;
+		rl.rlim_cur = (rlim_t)r->slots * 4 + 64 < rl.rlim_max ?
+		    (rlim_t)r->slots * 4 + 64 : rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	r->fd_room = 1;
@@ -1691,11 +1759,13 @@ exit_for(struct runner *r)
 static int
 cron_lock(struct runner *r, const char *runs)
 {
-	char *path = xasprintf("%s/%s.lock", runs, r->g->name);
+	char *clean = rundir_clean_name(r->g->name);
+	char *path = xasprintf("%s/%s.lock", runs, clean);
 	int64_t until = now_ms() + (int64_t)llround(r->o->lock_wait * 1000);
 	struct timespec ts = { 0, 100 * 1000 * 1000 };
 	int fd;
 
+	free(clean);
 	(void)rundir_mkdirs(runs);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
 	if (fd == -1) {
@@ -1950,6 +2020,8 @@ run_main(const struct run_opts *o)
 		} else
 			id = o->run_id ? xstrdup(o->run_id) :
 			    rundir_new_id(r.g->name);
+		diag_release(&r.d);
+		diag_init(&r.d, "dag-run");
 		if (rundir_create(&r.rd, runs, o->run_dir, id, &r.d) != 0) {
 			diag_print(&r.d, stderr);
 			rc = r.d.worst == DIAG_SYSERR ? EXIT_SYSERR :

@@ -292,3 +292,16 @@ EOF2
 	run -1 dag-validate cyc.json
 	assert_line 'cyc.json: steps: cycle: zzz-a -> zzz-b -> zzz-a'
 }
+
+@test ".steps references after jq keywords are seen; an empty duration is refused" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "a", "run": "true"},
+ {"id": "b", "needs": ["a"], "run": "true", "when": "true and .steps.nosuch.output"},
+ {"id": "c", "needs": ["a"], "run": "true", "when": "if true then .steps.b.status else false end"},
+ {"id": "d", "run": "true", "timeout": ""}]}
+EOF2
+	run -1 --separate-stderr dag-validate wf.json
+	assert_equal "$stderr" 'wf.json: steps[3].timeout: bad duration "": expected a duration such as 30s, 5m, 1h30m or 250ms
+wf.json: steps[1].when: refers to .steps.nosuch, but there is no step "nosuch"
+wf.json: steps[2].when: refers to .steps.b, which is not an ancestor of "c" (add it to needs)'
+}

@@ -106,6 +106,17 @@ logs() {
 	fi
 }
 
+# Whether any daemon recorded under DIR still runs.
+any_alive() {
+	for _f in "$run"/*.pid; do
+		[ -e "$_f" ] || continue
+		_name=${_f##*/}
+		_name=${_name%.pid}
+		alive "$_f" "${_name%%-*}" && return 0
+	done
+	return 1
+}
+
 is_running() {
 	alive "$run/slurmctld.pid" slurmctld || return 1
 	_any=
@@ -184,8 +195,12 @@ SlurmdParameters=config_overrides
 EOF
 	if [ "$nodes" -eq 1 ]; then
 		echo "$_host" >"$dir/nodes"
+		# This machine as slurmd sees it (CPUs, sockets, cores, memory).
+		_hw=$(slurmd -C 2>/dev/null | sed -n 's/^NodeName=[^ ]* //p' |
+			grep -x '[A-Za-z]*=[0-9]*\( [A-Za-z]*=[0-9]*\)*') ||
+			_hw="CPUs=$_cpus RealMemory=$_mem"
 		cat >>"$conf" <<EOF
-NodeName=$_host NodeAddr=127.0.0.1 CPUs=$_cpus RealMemory=$_mem State=UNKNOWN
+NodeName=$_host NodeAddr=127.0.0.1 $_hw State=UNKNOWN
 EOF
 	else
 		printf 'n1\nn2\nn3\n' >"$dir/nodes"
@@ -216,11 +231,18 @@ await() {
 		for _n in $(nodes_of); do
 			alive "$run/slurmd-$_n.pid" slurmd || fail "slurmd $_n died"
 		done
-		_idle=$(timeout 10 sinfo -h -N -o '%N %t' 2>/dev/null |
+		# A fatal error (say, a port in use) may take a while to end
+		# its daemon.
+		if grep -q 'fatal:' "$log"/*.log 2>/dev/null; then
+			fail "a daemon failed"
+		fi
+		_left=$((deadline - $(date +%s)))
+		[ "$_left" -le 10 ] || _left=10
+		[ "$_left" -ge 1 ] || _left=1
+		_idle=$(timeout "$_left" sinfo -h -N -o '%N %t' 2>/dev/null |
 			awk '$2 == "idle"' | sort -u | wc -l) || _idle=0
-		if [ "$_idle" -eq "$_want" ] &&
-		    timeout 20 srun --quiet --time=1 true </dev/null >/dev/null 2>&1
-		then
+		if [ "$_idle" -eq "$_want" ] && timeout "$_left" \
+		    srun --quiet --time=1 true </dev/null >/dev/null 2>&1; then
 			return 0
 		fi
 		sleep 0.1
@@ -230,8 +252,8 @@ await() {
 do_start() {
 	nodes=${1:-1}
 	case $nodes in 1 | 3) ;; *) usage ;; esac
-	if is_running || alive "$run/slurmctld.pid" slurmctld; then
-		echo "$prog: restarting the cluster in $dir" >&2
+	if any_alive; then
+		echo "$prog: stopping what an earlier start left in $dir" >&2
 		do_stop >&2
 	fi
 	sh "$here/../deps.sh" slurmctld slurmd slurm-client munge >&2
