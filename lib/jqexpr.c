@@ -736,15 +736,6 @@ tmpl_render(struct jqx *x, const struct tmpl *t, jv ctx, int shell,
 		if (jv_get_kind(r) == JV_KIND_STRING)
 			strbuf_add(&val, jv_string_value(r),
 			    (size_t)jv_string_length_bytes(jv_copy(r)));
-		/* A C string cannot carry it: refuse rather than cut. */
-		if (memchr(val.buf != NULL ? val.buf : "", '\0', val.len) !=
-		    NULL) {
-			*err = xasprintf("template {{ %s }}: the value contains "
-			    "a NUL character", p->text);
-			jv_free(r);
-			strbuf_release(&val);
-			return -1;
-		}
 		else {
 			jv s = jv_dump_string(jv_copy(r), 0);
 
@@ -752,6 +743,14 @@ tmpl_render(struct jqx *x, const struct tmpl *t, jv ctx, int shell,
 			jv_free(s);
 		}
 		jv_free(r);
+		/* A C string cannot carry it: refuse rather than cut. */
+		if (memchr(val.buf != NULL ? val.buf : "", '\0', val.len) !=
+		    NULL) {
+			*err = xasprintf("template {{ %s }}: the value contains "
+			    "a NUL character", p->text);
+			strbuf_release(&val);
+			return -1;
+		}
 		if (shell)
 			shell_quote(sb, val.buf, val.len);
 		else

@@ -23,7 +23,7 @@ set -eu
 prog=${0##*/}
 here=$(cd "$(dirname "$0")" && pwd)
 port=${SLURM_CLUSTER_PORT:-16817}
-timeout=${SLURM_CLUSTER_TIMEOUT:-60}
+limit=${SLURM_CLUSTER_TIMEOUT:-60}
 munge_run=/run/munge
 munge_key=/etc/munge/munge.key
 
@@ -82,7 +82,7 @@ setdir() {
 	if [ "$2" = create ]; then
 		mkdir -p "$1"
 	fi
-	[ -d "$1" ] || die "no such directory: $1"
+	[ -d "$1" ] || return 1
 	dir=$(cd "$1" && pwd -P)
 	conf=$dir/slurm.conf
 	run=$dir/run
@@ -159,6 +159,7 @@ start_munge() {
 write_conf() {
 	_host=$(hostname -s)
 	_cpus=$(nproc)
+	_lln=
 	_mem=$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo)
 	cat >"$conf" <<EOF
 # Written by tests/slurm/cluster.sh: a throw-away test cluster.
@@ -204,12 +205,14 @@ NodeName=$_host NodeAddr=127.0.0.1 $_hw State=UNKNOWN
 EOF
 	else
 		printf 'n1\nn2\nn3\n' >"$dir/nodes"
+		# Least loaded node first: three one-CPU jobs land on n1..n3.
+		_lln=" LLN=YES"
 		cat >>"$conf" <<EOF
 NodeName=n[1-3] NodeHostname=$_host NodeAddr=127.0.0.1 Port=$((port + 1))-$((port + 3)) CPUs=2 RealMemory=$((_mem / 3)) State=UNKNOWN
 EOF
 	fi
 	cat >>"$conf" <<EOF
-PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP$_lln
 EOF
 }
 
@@ -226,7 +229,7 @@ await() {
 	_want=$(nodes_of | wc -l)
 	while :; do
 		[ "$(date +%s)" -lt "$deadline" ] ||
-			fail "cluster not up after $timeout s"
+			fail "cluster not up after $limit s"
 		alive "$run/slurmctld.pid" slurmctld || fail "slurmctld died"
 		for _n in $(nodes_of); do
 			alive "$run/slurmd-$_n.pid" slurmd || fail "slurmd $_n died"
@@ -250,14 +253,13 @@ await() {
 }
 
 do_start() {
-	nodes=${1:-1}
-	case $nodes in 1 | 3) ;; *) usage ;; esac
+	nodes=$1
 	if any_alive; then
 		echo "$prog: stopping what an earlier start left in $dir" >&2
 		do_stop >&2
 	fi
 	sh "$here/../deps.sh" slurmctld slurmd slurm-client munge >&2
-	deadline=$(($(date +%s) + timeout))
+	deadline=$(($(date +%s) + limit))
 	rm -rf "$dir/state" "$dir/spool" "$run" "$log"
 	mkdir -p "$dir/state" "$run" "$log"
 	chmod 0755 "$dir/state"
@@ -304,6 +306,9 @@ do_stop() {
 	for _p in $(pgrep -x slurmstepd || :); do
 		if [ "$(readlink "/proc/$_p/cwd" 2>/dev/null)" = "$log" ]; then
 			echo "$prog: killing leftover slurmstepd $_p" >&2
+			for _c in $(pgrep -P "$_p" || :); do
+				kill -KILL "$_c" 2>/dev/null || :
+			done
 			kill -KILL "$_p" 2>/dev/null || :
 		fi
 	done
@@ -315,18 +320,19 @@ cmd=${1:-}
 case $cmd in
 start)
 	[ $# -le 3 ] || usage
+	case ${3:-1} in 1 | 3) ;; *) usage ;; esac
 	[ "$(id -u)" -eq 0 ] || die "must run as root"
-	setdir "$2" create
+	setdir "$2" create || die "cannot create $2"
 	do_start "${3:-1}"
 	;;
 stop)
 	[ $# -eq 2 ] || usage
-	setdir "$2" exists
+	setdir "$2" exists || exit 0 # nothing there to stop
 	do_stop
 	;;
 status)
 	[ $# -eq 2 ] || usage
-	setdir "$2" exists
+	setdir "$2" exists || exit 1
 	is_running
 	;;
 *) usage ;;
