@@ -1,0 +1,146 @@
+#!/usr/bin/env bats
+# Steps on a real SLURM cluster (slurmctld, slurmd and munged started by
+# tests/slurm/cluster.sh), and the make and slurm exports.  If the cluster
+# cannot start here the tests say so loudly and skip; they never pass empty.
+
+load test_helper
+
+setup_file() {
+	export CLUSTER_DIR="$BATS_FILE_TMPDIR/cluster"
+	if out=$("$BATS_TEST_DIRNAME/slurm/cluster.sh" start "$CLUSTER_DIR" 2>"$BATS_FILE_TMPDIR/start.err"); then
+		eval "$out"
+		export SLURM_CONF
+	else
+		echo "# SLURM CLUSTER DID NOT START: $(tail -3 "$BATS_FILE_TMPDIR/start.err")" >&3
+		export SLURM_BROKEN=1
+	fi
+}
+
+teardown_file() {
+	"$BATS_TEST_DIRNAME/slurm/cluster.sh" stop "$CLUSTER_DIR" >/dev/null 2>&1 || true
+}
+
+need_cluster() {
+	[ -z "${SLURM_BROKEN:-}" ] || skip "SLURM cluster could not start (see the loud message above)"
+}
+
+status_of() { jq -r ".steps[\"$1\"].status" "$DAG_RUNS/latest/run.json"; }
+
+@test "steps run as SLURM jobs: SLURM_JOB_ID, data flow across jobs, exit codes" {
+	need_cluster
+	dag wf.json <<'EOF2'
+{"launcher": "slurm", "on_failure": "continue", "steps": [
+ {"id": "make", "run": "echo \"{\\\"job\\\": \\\"$SLURM_JOB_ID\\\", \\\"n\\\": 41}\" > \"$DAG_OUTPUT\""},
+ {"id": "use", "needs": ["make"], "output": "stdout", "run": "jq '.make.n + 1'"},
+ {"id": "fail", "run": "echo doomed >&2; exit 3"},
+ {"id": "sig", "run": "kill -TERM $$"}]}
+EOF2
+	run -1 timeout 120 dag-run -q -j4 wf.json
+	d=$(cd "$DAG_RUNS/latest" && pwd -P)
+	[[ "$(jq -r .job "$d/steps/make/output.json")" =~ ^[0-9]+$ ]]
+	assert_equal "$(cat "$d/steps/use/output.json")" 42
+	assert_equal "$(jq -r '.steps.fail | [.status, .exit_code] | @tsv' "$d/run.json")" $'failed\t3'
+	# The step's own stderr, without srun's "error:" lines.
+	assert_equal "$(cat "$d/steps/fail/1.stderr")" doomed
+	assert_equal "$(jq -r '.steps.sig.exit_code' "$d/run.json")" 143
+}
+
+@test "retries resubmit the step as a new job" {
+	need_cluster
+	dag wf.json <<'EOF2'
+{"launcher": "slurm", "steps": [{"id": "flaky", "retry": {"attempts": 3, "delay": 0},
+  "run": "echo $SLURM_JOB_ID >> jobs; [ $DAG_ATTEMPT -ge 2 ]"}]}
+EOF2
+	run -0 timeout 120 dag-run -q wf.json
+	assert_equal "$(status_of flaky)" succeeded
+	assert_equal "$(sort -u jobs | wc -l)" 2
+}
+
+@test "a timeout cancels the job by name: nothing left in squeue" {
+	need_cluster
+	dag wf.json <<'EOF2'
+{"launcher": "slurm", "steps": [{"id": "slow", "timeout": "2s", "kill_grace": "2s", "run": "sleep 120"}]}
+EOF2
+	run -1 timeout 120 dag-run -q wf.json
+	assert_equal "$(status_of slow)" timed_out
+	for _ in $(seq 100); do [ -z "$(squeue -h -o %i)" ] && break; sleep 0.1; done
+	assert_equal "$(squeue -h -o %j)" ""
+}
+
+@test "SIGTERM to dag-run cancels every job" {
+	need_cluster
+	dag wf.json <<'EOF2'
+{"launcher": "slurm", "steps": [{"id": "a", "run": "touch a.started; sleep 120"}, {"id": "b", "run": "touch b.started; sleep 120"}]}
+EOF2
+	timeout 120 dag-run -q -j2 wf.json 3>&- &
+	pid=$!
+	for _ in $(seq 300); do [ -e a.started ] && [ -e b.started ] && break; sleep 0.1; done
+	[ "$(squeue -h -o %j | wc -l)" -eq 2 ]
+	kill -TERM "$pid"
+	st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 143
+	for _ in $(seq 100); do [ -z "$(squeue -h -o %i)" ] && break; sleep 0.1; done
+	assert_equal "$(squeue -h -o %j)" ""
+	assert_equal "$(status_of a) $(status_of b)" "cancelled cancelled"
+}
+
+@test "a launcher prefix with srun works like the built-in" {
+	need_cluster
+	dag wf.json <<'EOF2'
+{"launcher": ["srun", "--quiet", "--job-name={{ .run.id }}.{{ .step.id }}", "--"],
+ "steps": [{"id": "a", "run": "echo $SLURM_JOB_NAME > name"}]}
+EOF2
+	run -0 timeout 120 dag-run -q --run-id r1 wf.json
+	assert_equal "$(cat name)" r1.a
+}
+
+@test "the slurm export submits the whole DAG; dag-status -f follows it to the end" {
+	need_cluster
+	dag wf.json <<'EOF2'
+{"name": "batch", "steps": [{"id": "a", "run": "echo '{\"x\": 1}' > \"$DAG_OUTPUT\""},
+ {"id": "b", "needs": ["a"], "run": "exit 1"},
+ {"id": "c", "needs": ["a"], "output": "stdout", "run": "jq .a.x"},
+ {"id": "d", "needs": ["b"], "run": "touch d.ran"},
+ {"id": "e", "needs": ["b", "c"], "trigger": "all_done", "run": "cat > e.in"},
+ {"id": "alert", "needs": ["b"], "trigger": "one_failed", "run": "touch alerted"}]}
+EOF2
+	dir=$(timeout 30 dag-run --prepare wf.json)
+	dag-plan --format slurm --run-dir "$dir" > submit.sh
+	run -0 timeout 60 bash submit.sh
+	run -1 --separate-stderr timeout 120 dag-status -f "$dir"
+	assert_equal "$(jq -r '.steps | [.a, .b, .c, .d, .e, .alert] | map(.status) | join(" ")' "$dir/run.json")" \
+	    "succeeded failed succeeded upstream_failed succeeded succeeded"
+	assert_file_not_exists d.ran
+	assert_file_exists alerted
+	assert_equal "$(cat e.in)" '{"c":1}'
+}
+
+@test "the make export runs a prepared run under make -j4 with steps on SLURM" {
+	need_cluster
+	dag wf.json <<'EOF2'
+{"launcher": "slurm", "steps": [{"id": "a", "run": "true"}, {"id": "b", "needs": ["a"], "run": "echo $SLURM_JOB_ID > b.job"},
+ {"id": "c", "needs": ["a"], "run": "true"}, {"id": "d", "needs": ["b", "c"], "run": "true"}]}
+EOF2
+	dir=$(timeout 30 dag-run --prepare wf.json)
+	dag-plan --format make --run-dir "$dir" > run.mk
+	run -0 timeout 120 make -s -j4 -f run.mk
+	[[ "$(cat b.job)" =~ ^[0-9]+$ ]]
+	run -0 dag-status "$dir"
+}
+
+@test "a 3-node emulated cluster runs a fan-out across its nodes" {
+	need_cluster
+	"$BATS_TEST_DIRNAME/slurm/cluster.sh" stop "$CLUSTER_DIR"
+	out=$("$BATS_TEST_DIRNAME/slurm/cluster.sh" start "$CLUSTER_DIR" 3) || skip "3-node cluster did not start"
+	eval "$out"
+	dag wf.json <<'EOF2'
+{"launcher": "slurm", "steps": [
+ {"id": "n1", "run": "echo $SLURMD_NODENAME >> nodes; sleep 2"},
+ {"id": "n2", "run": "echo $SLURMD_NODENAME >> nodes; sleep 2"},
+ {"id": "n3", "run": "echo $SLURMD_NODENAME >> nodes; sleep 2"},
+ {"id": "join", "needs": ["n1", "n2", "n3"], "run": "true"}]}
+EOF2
+	run -0 timeout 120 dag-run -q -j3 wf.json
+	assert_equal "$(sort -u nodes | paste -sd' ')" "n1 n2 n3"
+}
