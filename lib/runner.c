@@ -919,6 +919,7 @@ on_exit_status(struct runner *r, uint32_t i, int ws)
 	struct cmdspec c;
 	size_t len;
 
+	memset(&c, 0, sizeof(c));
 	if (WIFEXITED(ws))
 		code = WEXITSTATUS(ws);
 	else if (WIFSIGNALED(ws)) {
