@@ -91,8 +91,8 @@ journal_begin(struct journal *j, const char *event)
 	return &j->line;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
+int
+journal_write_all(int fd, const char *p, size_t n)
 {
 	ssize_t w;
 
@@ -112,12 +112,12 @@ int
 journal_end(struct journal *j)
 {
 	strbuf_adds(&j->line, "}\n");
-	if (write_all(j->fd, j->line.buf, j->line.len) == -1) {
+	if (journal_write_all(j->fd, j->line.buf, j->line.len) == -1) {
 		if (j->error == 0)
 			j->error = errno;
 		return -1;
 	}
-	if (j->mirror != -1 && write_all(j->mirror, j->line.buf,
+	if (j->mirror != -1 && journal_write_all(j->mirror, j->line.buf,
 	    j->line.len) == -1)
 		j->mirror = -1;		/* a closed reader stops the stream */
 	return 0;

@@ -31,6 +31,9 @@ struct strbuf *journal_begin(struct journal *, const char *event);
 /* Closes the line, writes it (and mirrors it).  0, or -1 on I/O error. */
 int	 journal_end(struct journal *);
 
+/* write(2) until all of p is written or an error (EINTR retried): 0/-1. */
+int	 journal_write_all(int fd, const char *p, size_t n);
+
 /*
  * Replays a journal text into rs (which state_init prepared for g): the
  * last complete line wins for each step.  Lines that are not valid JSON

@@ -1037,23 +1037,6 @@ scancel(struct runner *r, uint32_t i, int term)
 	free(name);
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* A system error (disk full...): the run cannot be trusted to go on. */
 static void
 io_failed(struct runner *r)
@@ -1105,7 +1088,7 @@ relay(struct runner *r, uint32_t i, int which)
 		l->io_error = 1;
 		io_failed(r);
 	}
-	if (l->relayf[which] != -1 && write_all(l->relayf[which], buf,
+	if (l->relayf[which] != -1 && journal_write_all(l->relayf[which], buf,
 	    (size_t)n) == -1) {
 		if (!l->io_error)
 			warn("%s/steps/%s/%u.%s", r->rd.path, r->g->s[i].id,
