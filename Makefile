@@ -66,7 +66,7 @@ test-asan:
 # skip themselves when DAGKIT_SLOW is set.
 VALGRIND = valgrind -q --error-exitcode=70 --leak-check=full \
 	--errors-for-leak-kinds=definite --show-leak-kinds=definite \
-	--track-fds=yes --suppressions=$(CURDIR)/tests/valgrind.supp
+	--suppressions=$(CURDIR)/tests/valgrind.supp
 test-valgrind: all
 	@sh tests/deps.sh valgrind
 	mkdir -p build/valgrind/bin
