@@ -283,3 +283,9 @@ EOF2
 		[ "$got" -eq "$want" ] || fail "schema: $got, want $want: $doc: $schema_out"
 	done < cases.tsv
 }
+
+@test "make demo's script validates, plans, runs and shows the example" {
+	run -0 timeout 120 sh "$TOP/share/examples/demo.sh" "$(dirname "$(command -v dag-run)")"
+	assert_line 'critical path: extract -> users -> count -> load -> alert'
+	assert_line 'status   succeeded'
+}

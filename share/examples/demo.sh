@@ -1,7 +1,7 @@
 #!/bin/sh
 # make demo: validate, plan and run the example ETL pipeline.
 set -eu
-bin=${1:-build/bin}
+bin=$(cd "${1:-build/bin}" && pwd)
 PATH="$bin:$PATH"
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/dagkit-demo.XXXXXX")
