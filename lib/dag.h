@@ -91,7 +91,8 @@ struct dag {
 	struct jqx	*jqx;
 };
 
-#define DAG_NO_EXPR_COMPILE	0x1	/* skip compiling jq (dag-plan) */
+#define DAG_NO_EXPR_COMPILE	0x1	/* skip compiling jq (dag-status) */
+#define DAG_CHECK_ONLY		0x2	/* compile to check, not to evaluate */
 
 /*
  * Loads and validates a DAG document from path ("-": stdin, named name in

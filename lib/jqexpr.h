@@ -22,6 +22,9 @@ int	 jqx_add(struct jqx *, const char *src, const char *path);
  * gets a DIAG_ERROR at its path.  Returns 0 if all compiled, else -1.
  */
 int	 jqx_compile(struct jqx *, struct diag *);
+/* The same checks, spread over the CPUs, for validators: afterwards the
+ * expressions cannot be evaluated. */
+int	 jqx_check(struct jqx *, struct diag *);
 /*
  * Evaluates expression idx over input (consumed).  Returns 1 with *out set
  * (owned) to the first result, 0 when there is none, -1 on a jq error with

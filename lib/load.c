@@ -1196,7 +1196,9 @@ dag_load_buf(char *buf, size_t len, const char *display, const char *name,
 			check_exprs(&L, i, stamp, mark);
 	free(stamp);
 	free(mark);
-	if (!(flags & DAG_NO_EXPR_COMPILE))
+	if (flags & DAG_CHECK_ONLY)
+		(void)jqx_check(g->jqx, d);
+	else if (!(flags & DAG_NO_EXPR_COMPILE))
 		(void)jqx_compile(g->jqx, d);
 	free(L.needs_node);
 	free(L.def.exit_codes);

@@ -36,7 +36,7 @@ validate_one(const struct validate_opts *o, const char *path)
 	int rc;
 
 	diag_init(&d, input_name(path));
-	g = dag_load(path, input_name(path), 0, &d);
+	g = dag_load(path, input_name(path), DAG_CHECK_ONLY, &d);
 	if (g != NULL && o->name != NULL) {
 		free(g->name);
 		g->name = xstrdup(o->name);
@@ -96,7 +96,7 @@ plan_main(const struct plan_opts *o)
 			input = dagpath = xasprintf("%s/dag.json", dir);
 	}
 	diag_init(&d, input_name(input));
-	g = dag_load(input, input_name(input), 0, &d);
+	g = dag_load(input, input_name(input), DAG_CHECK_ONLY, &d);
 	diag_print(&d, stderr);
 	if (g == NULL) {
 		rc = status_of(&d);
