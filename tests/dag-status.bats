@@ -108,7 +108,7 @@ EOF2
 	run -0 timeout 30 dag-run -q wf.json
 	COLUMNS=60 run -0 dag-status --gantt
 	assert_line --index 0 --regexp '^STEP \|'
-	assert_line --index 1 --regexp '^a    \|#+ +\| [0-9.]+m?s$'
+	assert_line --index 1 --regexp '^a    \| *#+ +\| [0-9.]+m?s$'
 	assert_line --index 2 --regexp '^b    \| +#+ *\| [0-9.]+m?s$'
 	[ "${#lines[1]}" -le 60 ]
 }
