@@ -48,9 +48,10 @@ deps-test:
 
 check: deps-test
 	$(MAKE) all
+	$(MAKE) lint
 	$(MAKE) test
 	$(MAKE) test-asan
-	$(MAKE) lint
+	$(MAKE) test-valgrind
 
 test: all
 	DAGKIT_BIN=$(CURDIR)/$(BUILD)/bin bats --jobs 1 tests
@@ -61,9 +62,9 @@ test-asan:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=70 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=70 \
 	    DAGKIT_BIN=$(CURDIR)/build/asan/bin bats --jobs 1 tests
 
-# The same suite once more under valgrind memcheck: leaks, bad reads and
-# fd leaks fail a test through exit status 70.  Timing-sensitive tests
-# skip themselves when DAGKIT_SLOW is set.
+# The same suite once more under valgrind memcheck: leaks and bad reads
+# fail a test through exit status 70.  DAGKIT_SLOW tells the few tests that
+# move hundreds of megabytes to allow valgrind's pace.
 VALGRIND = valgrind -q --error-exitcode=70 --leak-check=full \
 	--errors-for-leak-kinds=definite --show-leak-kinds=definite \
 	--suppressions=$(CURDIR)/tests/valgrind.supp
