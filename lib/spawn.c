@@ -206,7 +206,7 @@ spawn_resolve(const char *name, const char *path)
 	char *found;
 
 	if (strchr(name, '/') != NULL)
-		return name;
+		return name;	/* the caller checks it against the cwd */
 	if (cache_for == NULL || path == NULL || strcmp(cache_for, path) != 0) {
 		spawn_cache_free();
 		cache_for = xstrdup(path != NULL ? path : "");

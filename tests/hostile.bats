@@ -642,24 +642,32 @@ storm_ok() {
 }
 
 @test "a SIGTERM storm: exit 143, run.json cancelled, nothing left running" {
+	# Finds dag-run by its process name, which valgrind replaces.
+	[ -z "${DAGKIT_SLOW:-}" ] || skip "not under valgrind (the normal and ASan passes run it)"
 	storm_run TERM
 	assert_equal "$st" 143
 	storm_ok
 }
 
 @test "a SIGINT storm: exit 130, run.json cancelled, nothing left running" {
+	# Finds dag-run by its process name, which valgrind replaces.
+	[ -z "${DAGKIT_SLOW:-}" ] || skip "not under valgrind (the normal and ASan passes run it)"
 	storm_run INT
 	assert_equal "$st" 130
 	storm_ok
 }
 
 @test "a SIGHUP storm: exit 129, run.json cancelled, nothing left running" {
+	# Finds dag-run by its process name, which valgrind replaces.
+	[ -z "${DAGKIT_SLOW:-}" ] || skip "not under valgrind (the normal and ASan passes run it)"
 	storm_run HUP
 	assert_equal "$st" 129
 	storm_ok
 }
 
 @test "a mixed TERM, INT and HUP storm: exit 128+n, run.json cancelled, nothing left running" {
+	# Finds dag-run by its process name, which valgrind replaces.
+	[ -z "${DAGKIT_SLOW:-}" ] || skip "not under valgrind (the normal and ASan passes run it)"
 	storm_run HUP INT TERM
 	[ "$st" -eq 129 ] || [ "$st" -eq 130 ] || [ "$st" -eq 143 ]
 	storm_ok
@@ -729,6 +737,8 @@ EOF2
 }
 
 @test "a step gets the caller's soft fd limit, not the one dag-run raised for itself" {
+	# valgrind reserves fds of its own and changes the limit.
+	[ -z "${DAGKIT_SLOW:-}" ] || skip "not under valgrind (the normal and ASan passes run it)"
 	hard=$(ulimit -Hn)
 	[ "$hard" = unlimited ] || [ "$hard" -gt 512 ] ||
 	    skip "hard fd limit $hard: no room to raise a soft limit of 512"
