@@ -50,8 +50,9 @@ static char *render(const struct execctx *, uint32_t, const struct tmpl *,
 void
 exec_slurm_job(const struct execctx *x, uint32_t i, char *buf, size_t len)
 {
-	(void)snprintf(buf, len, "%s.%s.%u", x->rs->id, x->g->s[i].id,
-	    x->rs->s[i].attempts);
+	/* No run yet (dag-run -n): show the shape of the name. */
+	(void)snprintf(buf, len, "%s.%s.%u", x->rs->id != NULL ? x->rs->id :
+	    "RUN", x->g->s[i].id, x->rs->s[i].attempts);
 }
 
 /*

@@ -2146,7 +2146,8 @@ step_finish_run(struct runner *r)
 			    (((fresh.s[i].status == ST_FAILED ||
 			    fresh.s[i].status == ST_TIMED_OUT) &&
 			    !fresh.s[i].allowed) ||
-			    fresh.s[i].status == ST_UPSTREAM_FAILED))
+			    fresh.s[i].status == ST_UPSTREAM_FAILED ||
+			    fresh.s[i].status == ST_CANCELLED))
 				failed = 1;
 		fresh.status = failed ? RUN_FAILED : RUN_SUCCEEDED;
 		fresh.finished = clock_wall_ms();
