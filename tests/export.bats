@@ -101,11 +101,11 @@ EOF2
 	assert_equal "$stderr" 'bad.json: steps[0].launcher: must be "slurm" or an array of strings (a command prefix)'
 }
 
-@test "--finish on a prepared run where nothing ran: every step cancelled, the run failed" {
+@test "--finish on a prepared run where nothing ran: steps cancelled or upstream_failed, the run failed" {
 	echo '{"steps": [{"id": "a", "run": "true"}, {"id": "b", "needs": ["a"], "run": "true"}]}' > wf.json
 	dir=$(timeout 30 dag-run --prepare wf.json)
 	run -0 timeout 30 dag-step -q --finish --run-dir "$dir"
-	assert_equal "$(jq -r '[.status, .counts.cancelled] | @tsv' "$dir/run.json")" $'failed\t2'
+	assert_equal "$(jq -r '[.status, .steps.a.status, .steps.b.status] | @tsv' "$dir/run.json")" $'failed\tcancelled\tupstream_failed'
 	run -1 dag-status "$dir"
 	run -0 dag-run -n --launcher slurm wf.json
 	assert_line --index 0 --regexp $'^a\tsrun --quiet --job-name=RUN\\.a\\.0 '
