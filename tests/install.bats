@@ -174,3 +174,23 @@ EOF2
 	run make -s -C "$TOP" uninstall DESTDIR="$d" PREFIX=/usr
 	assert_success
 }
+
+@test "every man page has the sections users look for, and lints clean" {
+	for f in "$TOP"/man/*.1; do
+		for s in NAME SYNOPSIS DESCRIPTION OPTIONS ENVIRONMENT FILES "EXIT STATUS" EXAMPLES "SEE ALSO"; do
+			grep -qx ".Sh $s" "$f" || { echo "$f: no $s section"; return 1; }
+		done
+	done
+	run -0 mandoc -Tlint -W warning "$TOP"/man/*.1
+	assert_output ""
+}
+
+@test "--help is a short usage summary and --version prints NAME VERSION, for all five" {
+	for p in dag-validate dag-plan dag-run dag-step dag-status; do
+		run -0 "$p" --help
+		[[ "${lines[0]}" == "usage: $p "* ]]
+		[ "${#lines[@]}" -le 6 ]
+		run -0 "$p" --version
+		assert_output --regexp "^$p [0-9]+\.[0-9]+\.[0-9]+$"
+	done
+}
