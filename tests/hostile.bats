@@ -748,3 +748,19 @@ EOF2
 	run -0 --separate-stderr timeout 30 bash -c 'ulimit -Sn 512 && exec dag-step -q --run-dir "$DAG_RUNS/latest" a'
 	assert_equal "$(cat "$(latest)/steps/a/output.json")" 512
 }
+
+@test "no fd leaks: valgrind --track-fds finds only what dag-run inherited" {
+	command -v valgrind >/dev/null || skip "valgrind is not installed"
+	[ -x "$TOP/build/bin/dag-run" ] || skip "no plain build in build/bin"
+	dag wf.json <<'EOF2'
+{"on_failure": "continue", "steps": [{"id": "a", "run": "echo out; echo err >&2"},
+ {"id": "b", "needs": ["a"], "when": ".steps.a.status == \"succeeded\"", "run": "echo {{ .step.id }}"},
+ {"id": "t", "needs": ["a"], "transform": "{x: 1}"}, {"id": "f", "run": "exit 1"},
+ {"id": "r", "retry": {"attempts": 2, "delay": 0}, "run": "exit 3"}]}
+EOF2
+	run -1 timeout 120 valgrind -q --track-fds=yes --child-silent-after-fork=yes \
+	    --log-file=vg.txt "$TOP/build/bin/dag-run" -q -v wf.json
+	opened=$(grep -c 'Open file descriptor' vg.txt || true)
+	inherited=$(grep -c 'inherited from parent' vg.txt || true)
+	[ "$opened" -eq "$inherited" ] || { cat vg.txt; false; }
+}
