@@ -607,13 +607,15 @@ spawn_cmd(struct runner *r, uint32_t i, struct cmdspec *c)
 	/* A path is checked here, from the step's cwd, not left to exec:
 	 * the answer must not depend on how posix_spawn reports a failed
 	 * exec (under valgrind it is a child exiting 127). */
-	if (file != NULL && strchr(file, '/') != NULL && faccessat(cwd != -1 ?
-	    cwd : AT_FDCWD, file, X_OK, 0) == -1)
+	if (file == NULL)
+		e = ENOENT;
+	else if (strchr(file, '/') != NULL && faccessat(cwd != -1 ? cwd :
+	    AT_FDCWD, file, X_OK, 0) == -1)
 		e = errno == EACCES ? EACCES : ENOENT;
 	else
-		e = file == NULL ? ENOENT : spawn_start(&(struct spawn_req){ file,
-	    c->argv, env.v, in != -1 ? in : r->devnull, p[0][1], p[1][1], cwd,
-	    &r->oldmask }, &pid);
+		e = spawn_start(&(struct spawn_req){ file, c->argv, env.v,
+		    in != -1 ? in : r->devnull, p[0][1], p[1][1], cwd,
+		    &r->oldmask }, &pid);
 	if (e != 0 && r->g->s[i].kind == CMD_RUN && !c->shell) {
 		/* The direct path failed: let the shell say it its way. */
 		struct strbuf sb = STRBUF_INIT;
