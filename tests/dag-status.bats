@@ -213,6 +213,8 @@ EOF2
 	# dag-run itself is killed (no timeout wrapper between us and it).
 	dag-run -q -j2 --run-id crash crash.json 3>&- &
 	pid=$!
+	# The run must exist before the first kill (slow under ASan/valgrind).
+	for _ in $(seq 300); do [ -s "$DAG_RUNS/crash/events.jsonl" ] && break; sleep 0.05; done
 	kills=0
 	for round in 1 2 3 4 5 6; do
 		sleep "0.$((RANDOM % 5 + 2))"
