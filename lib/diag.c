@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 
 #include "diag.h"
 #include "strbuf.h"
@@ -93,6 +94,11 @@ diag_print(const struct diag *d, FILE *fp)
 	for (i = 0; i < d->n; i++) {
 		const struct diag_msg *m = &d->v[i];
 
+		/* A system error is the program's, not a place in the file. */
+		if (m->sev == DIAG_SYSERR && m->path == NULL) {
+			fprintf(fp, "%s: %s\n", getprogname(), m->msg);
+			continue;
+		}
 		fprintf(fp, "%s: %s%s%s%s\n", d->file,
 		    m->path != NULL ? m->path : "", m->path != NULL ? ": " : "",
 		    m->sev == DIAG_WARNING ? "warning: " : "", m->msg);

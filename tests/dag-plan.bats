@@ -107,7 +107,7 @@ EOF2
 	assert_equal "${stderr_lines[0]}" "dag-plan: unknown format 'svg' (json, text, dot, mermaid, make or slurm)"
 	run -2 dag-plan a.json b.json
 	run -4 --separate-stderr dag-plan nothere.json
-	assert_equal "$stderr" "nothere.json: open 'nothere.json': No such file or directory"
+	assert_equal "$stderr" "dag-plan: open 'nothere.json': No such file or directory"
 	run -0 dag-plan --version
 	assert_output --regexp '^dag-plan [0-9.]+$'
 }

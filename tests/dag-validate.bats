@@ -259,7 +259,7 @@ EOF2
 	run -2 --separate-stderr dag-validate --bogus
 	assert_equal "${stderr_lines[1]}" "usage: dag-validate [-hjq] [--name name] [--version] [file ...]"
 	run -4 --separate-stderr dag-validate no-such.json
-	assert_equal "$stderr" "no-such.json: open 'no-such.json': No such file or directory"
+	assert_equal "$stderr" "dag-validate: open 'no-such.json': No such file or directory"
 	run -4 dag-validate ok.json no-such.json
 	run -0 dag-validate --help
 	assert_output --partial "usage: dag-validate"
