@@ -3,6 +3,7 @@
 #include <err.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "../lib/exitcode.h"
 #include "../lib/opts.h"
@@ -12,7 +13,7 @@
 enum {
 	OPT_VERSION = 256, OPT_EVENTS, OPT_JSON, OPT_LOCK, OPT_LOCK_WAIT,
 	OPT_PREPARE, OPT_RESUME, OPT_RUN_DIR, OPT_RUN_ID, OPT_RUNS, OPT_TARGET,
-	OPT_LAUNCHER
+	OPT_LAUNCHER, OPT_ORDER
 };
 
 static const struct option longopts[] = {
@@ -25,6 +26,7 @@ static const struct option longopts[] = {
 	{ "launcher", required_argument, NULL, OPT_LAUNCHER },
 	{ "lock", no_argument, NULL, OPT_LOCK },
 	{ "lock-wait", required_argument, NULL, OPT_LOCK_WAIT },
+	{ "order", required_argument, NULL, OPT_ORDER },
 	{ "param", required_argument, NULL, 'p' },
 	{ "prepare", no_argument, NULL, OPT_PREPARE },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -45,7 +47,8 @@ usage(FILE *fp, int status)
 	    "[--prepare] [-j jobs]\n"
 	    "               [--launcher slurm|json-array] [--lock-wait secs] "
 	    "[-p key=value]\n               "
-	    "[--resume run] [--run-dir dir] [--run-id id] [--runs dir]\n"
+	    "[--order critical-path|declaration] [--resume run]\n"
+	    "               [--run-dir dir] [--run-id id] [--runs dir]\n"
 	    "               [--target id] [--version] [file]\n");
 	exit(status);
 }
@@ -103,6 +106,15 @@ main(int argc, char *argv[])
 			if (errstr != NULL)
 				errx(EXIT_USAGE, "--lock-wait '%s': %s", optarg,
 				    errstr);
+			break;
+		case OPT_ORDER:
+			if (strcmp(optarg, "critical-path") == 0)
+				o.declaration_order = 0;
+			else if (strcmp(optarg, "declaration") == 0)
+				o.declaration_order = 1;
+			else
+				errx(EXIT_USAGE, "--order '%s': expected "
+				    "critical-path or declaration", optarg);
 			break;
 		case OPT_PREPARE:
 			o.prepare = 1;

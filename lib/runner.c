@@ -321,7 +321,8 @@ enqueue(struct runner *r, uint32_t i)
 	if (r->L[i].queued)
 		return;
 	r->L[i].queued = 1;
-	heap_push(&r->ready, -(int64_t)llround(r->plan.rank[i] * 1000), i);
+	heap_push(&r->ready, r->o->declaration_order ? 0 :
+	    -(int64_t)llround(r->plan.rank[i] * 1000), i);
 }
 
 /* A need counts as success if it succeeded, was skipped, or may fail. */

@@ -18,6 +18,7 @@ struct run_opts {
 	double		 lock_wait;	/* --lock-wait seconds */
 	int		 prepare;	/* --prepare */
 	const char	*launcher;	/* --launcher: "slurm" or a JSON array */
+	int		 declaration_order; /* --order declaration */
 	char		**targets;
 	int		 ntargets;
 	char		**params;	/* "key=value" */

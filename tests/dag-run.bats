@@ -62,6 +62,23 @@ EOF2
 	assert_equal "$(paste -sd' ' <<<"$output")" "s1 s2 s3 long after"
 }
 
+@test "ready steps start by longest remaining path; --order declaration keeps the document's order" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "a", "run": "true", "x-estimate": 0.5}, {"id": "b", "run": "true"},
+ {"id": "c", "needs": ["b"], "run": "true"}, {"id": "d", "run": "true", "x-estimate": 5}]}
+EOF2
+	started() { jq -r 'select(.event == "step_started") | .step' "$(latest)/events.jsonl" | paste -sd' '; }
+	run -0 dag-run -q -j1 wf.json
+	assert_equal "$(started)" "d b c a"
+	run -0 dag-run -q -j1 --order declaration wf.json
+	assert_equal "$(started)" "a b c d"
+	# Past runs now time b and c in milliseconds, below a's 0.5 s hint.
+	run -0 dag-run -q -j1 --order=critical-path wf.json
+	assert_equal "$(started)" "d a b c"
+	run -2 --separate-stderr dag-run --order fifo wf.json
+	assert_equal "$stderr" "dag-run: --order 'fifo': expected critical-path or declaration"
+}
+
 @test "pools limit steps sharing a resource" {
 	dag wf.json <<'EOF2'
 {"pools": {"db": 1}, "steps": [

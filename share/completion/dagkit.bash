@@ -220,7 +220,7 @@ _dagkit_dag_plan() {
 
 _dagkit_dag_run() {
 	local cur prev words cword file
-	local argopts='|-j|--jobs|--lock-wait|-p|--param|--resume|--run-dir|--run-id|--runs|--target|'
+	local argopts='|-j|--jobs|--launcher|--lock-wait|--order|-p|--param|--resume|--run-dir|--run-id|--runs|--target|'
 	_dagkit_init
 	case $prev in
 	--target)
@@ -239,6 +239,14 @@ _dagkit_dag_run() {
 		_dagkit_lines < <(_dagkit_run_ids)
 		return 0
 		;;
+	--order)
+		_dagkit_reply critical-path declaration
+		return 0
+		;;
+	--launcher)
+		_dagkit_reply slurm
+		return 0
+		;;
 	--run-dir | --runs)
 		_dagkit_dirs
 		return 0
@@ -249,8 +257,8 @@ _dagkit_dag_run() {
 	esac
 	if [[ $cur == -* ]]; then
 		_dagkit_reply -h -j -k -n -p -q -v --dry-run --events --help \
-		    --jobs --json --keep-going --lock --lock-wait --param \
-		    --prepare --quiet --resume --run-dir --run-id --runs \
+		    --jobs --json --keep-going --launcher --lock --lock-wait \
+		    --order --param --prepare --quiet --resume --run-dir --run-id --runs \
 		    --target --verbose --version
 		return 0
 	fi
