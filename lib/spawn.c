@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <spawn.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "spawn.h"
@@ -221,6 +222,103 @@ spawn_resolve(const char *name, const char *path)
 	return cache[ncache++].path;
 }
 
+/*
+ * The file actions and attributes of recent spawns, keyed by the fds and
+ * the mask they name.  Building them costs six getrlimit calls (glibc
+ * checks both fds of every dup2), and a runner's fds come back with the
+ * same numbers step after step, so most spawns reuse one.
+ */
+#define NSETUP	4
+static struct setup {
+	int				 used;
+	int				 in, out, err, cwd;
+	sigset_t			 mask;
+	posix_spawn_file_actions_t	 fa;
+	posix_spawnattr_t		 at;
+} setups[NSETUP];
+static unsigned next_setup;
+
+static void
+setup_destroy(struct setup *u)
+{
+	posix_spawnattr_destroy(&u->at);
+	posix_spawn_file_actions_destroy(&u->fa);
+}
+
+static int
+setup_build(struct setup *u, const struct spawn_req *r)
+{
+	sigset_t def;
+	int e;
+
+	if ((e = posix_spawn_file_actions_init(&u->fa)) != 0)
+		return e;
+	if ((e = posix_spawnattr_init(&u->at)) != 0) {
+		posix_spawn_file_actions_destroy(&u->fa);
+		return e;
+	}
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE);
+	if ((e = posix_spawn_file_actions_adddup2(&u->fa, r->in, 0)) != 0 ||
+	    (e = posix_spawn_file_actions_adddup2(&u->fa, r->out, 1)) != 0 ||
+	    (e = posix_spawn_file_actions_adddup2(&u->fa, r->err, 2)) != 0 ||
+	    (r->cwd != -1 &&
+	    (e = posix_spawn_file_actions_addfchdir_np(&u->fa, r->cwd)) != 0) ||
+	    (e = posix_spawnattr_setflags(&u->at, POSIX_SPAWN_SETPGROUP |
+	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) != 0 ||
+	    (e = posix_spawnattr_setpgroup(&u->at, 0)) != 0 ||
+	    (e = posix_spawnattr_setsigmask(&u->at, r->mask)) != 0 ||
+	    (e = posix_spawnattr_setsigdefault(&u->at, &def)) != 0) {
+		setup_destroy(u);
+		return e;
+	}
+	u->in = r->in;
+	u->out = r->out;
+	u->err = r->err;
+	u->cwd = r->cwd;
+	u->mask = *r->mask;
+	return 0;
+}
+
+static struct setup *
+setup_for(const struct spawn_req *r, int *err)
+{
+	struct setup *u, *free_one = NULL;
+	unsigned k;
+
+	for (k = 0; k < NSETUP; k++) {
+		u = &setups[k];
+		if (!u->used) {
+			if (free_one == NULL)
+				free_one = u;
+		} else if (u->in == r->in && u->out == r->out &&
+		    u->err == r->err && u->cwd == r->cwd &&
+		    memcmp(&u->mask, r->mask, sizeof(u->mask)) == 0)
+			return u;
+	}
+	if ((u = free_one) == NULL) {
+		u = &setups[next_setup];
+		next_setup = (next_setup + 1) % NSETUP;
+		setup_destroy(u);
+		u->used = 0;
+	}
+	if ((*err = setup_build(u, r)) != 0)
+		return NULL;
+	u->used = 1;
+	return u;
+}
+
+int
+spawn_start(const struct spawn_req *r, pid_t *pid)
+{
+	struct setup *u;
+	int e;
+
+	if ((u = setup_for(r, &e)) == NULL)
+		return e;
+	return posix_spawn(pid, r->file, &u->fa, &u->at, r->argv, r->envp);
+}
+
 void
 spawn_cache_free(void)
 {
@@ -235,40 +333,12 @@ spawn_cache_free(void)
 	ncache = 0;
 	free(cache_for);
 	cache_for = NULL;
-}
-
-int
-spawn_start(const struct spawn_req *r, pid_t *pid)
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t def;
-	int e;
-
-	if ((e = posix_spawn_file_actions_init(&fa)) != 0)
-		return e;
-	if ((e = posix_spawnattr_init(&at)) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		return e;
-	}
-	sigemptyset(&def);
-	sigaddset(&def, SIGPIPE);
-	if ((e = posix_spawn_file_actions_adddup2(&fa, r->in, 0)) != 0 ||
-	    (e = posix_spawn_file_actions_adddup2(&fa, r->out, 1)) != 0 ||
-	    (e = posix_spawn_file_actions_adddup2(&fa, r->err, 2)) != 0 ||
-	    (r->cwd != -1 &&
-	    (e = posix_spawn_file_actions_addfchdir_np(&fa, r->cwd)) != 0) ||
-	    (e = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
-	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) != 0 ||
-	    (e = posix_spawnattr_setpgroup(&at, 0)) != 0 ||
-	    (e = posix_spawnattr_setsigmask(&at, r->mask)) != 0 ||
-	    (e = posix_spawnattr_setsigdefault(&at, &def)) != 0)
-		goto out;
-	e = posix_spawn(pid, r->file, &fa, &at, r->argv, r->envp);
-out:
-	posix_spawnattr_destroy(&at);
-	posix_spawn_file_actions_destroy(&fa);
-	return e;
+	for (i = 0; i < NSETUP; i++)
+		if (setups[i].used) {
+			setup_destroy(&setups[i]);
+			setups[i].used = 0;
+		}
+	next_setup = 0;
 }
 
 int

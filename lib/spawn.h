@@ -44,6 +44,7 @@ void	 argv_free(char **);
  * the cache (do not free), or NULL when not found.
  */
 const char *spawn_resolve(const char *name, const char *path);
+/* Frees that cache and spawn_start's. */
 void	 spawn_cache_free(void);
 
 struct spawn_req {
@@ -57,7 +58,8 @@ struct spawn_req {
 
 /*
  * posix_spawn in a new process group with default SIGPIPE and the given
- * mask.  Returns 0 and sets *pid, or an errno value (glibc reports exec
+ * mask.  The file actions and attributes of the last few distinct
+ * (in, out, err, cwd, mask) are kept for reuse until spawn_cache_free.  Returns 0 and sets *pid, or an errno value (glibc reports exec
  * failures synchronously: ENOENT, EACCES, ENOEXEC...).
  */
 int	 spawn_start(const struct spawn_req *, pid_t *pid);
