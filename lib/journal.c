@@ -72,10 +72,12 @@ journal_open(struct journal *j, int dirfd, const char *run)
 void
 journal_close(struct journal *j)
 {
+	(void)journal_flush(j);
 	if (j->fd != -1)
 		close(j->fd);
 	j->fd = -1;
 	strbuf_release(&j->line);
+	strbuf_release(&j->pending);
 }
 
 struct strbuf *
@@ -108,19 +110,40 @@ journal_write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-int
-journal_end(struct journal *j)
+static int
+put(struct journal *j, const char *p, size_t n)
 {
-	strbuf_adds(&j->line, "}\n");
-	if (journal_write_all(j->fd, j->line.buf, j->line.len) == -1) {
+	if (journal_write_all(j->fd, p, n) == -1) {
 		if (j->error == 0)
 			j->error = errno;
 		return -1;
 	}
-	if (j->mirror != -1 && journal_write_all(j->mirror, j->line.buf,
-	    j->line.len) == -1)
+	if (j->mirror != -1 && journal_write_all(j->mirror, p, n) == -1)
 		j->mirror = -1;		/* a closed reader stops the stream */
 	return 0;
+}
+
+int
+journal_end(struct journal *j)
+{
+	strbuf_adds(&j->line, "}\n");
+	if (j->batch) {
+		strbuf_add(&j->pending, j->line.buf, j->line.len);
+		return 0;
+	}
+	return put(j, j->line.buf, j->line.len);
+}
+
+int
+journal_flush(struct journal *j)
+{
+	int rc;
+
+	if (j->pending.len == 0 || j->fd == -1)
+		return 0;
+	rc = put(j, j->pending.buf, j->pending.len);
+	strbuf_reset(&j->pending);
+	return rc;
 }
 
 static int64_t

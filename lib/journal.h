@@ -21,6 +21,8 @@ struct journal {
 	const char	*run;		/* run id (borrowed) */
 	struct strbuf	 line;
 	int		 error;		/* errno of the first failed write */
+	int		 batch;		/* journal_end queues, journal_flush writes */
+	struct strbuf	 pending;	/* queued lines */
 };
 
 /* Opens (creating) dirfd/events.jsonl; a torn tail is cut off first. */
@@ -28,8 +30,12 @@ int	 journal_open(struct journal *, int dirfd, const char *run_id);
 void	 journal_close(struct journal *);
 /* Starts an event line: {"ts":..,"run":..,"event":"name" */
 struct strbuf *journal_begin(struct journal *, const char *event);
-/* Closes the line, writes it (and mirrors it).  0, or -1 on I/O error. */
+/* Closes the line, writes it (and mirrors it).  0, or -1 on I/O error.
+ * In batch mode the line is queued instead, for journal_flush. */
 int	 journal_end(struct journal *);
+/* Writes the queued lines with one write(2): complete lines only, so the
+ * crash guarantee is the same.  0, or -1 on I/O error (j->error set). */
+int	 journal_flush(struct journal *);
 
 /* write(2) until all of p is written or an error (EINTR retried): 0/-1. */
 int	 journal_write_all(int fd, const char *p, size_t n);

@@ -77,7 +77,8 @@ struct live {
 	uint8_t		 holds_slot;	/* counted in inflight and its pool */
 	uint8_t		 io_error;	/* its output could not be kept */
 	int		 memfd;
-	int		 relay[2];	/* -v: pipe read ends, -1 */
+	int		 relay[2];	/* pipe read ends, -1 */
+	int		 wend[2];	/* our copies of their write ends, -1 */
 	uint32_t	 relay_pos;	/* index in runner.relaying */
 	int		 relayf[2];	/* -v: capture files */
 	uint8_t		 bol[2];	/* at the beginning of a line */
@@ -282,6 +283,9 @@ snapshot(struct runner *r)
 	struct strbuf sb = STRBUF_INIT;
 	int64_t t0 = now_ms(), cost;
 
+	/* The journal, the source of truth, is never behind run.json. */
+	(void)journal_flush(&r->jr);
+	journal_check(r);
 	state_emit(&r->rs, r->g, &sb);
 	strbuf_addc(&sb, '\n');
 	if (rundir_replace(r->rd.dfd, "run.json", sb.buf, sb.len) == -1) {
@@ -607,11 +611,13 @@ spawn_cmd(struct runner *r, uint32_t i, struct cmdspec *c)
 	    envv_get(&env, "PATH"));
 	/* A path is checked here, from the step's cwd, not left to exec:
 	 * the answer must not depend on how posix_spawn reports a failed
-	 * exec (under valgrind it is a child exiting 127). */
+	 * exec (under valgrind it is a child exiting 127).  An absolute
+	 * path found along PATH was checked when the cache found it. */
 	if (file == NULL)
 		e = ENOENT;
-	else if (strchr(file, '/') != NULL && faccessat(cwd != -1 ? cwd :
-	    AT_FDCWD, file, X_OK, 0) == -1)
+	else if (!c->shell && (strchr(c->argv[0], '/') != NULL ||
+	    file[0] != '/') && faccessat(cwd != -1 ? cwd : AT_FDCWD, file,
+	    X_OK, 0) == -1)
 		e = errno == EACCES ? EACCES : ENOENT;
 	else
 		e = spawn_start(&(struct spawn_req){ file, c->argv, env.v,
@@ -663,7 +669,10 @@ spawn_cmd(struct runner *r, uint32_t i, struct cmdspec *c)
 		l->relayf[k] = -1;
 		l->bol[k] = 1;
 		p[k][0] = -1;
-		(void)fcntl(l->relay[k], F_SETFL, O_NONBLOCK);
+		/* Held until the step is reaped, so a step ending does not
+		 * wake us twice (pipe hang-up, then SIGCHLD). */
+		l->wend[k] = p[k][1];
+		p[k][1] = -1;
 	}
 	l->relay_pos = r->nrelaying;
 	r->relaying[r->nrelaying++] = i;
@@ -754,8 +763,8 @@ start_ready(struct runner *r)
 	struct heap_item it;
 	const struct step *s;
 
-	/* Each running step holds up to four fds (two pipes, two capture
-	 * files): past the limit, wait rather than fail with EMFILE. */
+	/* Each running step holds up to six fds (two pipes, both ends, two
+	 * capture files): past the limit, wait rather than fail with EMFILE. */
 	while (r->inflight < r->slots && r->inflight < r->fd_room &&
 	    heap_pop(&r->ready, &it) == 0) {
 		s = &r->g->s[it.val];
@@ -1130,24 +1139,35 @@ relay(struct runner *r, uint32_t i, int which)
 static void
 drain_relay(struct runner *r, uint32_t i)
 {
-	int w;
+	struct live *l = &r->L[i];
+	struct pollfd p[2];
+	int w, n = 0;
 
-	for (w = 0; w < 2; w++) {
-		if (r->L[i].relay[w] == -1)
-			continue;
-		/* The child is gone; grandchildren may hold the pipe, so
-		 * read what is there now and stop. */
-		while (r->L[i].relay[w] != -1) {
-			struct pollfd p = { r->L[i].relay[w], POLLIN, 0 };
-
-			if (poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN |
-			    POLLHUP)))
-				break;
-			relay(r, i, w);
+	for (w = 0; w < 2; w++)
+		if (l->wend[w] != -1) {
+			close(l->wend[w]);
+			l->wend[w] = -1;
 		}
-		if (r->L[i].relay[w] != -1)
-			relay_close(r, i, w);
+	/* The child is gone; grandchildren may hold the pipes, so read
+	 * what is there now and stop.  Usually both just hang up. */
+	for (w = 0; w < 2; w++)
+		if (l->relay[w] != -1)
+			p[n++] = (struct pollfd){ l->relay[w], POLLIN, 0 };
+	if (n == 0 || poll(p, (nfds_t)n, 0) == -1)
+		n = 0;
+	for (w = 0; w < n; w++) {
+		int which = p[w].fd == l->relay[0] ? 0 : 1;
+
+		while ((p[w].revents & POLLIN) && l->relay[which] != -1) {
+			relay(r, i, which);
+			if (l->relay[which] == -1 ||
+			    poll(&p[w], 1, 0) <= 0)
+				break;
+		}
 	}
+	for (w = 0; w < 2; w++)
+		if (l->relay[w] != -1)
+			relay_close(r, i, w);
 }
 
 static void
@@ -1275,19 +1295,31 @@ loop_once(struct runner *r)
 		free(who);
 		return -1;
 	}
-	if (pfd[0].revents & POLLIN) {
-		struct signalfd_siginfo si;
-
-		while (read(r->sigfd, &si, sizeof(si)) == sizeof(si))
-			on_signal(r, (int)si.ssi_signo);
+	/* Output first: a pipe that only hung up (the usual end of a silent
+	 * step) is closed without a read, and the reaping below then has
+	 * nothing left to drain.  The pipes block: one read per POLLIN. */
+	for (k = 1; (uint32_t)k < n; k++) {
+		i = who[k] / 2;
+		w = who[k] % 2;
+		if (r->L[i].relay[w] != pfd[k].fd)
+			continue;
+		if (pfd[k].revents & POLLIN)
+			relay(r, i, (int)w);
+		else if (pfd[k].revents & (POLLHUP | POLLERR | POLLNVAL))
+			relay_close(r, i, (int)w);
 	}
-	for (k = 1; (uint32_t)k < n; k++)
-		if (pfd[k].revents & (POLLIN | POLLHUP)) {
-			i = who[k] / 2;
-			w = who[k] % 2;
-			if (r->L[i].relay[w] == pfd[k].fd)
-				relay(r, i, (int)w);
-		}
+	if (pfd[0].revents & POLLIN) {
+		struct signalfd_siginfo si[8];
+		ssize_t got;
+		size_t j;
+
+		do {
+			got = read(r->sigfd, si, sizeof(si));
+			for (j = 0; got > 0 && j < (size_t)got / sizeof(si[0]);
+			    j++)
+				on_signal(r, (int)si[j].ssi_signo);
+		} while (got == (ssize_t)sizeof(si));
+	}
 	while ((top = heap_top(&r->timers)) != NULL && top->key <= now_ms()) {
 		(void)heap_pop(&r->timers, &it);
 		on_timer(r, &it);
@@ -1472,16 +1504,16 @@ setup_process(struct runner *r)
 	/* Raised only as far as the slots need, and put back for every
 	 * child (prlimit after spawn, setrlimit in forked evaluators). */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max &&
-	    rl.rlim_cur < (rlim_t)r->slots * 4 + 64) {
+	    rl.rlim_cur < (rlim_t)r->slots * 6 + 64) {
 		r->nofile = rl.rlim_cur;
-		rl.rlim_cur = (rlim_t)r->slots * 4 + 64 < rl.rlim_max ?
-		    (rlim_t)r->slots * 4 + 64 : rl.rlim_max;
+		rl.rlim_cur = (rlim_t)r->slots * 6 + 64 < rl.rlim_max ?
+		    (rlim_t)r->slots * 6 + 64 : rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	r->fd_room = 1;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 64)
 		r->fd_room = rl.rlim_cur == RLIM_INFINITY ? UINT32_MAX :
-		    (uint32_t)((rl.rlim_cur - 32) / 4);
+		    (uint32_t)((rl.rlim_cur - 32) / 6);
 	return 0;
 }
 
@@ -1674,6 +1706,7 @@ runner_alloc(struct runner *r)
 	for (i = 0; i < r->g->n; i++) {
 		r->L[i].memfd = -1;
 		r->L[i].relay[0] = r->L[i].relay[1] = -1;
+		r->L[i].wend[0] = r->L[i].wend[1] = -1;
 		r->L[i].relayf[0] = r->L[i].relayf[1] = -1;
 	}
 	while (cap < (r->slots + 4) * 4)
@@ -1713,10 +1746,15 @@ drive(struct runner *r)
 {
 	uint32_t i;
 
+	/* The events of one turn of the loop go out in one write, before
+	 * it sleeps: a finished step and the one started in its slot. */
+	r->jr.batch = 1;
 	for (i = 0; i < r->g->n; i++)
 		consider(r, r->g->order[i]);
 	for (;;) {
 		start_ready(r);
+		(void)journal_flush(&r->jr);
+		journal_check(r);
 		if (r->inflight == 0 && r->waiting == 0 &&
 		    (r->ready.n == 0 || r->stopping))
 			break;
@@ -1726,6 +1764,9 @@ drive(struct runner *r)
 			break;
 		}
 	}
+	r->jr.batch = 0;
+	(void)journal_flush(&r->jr);
+	journal_check(r);
 	return final_status(r);
 }
 
