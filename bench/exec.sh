@@ -13,16 +13,22 @@
 # before and removed after the clock).
 #
 # Environment: BENCH_ROUNDS (3), BENCH_WIDE (10000), BENCH_CHAIN (2000),
-# BENCH_JOBS (2), BENCH_SCHED_ROUNDS (1; 0 skips the scheduling table, which
-# takes about 2 x 130 s per round), BENCH_SCHED_MAX (0.05), BIN (build/bin).
+# BENCH_JOBS (2), BENCH_SCHED_ROUNDS (3; 0 skips the long-tail scheduling
+# table, about 70 s per round), BENCH_SCHED_MAX (0.002) and BENCH_SCHED_LONG
+# ("0.001 2") for its lattice, BENCH_UNIFORM_ROUNDS (1; 0 skips the uniform
+# scheduling table, about 270 s per round), BENCH_UNIFORM_MAX (0.05),
+# BIN (build/bin).
 set -eu
 
 ROUNDS=${BENCH_ROUNDS:-3}
 WIDE=${BENCH_WIDE:-10000}
 CHAIN=${BENCH_CHAIN:-2000}
 JOBS=${BENCH_JOBS:-2}
-SROUNDS=${BENCH_SCHED_ROUNDS:-1}
-SMAX=${BENCH_SCHED_MAX:-0.05}
+SROUNDS=${BENCH_SCHED_ROUNDS:-3}
+SMAX=${BENCH_SCHED_MAX:-0.002}
+SLONG=${BENCH_SCHED_LONG:-0.001 2}
+UROUNDS=${BENCH_UNIFORM_ROUNDS:-1}
+UMAX=${BENCH_UNIFORM_MAX:-0.05}
 BIN=${BIN:-build/bin}
 OUT=bench/out
 LAT_L=100 LAT_W=100 LAT_K=3
@@ -38,7 +44,7 @@ loud() {
 }
 
 [ -f bench/gen.py ] || die "run me from the repository root"
-for v in "$ROUNDS" "$WIDE" "$CHAIN" "$JOBS" "$SROUNDS"; do
+for v in "$ROUNDS" "$WIDE" "$CHAIN" "$JOBS" "$SROUNDS" "$UROUNDS"; do
 	case $v in
 	'' | *[!0-9]*) die "not a number: $v" ;;
 	esac
@@ -111,26 +117,32 @@ gen "chain-$CHAIN" chain "$CHAIN"
 gen "lattice-${LAT_L}x$LAT_W-k$LAT_K" lattice "$LAT_L" "$LAT_W" "$LAT_K"
 gen "sleepy-$SLEEPY" sleepy "$SLEEPY"
 
-# Scheduling: the lattice of sleeps, once with its x-estimates (dag-run's
-# default priority: longest remaining estimated path first) and once with
-# every x-estimate replaced by 1, so the priority degenerates to "fewest
-# layers left first, ties in declaration order": close to declaration order
-# (see bench/README.md).  Same steps, same sleeps, same declaration order.
-SCHED=$OUT/sched-lattice-${LAT_L}x$LAT_W-k$LAT_K
+# Scheduling: lattices of sleeps whose steps carry their sleep as
+# "x-estimate".  "tail": most steps sleep 0-$SMAX s, a fraction of them (drawn
+# at random, BENCH_SCHED_LONG "FRACTION MAX") sleep MAX/2-MAX s; "uniform":
+# every step sleeps 0-$UMAX s.  "-hist" is the tail lattice without the
+# x-estimates, for dag-run to estimate from a past run (SPEC 5).
+TAIL=$OUT/sched-tail-${LAT_L}x$LAT_W-k$LAT_K
+UNI=$OUT/sched-uniform-${LAT_L}x$LAT_W-k$LAT_K
 if [ "$SROUNDS" -gt 0 ]; then
+	# shellcheck disable=SC2086 # two words: fraction and maximum
 	python3 bench/gen.py lattice "$LAT_L" "$LAT_W" "$LAT_K" \
-	    --sleep-max "$SMAX" >"$SCHED.json"
-	python3 - "$SCHED.json" >"$SCHED-flat.json" <<'EOF'
+	    --sleep-max "$SMAX" --long $SLONG >"$TAIL.json" ||
+	    die "bad BENCH_SCHED_MAX or BENCH_SCHED_LONG"
+	python3 - "$TAIL.json" >"$TAIL-hist.json" <<'EOF'
 import json, sys
 doc = json.load(open(sys.argv[1]))
-for s in doc["steps"]:
-    s["x-estimate"] = 1
-doc["name"] += "-flat"
 out = sys.stdout
 out.write('{"name": %s, "steps": [\n' % json.dumps(doc["name"]))
-out.write(",\n".join(json.dumps(s) for s in doc["steps"]))
+out.write(",\n".join(json.dumps({k: v for k, v in s.items()
+                                 if k != "x-estimate"})
+                      for s in doc["steps"]))
 out.write("\n]}\n")
 EOF
+fi
+if [ "$UROUNDS" -gt 0 ]; then
+	python3 bench/gen.py lattice "$LAT_L" "$LAT_W" "$LAT_K" \
+	    --sleep-max "$UMAX" >"$UNI.json" || die "bad BENCH_UNIFORM_MAX"
 fi
 
 # bound FILE [RUNJSON]: "critical-path total-work bound" in seconds, where
@@ -307,41 +319,64 @@ RSS_WIDE=$(rss "dagrun:$W")
 
 # --- scheduling quality ---------------------------------------------------
 
-if [ "$SROUNDS" -gt 0 ]; then
-	# run_sched VARIANT: one dag-run --json of $SCHED$VARIANT.json;
-	# appends "wall makespan measured-bound" to $tmp/s.VARIANT.
-	run_sched() {	# on tmpfs if there is one: the order is measured
-		work=$(mktemp -d "${SHM:-$tmp}/runs.XXXXXX")
-		t0=$(now)
-		"$BIN/dag-run" -q -j"$JOBS" --runs "$work" --json \
-		    "$SCHED$1.json" >"$tmp/run.json" 2>"$tmp/err" || {
-			cat "$tmp/err" >&2
-			die "dag-run $SCHED$1.json failed"
-		}
-		t1=$(now)
-		rm -rf "$work"
-		mk=$(python3 -c 'import json, sys
-print("%.6f" % json.load(open(sys.argv[1]))["duration"])' "$tmp/run.json")
-		mb=$(bound "$SCHED.json" "$tmp/run.json" | awk '{ print $3 }')
-		echo "$t0 $t1 $mk $mb" |
-		    awk '{ printf "%.6f %s %s\n", $2 - $1, $3, $4 }' \
-		    >>"$tmp/s.$1"
+# run_sched DOC TAG ORDER [RUNS]: one dag-run --json --order ORDER of
+# DOC.json into RUNS (default: a fresh directory, on tmpfs if there is one:
+# the order is measured, not the file system); appends "wall makespan
+# measured-bound" to $tmp/s.TAG.
+run_sched() {
+	work=${4:-$(mktemp -d "${SHM:-$tmp}/runs.XXXXXX")}
+	t0=$(now)
+	"$BIN/dag-run" -q -j"$JOBS" --order "$3" --runs "$work" --json \
+	    "$1.json" >"$tmp/run.json" 2>"$tmp/err" || {
+		cat "$tmp/err" >&2
+		die "dag-run $1.json failed"
 	}
-	r=1
-	while [ "$r" -le "$SROUNDS" ]; do
-		echo "scheduling: round $r/$SROUNDS (about 2 x 130 s) ..." >&2
-		run_sched ""
-		run_sched -flat
-		r=$((r + 1))
-	done
-	for v in "" -flat; do
+	t1=$(now)
+	[ -n "${4:-}" ] || rm -rf "$work"
+	mk=$(python3 -c 'import json, sys
+print("%.6f" % json.load(open(sys.argv[1]))["duration"])' "$tmp/run.json")
+	mb=$(bound "$1.json" "$tmp/run.json" | awk '{ print $3 }')
+	echo "$t0 $t1 $mk $mb" |
+	    awk '{ printf "%.6f %s %s\n", $2 - $1, $3, $4 }' >>"$tmp/s.$2"
+}
+# sched_medians TAG...: the medians of each column into $tmp/sm.TAG.1..3.
+sched_medians() {
+	for v in "$@"; do
 		for c in 1 2 3; do
 			cut -d' ' -f"$c" "$tmp/s.$v" >"$tmp/col"
-			median "$tmp/col" >"$tmp/sm$v.$c"
+			median "$tmp/col" >"$tmp/sm.$v.$c"
 		done
 	done
-	read -r SCP SWORK SBOUND <<EOF
-$(bound "$SCHED.json")
+}
+if [ "$SROUNDS" -gt 0 ]; then
+	r=1
+	while [ "$r" -le "$SROUNDS" ]; do
+		echo "scheduling (tail): round $r/$SROUNDS (about 70 s) ..." >&2
+		run_sched "$TAIL" tail-cp critical-path
+		run_sched "$TAIL" tail-decl declaration
+		# One untimed run leaves the history the timed one estimates from.
+		hist=$(mktemp -d "${SHM:-$tmp}/runs.XXXXXX")
+		run_sched "$TAIL-hist" warmup critical-path "$hist"
+		run_sched "$TAIL-hist" tail-hist critical-path "$hist"
+		rm -rf "$hist"
+		r=$((r + 1))
+	done
+	sched_medians tail-cp tail-decl tail-hist
+	read -r TCP TWORK TBOUND <<EOF
+$(bound "$TAIL.json")
+EOF
+fi
+if [ "$UROUNDS" -gt 0 ]; then
+	r=1
+	while [ "$r" -le "$UROUNDS" ]; do
+		echo "scheduling (uniform): round $r/$UROUNDS (about 270 s) ..." >&2
+		run_sched "$UNI" uni-cp critical-path
+		run_sched "$UNI" uni-decl declaration
+		r=$((r + 1))
+	done
+	sched_medians uni-cp uni-decl
+	read -r UCP UWORK UBOUND <<EOF
+$(bound "$UNI.json")
 EOF
 fi
 read -r YCP YWORK YBOUND <<EOF
@@ -440,34 +475,51 @@ ratio() { echo "$1 $2" | awk '{ printf "%.2f", ($2 > 0 ? $1 / $2 : 0) }'; }
 				$1, $2, $3, $3 / $1 * 1e6, $4, ($3 - $4) / $1 * 1e6, $5 }'
 		done
 	done
+	if [ "$SROUNDS" -gt 0 ] || [ "$UROUNDS" -gt 0 ]; then
+		echo
+		echo "### Scheduling quality: lattices ${LAT_L}x$LAT_W, K=$LAT_K, of" \
+		    "\`sleep X\` steps, at -j$JOBS"
+		echo
+		echo "Makespan is run.json's \`duration\`, the median of the" \
+		    "rounds.  \"bound\" is max(critical path, work / $JOBS) over" \
+		    "the nominal sleeps (no process start-up); \"measured" \
+		    "bound\" is the same over the durations the run recorded" \
+		    "(sleep plus exec).  \"vs declaration\" is the makespan over" \
+		    "that of \`--order declaration\` on the same document."
+		echo
+		echo "| lattice | order | makespan s | wall s | x bound | measured bound s | x measured bound | vs declaration |"
+		echo "|---|---|---:|---:|---:|---:|---:|---:|"
+	fi
+	# sched_row LATTICE TAG NAME BOUND DECLTAG
+	sched_row() {
+		w=$(cat "$tmp/sm.$2.1") mk=$(cat "$tmp/sm.$2.2")
+		mb=$(cat "$tmp/sm.$2.3") dk=$(cat "$tmp/sm.$5.2")
+		echo "| $1 | $3 | $(printf %.2f "$mk") | $(printf %.2f "$w") |" \
+		    "$(ratio "$mk" "$4") | $(printf %.2f "$mb") |" \
+		    "$(ratio "$mk" "$mb") | $(ratio "$mk" "$dk") |"
+	}
 	if [ "$SROUNDS" -gt 0 ]; then
+		t="tail: bound $(printf %.2f "$TBOUND") s"
+		sched_row "$t" tail-cp "critical path (x-estimate)" "$TBOUND" tail-decl
+		sched_row "$t" tail-hist "critical path (history of 1 run)" "$TBOUND" tail-decl
+		sched_row "$t" tail-decl "declaration" "$TBOUND" tail-decl
+	fi
+	if [ "$UROUNDS" -gt 0 ]; then
+		t="uniform: bound $(printf %.2f "$UBOUND") s"
+		sched_row "$t" uni-cp "critical path (x-estimate)" "$UBOUND" uni-decl
+		sched_row "$t" uni-decl "declaration" "$UBOUND" uni-decl
+	fi
+	if [ "$SROUNDS" -gt 0 ] || [ "$UROUNDS" -gt 0 ]; then
 		echo
-		echo "### Scheduling quality: lattice ${LAT_L}x$LAT_W, K=$LAT_K," \
-		    "steps \`sleep X\`, X in [0, $SMAX], \`x-estimate\`: X"
-		echo
-		echo "Nominal lower bound at -j$JOBS: max(critical path" \
-		    "$(printf %.2f "$SCP") s, work $(printf %.2f "$SWORK") s /" \
-		    "$JOBS) = $(printf %.2f "$SBOUND") s.  \"flat\" is the same" \
-		    "document with every \`x-estimate\` set to 1, so the ready" \
-		    "queue runs fewest-layers-left first, ties in declaration" \
-		    "order (about declaration order).  Makespan is run.json's" \
-		    "\`duration\`; \"measured bound\" is the same bound over the" \
-		    "step durations that run recorded (sleep plus exec cost)." \
-		    "Median of $SROUNDS round(s)."
-		echo
-		echo "| order | makespan s | wall s | x bound | measured bound s | x measured bound |"
-		echo "|---|---:|---:|---:|---:|---:|"
-		for v in "" -flat; do
-			case $v in
-			'') name="default (x-estimate, longest path first)" ;;
-			*) name="flat (x-estimate 1: ~declaration order)" ;;
-			esac
-			w=$(cat "$tmp/sm$v.1") mk=$(cat "$tmp/sm$v.2")
-			mb=$(cat "$tmp/sm$v.3")
-			echo "| $name | $(printf %.2f "$mk") | $(printf %.2f "$w") |" \
-			    "$(ratio "$mk" "$SBOUND") | $(printf %.2f "$mb") |" \
-			    "$(ratio "$mk" "$mb") |"
-		done
+		[ "$SROUNDS" -eq 0 ] || echo "tail: steps sleep 0-$SMAX s, except" \
+		    "a fraction $(echo "$SLONG" | awk '{ print $1 }') of them" \
+		    "(drawn at random) that sleep $(echo "$SLONG" |
+		    awk '{ print $2 / 2 "-" $2 }') s; critical path" \
+		    "$(printf %.2f "$TCP") s, work $(printf %.2f "$TWORK") s;" \
+		    "$SROUNDS round(s)."
+		[ "$UROUNDS" -eq 0 ] || echo "uniform: steps sleep 0-$UMAX s;" \
+		    "critical path $(printf %.2f "$UCP") s, work" \
+		    "$(printf %.2f "$UWORK") s; $UROUNDS round(s)."
 	fi
 	if [ -s "$tmp/notes" ]; then
 		echo

@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
 """Generate DAG documents for the dagkit benchmarks, and convert them.
 
-Everything is written to stdout and is deterministic (fixed seed 42).
+Everything is written to stdout and is deterministic (seed 42, or the
+value of GEN_SEED).
 
   gen.py wide N                      N independent steps running "true"
   gen.py chain N                     each step needs the previous one
-  gen.py lattice LAYERS WIDTH K [--sleep-max S]
+  gen.py lattice LAYERS WIDTH K [--sleep-max S [--long F L]]
                                      each step needs K distinct random steps
                                      of the layer before; with --sleep-max,
                                      run "sleep X" with X in [0, S] (2
-                                     decimals) and "x-estimate": X
+                                     decimals) and "x-estimate": X; with
+                                     --long, a fraction F of the steps
+                                     (drawn at random) sleep X in [L/2, L]
+                                     instead, and X has 3 decimals
   gen.py random N E                  N steps, about E needs in total, each
                                      need an earlier step among the previous
                                      1000, no duplicates
@@ -23,17 +27,26 @@ Everything is written to stdout and is deterministic (fixed seed 42).
                                      written "step step" so tsort sees it
   gen.py makefile FILE               an equivalent Makefile (.PHONY targets)
   gen.py ninja FILE                  an equivalent build.ninja
+  gen.py simulate FILE JOBS [START]  list-schedule FILE (x-estimate as the
+                                     duration, plus START seconds of
+                                     start-up per step, default 0.0006) on
+                                     JOBS slots, by critical path and by
+                                     declaration order; prints both
+                                     makespans and the bound max(critical
+                                     path, work / JOBS)
 
 Step ids are s0, s1, ... in order (every need points to an earlier step).
 """
 
+import heapq
 import json
+import os
 import random
 import re
 import shlex
 import sys
 
-SEED = 42
+SEED = int(os.environ.get("GEN_SEED", "42"))
 WINDOW = 1000   # "random": needs point into the previous WINDOW steps
 
 
@@ -66,7 +79,8 @@ def gen_chain(n):
     return [step(i, needs=[i - 1] if i else None) for i in range(n)]
 
 
-def gen_lattice(layers, width, k, sleep_max=None):
+def gen_lattice(layers, width, k, sleep_max=None, long_frac=0.0,
+                long_max=0.0):
     rng = random.Random(SEED)
     k = min(k, width)
     steps = []
@@ -80,8 +94,11 @@ def gen_lattice(layers, width, k, sleep_max=None):
             if sleep_max is None:
                 steps.append(step(base + j, needs=needs))
             else:
-                x = round(rng.uniform(0, sleep_max), 2)
-                s = step(base + j, run="sleep %.2f" % x, needs=needs)
+                if long_frac and rng.random() < long_frac:
+                    x = round(rng.uniform(long_max / 2, long_max), 3)
+                else:
+                    x = round(rng.uniform(0, sleep_max), 3 if long_frac else 2)
+                s = step(base + j, run="sleep %g" % x, needs=needs)
                 s["x-estimate"] = x
                 steps.append(s)
     return steps
@@ -120,6 +137,49 @@ def gen_sleepy(n):
         steps.append(step(i, run="sleep 0.01",
                           needs=sorted(rng.sample(range(i), k))))
     return steps
+
+
+# --- simulation ------------------------------------------------------------
+
+def simulate(path, jobs, start):
+    _, steps = load(path)
+    index = {s["id"]: i for i, s in enumerate(steps)}
+    n = len(steps)
+    dur = [float(s.get("x-estimate", 1)) + start for s in steps]
+    needs = [[index[d] for d in s.get("needs") or []] for s in steps]
+    kids = [[] for _ in range(n)]
+    for i, ns in enumerate(needs):
+        for d in ns:
+            kids[d].append(i)
+    rank, fin = [0.0] * n, [0.0] * n
+    for i in range(n - 1, -1, -1):      # needs point to earlier steps
+        rank[i] = dur[i] + max((rank[k] for k in kids[i]), default=0.0)
+    for i in range(n):
+        fin[i] = dur[i] + max((fin[d] for d in needs[i]), default=0.0)
+
+    def run(prio):
+        left = [len(ns) for ns in needs]
+        ready = [(prio[i], i) for i in range(n) if not left[i]]
+        heapq.heapify(ready)
+        busy, t = [], 0.0
+        while ready or busy:
+            while ready and len(busy) < jobs:
+                _, i = heapq.heappop(ready)
+                heapq.heappush(busy, (t + dur[i], i))
+            t, i = heapq.heappop(busy)
+            for k in kids[i]:
+                left[k] -= 1
+                if not left[k]:
+                    heapq.heappush(ready, (prio[k], k))
+        return t
+
+    cp = run([(-rank[i], i) for i in range(n)])
+    decl = run([(i,) for i in range(n)])
+    bound = max(max(fin, default=0.0), sum(dur) / jobs)
+    print("critical-path %.3f declaration %.3f bound %.3f "
+          "declaration/critical-path %.3f critical-path/bound %.3f"
+          % (cp, decl, bound, decl / cp if cp else 0, cp / bound if bound
+             else 0))
 
 
 # --- conversions ---------------------------------------------------------
@@ -245,11 +305,22 @@ def main(argv):
             if sleep_max < 0:
                 usage()
             args = args[:at] + args[at + 2:]
+        long_frac = long_max = 0.0
+        if "--long" in args:
+            at = args.index("--long")
+            try:
+                long_frac = float(args[at + 1])
+                long_max = float(args[at + 2])
+            except (IndexError, ValueError):
+                usage()
+            if sleep_max is None or not 0 <= long_frac <= 1 or long_max < 0:
+                usage()
+            args = args[:at] + args[at + 3:]
         layers, width, k = ints(args, 3)
         if layers and not width:
             usage()
         emit("lattice-%dx%d-k%d" % (layers, width, k),
-             gen_lattice(layers, width, k, sleep_max))
+             gen_lattice(layers, width, k, sleep_max, long_frac, long_max))
     elif cmd == "random":
         n, e = ints(args, 2)
         emit("random-%d-%d" % (n, e), gen_random(n, e))
@@ -264,6 +335,17 @@ def main(argv):
             usage()
         {"edges": to_edges, "makefile": to_makefile,
          "ninja": to_ninja}[cmd](args[0])
+    elif cmd == "simulate":
+        if len(args) not in (2, 3):
+            usage()
+        try:
+            jobs = int(args[1])
+            start = float(args[2]) if len(args) == 3 else 0.0006
+        except ValueError:
+            usage()
+        if jobs < 1 or start < 0:
+            usage()
+        simulate(args[0], jobs, start)
     else:
         usage()
 
