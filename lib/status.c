@@ -339,45 +339,79 @@ print_gantt(const struct view *v)
 	free(idx);
 }
 
+/* Copies dfd/name to fp in chunks: a log may be bigger than memory.
+ * Returns 1 if copied, 0 if there is no such file, -1 on error. */
+static int
+copy_log(int dfd, const char *name, FILE *fp)
+{
+	char buf[65536];
+	ssize_t n;
+	int fd;
+
+	if ((fd = openat(dfd, name, O_RDONLY | O_CLOEXEC)) == -1)
+		return errno == ENOENT ? 0 : -1;
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			return -1;
+		}
+		if (fwrite(buf, 1, (size_t)n, fp) != (size_t)n)
+			break;		/* stdout_close reports it */
+	}
+	close(fd);
+	return 1;
+}
+
 static int
 print_logs(const struct view *v, const struct status_opts *o)
 {
 	int64_t i = dag_find(v->g, o->step, strlen(o->step));
 	unsigned att;
-	char *path, *text;
-	size_t len;
-	int dfd, found = 0, w;
+	char *path;
+	int dfd, w;
 
 	if (i < 0) {
 		warnx("no step \"%s\" in run %s", o->step, v->rs.id);
 		return EXIT_USAGE;
 	}
 	att = o->attempt ? o->attempt : v->rs.s[i].attempts;
-	if (att == 0) {
+	if (att == 0 || v->rs.s[i].attempts == 0) {
 		warnx("step \"%s\" has not run", o->step);
 		return EXIT_USAGE;
 	}
+	if (att > v->rs.s[i].attempts) {
+		warnx("step \"%s\" has %u attempt%s, not %u", o->step,
+		    v->rs.s[i].attempts, v->rs.s[i].attempts == 1 ? "" : "s",
+		    att);
+		return EXIT_USAGE;
+	}
+	/* A step that printed nothing has no files: nothing to print. */
 	path = xasprintf("%s/steps/%s", v->dir, o->step);
 	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(path);
+	if (dfd == -1 && errno != ENOENT) {
+		warn("%s", path);
+		free(path);
+		return EXIT_SYSERR;
+	}
 	for (w = 0; w < 2 && dfd != -1; w++) {
 		char name[64];
 
 		(void)snprintf(name, sizeof(name), "%u.%s", att,
 		    w == 0 ? "stdout" : "stderr");
-		if ((text = rundir_read(dfd, name, &len)) == NULL)
-			continue;
-		found = 1;
-		fwrite(text, 1, len, w == 0 ? stdout : stderr);
-		free(text);
+		if (w == 1)
+			(void)fflush(stdout);
+		if (copy_log(dfd, name, w == 0 ? stdout : stderr) == -1) {
+			warn("%s/%s", path, name);
+			close(dfd);
+			free(path);
+			return EXIT_SYSERR;
+		}
 	}
 	if (dfd != -1)
 		close(dfd);
-	if (!found) {
-		warnx("no captured output for step \"%s\" attempt %u", o->step,
-		    att);
-		return EXIT_USAGE;
-	}
+	free(path);
 	return EXIT_OK;
 }
 

@@ -98,7 +98,16 @@ EOF2
 	assert_equal "$stderr" "err 2"
 	run -0 --separate-stderr dag-status --logs f --attempt 1
 	assert_equal "$output" "out 1"
+	run -2 --separate-stderr dag-status --logs f --attempt 3
+	assert_equal "$stderr" 'dag-status: step "f" has 2 attempts, not 3'
 	run -2 dag-status --logs nope
+	# A step that printed nothing has no files and nothing to show.
+	echo '{"steps": [{"id": "q", "run": "true"}, {"id": "n", "needs": ["q"], "when": "false", "run": "true"}]}' > quiet.json
+	run -0 timeout 30 dag-run -q quiet.json
+	run -0 --separate-stderr dag-status --logs q
+	assert_equal "$output$stderr" ""
+	run -2 --separate-stderr dag-status --logs n
+	assert_equal "$stderr" 'dag-status: step "n" has not run'
 }
 
 @test "--gantt draws a text timeline scaled to the width" {
