@@ -837,7 +837,7 @@ html_report(FILE *fp, const struct dag *g, const struct runstate *rs,
 	h.sdfd = sdfd;
 	h.g = g;
 	h.rs = rs;
-	h.now = clock_wall_ms();
+	h.now = state_now(rs);
 	emit_head(&h);
 	emit_summary(&h);
 	emit_timeline(&h);

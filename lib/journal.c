@@ -313,6 +313,8 @@ journal_apply(const char *line, size_t len, const struct dag *g,
 	memcpy(ev, d.buf + d.n[v].off + 1, d.n[v].len - 2);
 	ev[d.n[v].len - 2] = '\0';
 	ts = get_ts(&d, 0);
+	if (ts > rs->last_event)
+		rs->last_event = ts;
 	ok = 1;
 	if (strncmp(ev, "run_", 4) == 0) {
 		apply_run(&d, 0, ev, g, rs, ts);

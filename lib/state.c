@@ -32,6 +32,14 @@ state_init(struct runstate *rs, const struct dag *g)
 	}
 }
 
+int64_t
+state_now(const struct runstate *rs)
+{
+	if (rs->status == RUN_INTERRUPTED && rs->last_event > 0)
+		return rs->last_event;
+	return clock_wall_ms();
+}
+
 void
 state_release(struct runstate *rs)
 {
@@ -132,7 +140,7 @@ void
 state_emit(const struct runstate *rs, const struct dag *g, struct strbuf *sb)
 {
 	uint32_t counts[ST__N], i;
-	int64_t end = rs->finished ? rs->finished : clock_wall_ms();
+	int64_t end = rs->finished ? rs->finished : state_now(rs);
 
 	strbuf_adds(sb, "{\"format\":1,\"id\":");
 	strbuf_add_json_str(sb, rs->id, strlen(rs->id));

@@ -44,12 +44,16 @@ struct runstate {
 	uint8_t		 external;	/* prepared for dag-step drivers */
 	pid_t		 pid;
 	int64_t		 started, finished;
+	int64_t		 last_event;	/* ms of the latest journal line read */
 	uint32_t	 n;
 	struct sstate	*s;
 };
 
 void	state_init(struct runstate *, const struct dag *);
 void	state_release(struct runstate *);
+/* "Now" for elapsed times: the clock, but for an interrupted run the time
+ * of its last event, since nothing has happened in it after that. */
+int64_t	state_now(const struct runstate *);
 int	step_status_terminal(int);
 int	step_status_parse(const char *, size_t);
 int	run_status_parse(const char *, size_t);

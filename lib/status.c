@@ -215,7 +215,7 @@ print_table(const struct view *v, const char *runs)
 	const struct runstate *rs = &v->rs;
 	char ts[40], d[32];
 	uint32_t i, done, total;
-	int64_t end = rs->finished ? rs->finished : clock_wall_ms();
+	int64_t end = rs->finished ? rs->finished : state_now(rs);
 	size_t w = 4;
 
 	done = done_count(rs, &total);
@@ -244,7 +244,7 @@ print_table(const struct view *v, const char *runs)
 			continue;
 		if (s->started)
 			duration_format(s->finished ? s->duration :
-			    (double)(clock_wall_ms() - s->started) / 1000, d,
+			    (double)(state_now(rs) - s->started) / 1000, d,
 			    sizeof(d));
 		else
 			strlcpy(d, "-", sizeof(d));
@@ -288,7 +288,7 @@ print_gantt(const struct view *v)
 {
 	const struct runstate *rs = &v->rs;
 	int64_t t0 = rs->started, t1 = rs->finished ? rs->finished :
-	    clock_wall_ms();
+	    state_now(rs);
 	unsigned width = term_width(), w = 4, bar, a, b, k;
 	uint32_t i, *idx = xcalloc(v->g->n + 1, sizeof(*idx)), n = 0, j;
 	char d[32];

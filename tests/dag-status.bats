@@ -72,6 +72,12 @@ EOF2
 	wait "$pid" || true
 	run -6 dag-status
 	assert_line "status   interrupted"
+	# Nothing happens in a dead run: its elapsed time stops at its last event.
+	run -6 --separate-stderr dag-status --json
+	d1=$(jq .duration <<<"$output")
+	sleep 1.1
+	run -6 --separate-stderr dag-status --json
+	assert_equal "$(jq .duration <<<"$output")" "$d1"
 	run -0 dag-status --list
 	assert_line --index 1 --regexp ' interrupted '
 	pkill -f 'sleep 30' || true
