@@ -415,19 +415,78 @@ print_logs(const struct view *v, const struct status_opts *o)
 	return EXIT_OK;
 }
 
+/* One line of --list. */
+struct listrow {
+	char	*name;
+	char	 status[32], started[40], dur[32];
+};
+
+/* Newest first: by start time (RFC 3339 UTC strings sort as times), then
+ * by name; runs that never started last. */
 static int
-cmp_desc(const void *a, const void *b)
+cmp_row(const void *a, const void *b)
 {
-	return -strcmp(*(char *const *)a, *(char *const *)b);
+	const struct listrow *x = a, *y = b;
+	int c, xs = x->started[0] != '-', ys = y->started[0] != '-';
+
+	if (xs != ys)
+		return ys - xs;
+	if ((c = strcmp(y->started, x->started)) != 0)
+		return c;
+	return strcmp(y->name, x->name);
+}
+
+static void
+list_read(const char *runs, struct listrow *r)
+{
+	struct jdoc j;
+	struct diag d;
+	uint32_t s, st, du, ex;
+	char *path, *text = NULL;
+	size_t len;
+	int dfd;
+
+	strlcpy(r->dur, "-", sizeof(r->dur));
+	strlcpy(r->status, "?", sizeof(r->status));
+	strlcpy(r->started, "-", sizeof(r->started));
+	path = xasprintf("%s/%s", runs, r->name);
+	diag_init(&d, path);
+	if ((dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		text = rundir_read(dfd, "run.json", &len);
+		close(dfd);
+	}
+	if (text != NULL && jdoc_parse(&j, text, len, &d) == 0 &&
+	    j.n[0].kind == J_OBJ) {
+		if ((s = jdoc_get(&j, 0, "status")) != JNONE &&
+		    j.n[s].kind == J_STR)
+			(void)snprintf(r->status, sizeof(r->status), "%.*s",
+			    (int)j.n[s].len - 2, j.buf + j.n[s].off + 1);
+		ex = jdoc_get(&j, 0, "external");
+		if (strcmp(r->status, "running") == 0 && (ex == JNONE ||
+		    j.n[ex].kind != J_TRUE) && rundir_lock_held(path) == 0)
+			strlcpy(r->status, "interrupted", sizeof(r->status));
+		if ((st = jdoc_get(&j, 0, "started")) != JNONE &&
+		    j.n[st].kind == J_STR)
+			(void)snprintf(r->started, sizeof(r->started), "%.*s",
+			    (int)j.n[st].len - 2, j.buf + j.n[st].off + 1);
+		if ((du = jdoc_get(&j, 0, "duration")) != JNONE &&
+		    j.n[du].kind == J_NUM)
+			duration_format(jdoc_num(&j, du), r->dur,
+			    sizeof(r->dur));
+		jdoc_release(&j);
+	}
+	free(text);
+	free(path);
+	diag_release(&d);
 }
 
 /* --list: every run in the runs directory, newest first, from run.json. */
 static int
 print_list(const char *runs)
 {
-	char **names = NULL, *path, *text;
+	struct listrow *rows = NULL;
 	struct dirent *de;
-	size_t n = 0, k, len;
+	size_t n = 0, k;
 	DIR *dp;
 
 	if ((dp = opendir(runs)) == NULL) {
@@ -438,60 +497,21 @@ print_list(const char *runs)
 		if (de->d_name[0] == '.' || strcmp(de->d_name, "latest") == 0 ||
 		    de->d_type == DT_REG)
 			continue;
-		names = xreallocarray(names, n + 1, sizeof(*names));
-		names[n++] = xstrdup(de->d_name);
+		rows = xreallocarray(rows, n + 1, sizeof(*rows));
+		rows[n].name = xstrdup(de->d_name);
+		list_read(runs, &rows[n++]);
 	}
 	closedir(dp);
 	if (n > 0)
-		qsort(names, n, sizeof(*names), cmp_desc);
+		qsort(rows, n, sizeof(*rows), cmp_row);
 	printf("%-44s  %-11s  %-24s  %9s\n", "RUN", "STATUS", "STARTED",
 	    "DURATION");
 	for (k = 0; k < n; k++) {
-		struct jdoc j;
-		struct diag d;
-		uint32_t s, st, du, ex;
-		char dur[32] = "-", stat_[32] = "?", start[40] = "-";
-
-		path = xasprintf("%s/%s", runs, names[k]);
-		diag_init(&d, path);
-		{
-			int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-			text = dfd == -1 ? NULL : rundir_read(dfd, "run.json",
-			    &len);
-			if (dfd != -1)
-				close(dfd);
-		}
-		if (text != NULL && jdoc_parse(&j, text, len, &d) == 0 &&
-		    j.n[0].kind == J_OBJ) {
-			if ((s = jdoc_get(&j, 0, "status")) != JNONE &&
-			    j.n[s].kind == J_STR)
-				(void)snprintf(stat_, sizeof(stat_), "%.*s",
-				    (int)j.n[s].len - 2, j.buf + j.n[s].off + 1);
-			ex = jdoc_get(&j, 0, "external");
-			if (strcmp(stat_, "running") == 0 && (ex == JNONE ||
-			    j.n[ex].kind != J_TRUE) &&
-			    rundir_lock_held(path) == 0)
-				strlcpy(stat_, "interrupted", sizeof(stat_));
-			if ((st = jdoc_get(&j, 0, "started")) != JNONE &&
-			    j.n[st].kind == J_STR)
-				(void)snprintf(start, sizeof(start), "%.*s",
-				    (int)j.n[st].len - 2,
-				    j.buf + j.n[st].off + 1);
-			if ((du = jdoc_get(&j, 0, "duration")) != JNONE &&
-			    j.n[du].kind == J_NUM)
-				duration_format(jdoc_num(&j, du), dur,
-				    sizeof(dur));
-			jdoc_release(&j);
-		}
-		printf("%-44s  %-11s  %-24s  %9s\n", names[k], stat_, start,
-		    dur);
-		free(text);
-		free(path);
-		free(names[k]);
-		diag_release(&d);
+		printf("%-44s  %-11s  %-24s  %9s\n", rows[k].name,
+		    rows[k].status, rows[k].started, rows[k].dur);
+		free(rows[k].name);
 	}
-	free(names);
+	free(rows);
 	return EXIT_OK;
 }
 

@@ -92,6 +92,10 @@ EOF2
 	assert_line --index 0 --regexp '^RUN +STATUS +STARTED +DURATION$'
 	assert_line --index 1 --regexp '^20260102T000000Z-b +failed +[0-9T:.Z-]+ +[0-9.]+m?s$'
 	assert_line --index 2 --regexp '^20260101T000000Z-a +succeeded '
+	# By start time, not by name: a later run with an earlier-sorting id.
+	run -0 timeout 30 dag-run -q --run-id 00-first-by-name wf.json
+	run -0 dag-status --list
+	assert_line --index 1 --regexp '^00-first-by-name +succeeded '
 }
 
 @test "--logs prints a step's captured output; --attempt picks an attempt" {
