@@ -530,6 +530,20 @@ report_new(struct view *v, struct progress *pg, uint8_t *seen)
 		seen[i] = (uint8_t)(s->status + 1);
 		progress_step(pg, v->g->s[i].id, s->status, s->attempts,
 		    s->duration, s->reason);
+		if ((s->status == ST_FAILED || s->status == ST_TIMED_OUT) &&
+		    !s->allowed) {
+			/* The tail of its stderr, as dag-run prints it. */
+			char *path = xasprintf("%s/steps", v->dir);
+			int sdfd = open(path, O_RDONLY | O_DIRECTORY |
+			    O_CLOEXEC);
+
+			if (sdfd != -1) {
+				progress_tail(pg, sdfd, v->g->s[i].id,
+				    s->attempts);
+				close(sdfd);
+			}
+			free(path);
+		}
 	}
 }
 

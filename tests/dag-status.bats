@@ -162,7 +162,7 @@ EOF2
 
 @test "-f follows a run until it ends and exits with its status" {
 	dag wf.json <<'EOF2'
-{"steps": [{"id": "a", "run": "sleep 0.5"}, {"id": "b", "needs": ["a"], "run": "sleep 0.5; exit 1"}]}
+{"steps": [{"id": "a", "run": "sleep 0.5"}, {"id": "b", "needs": ["a"], "run": "sleep 0.5; echo boom >&2; exit 1"}]}
 EOF2
 	timeout 30 dag-run -q wf.json 3>&- &
 	pid=$!
@@ -171,6 +171,7 @@ EOF2
 	wait "$pid" || true
 	[[ "$stderr" == *"ok a"* ]]
 	[[ "$stderr" == *"FAILED b"* ]]
+	[[ "$stderr" == *"    b | boom"* ]]	# the failed step's stderr tail
 	[[ "$stderr" == *"dag-status: run "*" failed"* ]]
 }
 
@@ -180,8 +181,9 @@ EOF2
 	[[ "$stderr" == *"[1/2] ok build"* ]]
 	[[ "$stderr" == *"[2/2] ok test"* ]]
 	[[ "$stderr" == *"succeeded"* ]]
-	echo '{"steps": [{"id": "a", "run": "false"}]}' > bad.json
-	run -1 bash -c 'timeout 30 dag-run -q --events bad.json | dag-status -'
+	echo '{"steps": [{"id": "a", "run": "echo nope >&2; false"}]}' > bad.json
+	run -1 --separate-stderr bash -c 'timeout 30 dag-run -q --events bad.json | dag-status -'
+	[[ "$stderr" == *"    a | nope"* ]]
 }
 
 @test "resume after a failure re-runs only what did not succeed" {
