@@ -58,9 +58,10 @@ struct spawn_req {
 
 /*
  * posix_spawn in a new process group with default SIGPIPE and the given
- * mask.  The file actions and attributes of the last few distinct
- * (in, out, err, cwd, mask) are kept for reuse until spawn_cache_free.  Returns 0 and sets *pid, or an errno value (glibc reports exec
- * failures synchronously: ENOENT, EACCES, ENOEXEC...).
+ * mask.  Returns 0 and sets *pid, or an errno value (glibc reports exec
+ * failures synchronously: ENOENT, EACCES, ENOEXEC...).  The file actions
+ * and attributes of the last few distinct (in, out, err, cwd, mask) are
+ * kept for reuse until spawn_cache_free.
  */
 int	 spawn_start(const struct spawn_req *, pid_t *pid);
 /* Exit status for a spawn errno, shell style: 127 not found, else 126. */
