@@ -199,27 +199,49 @@ journal_check(struct runner *r)
 	}
 }
 
+/* Writes the queued journal lines and reports a failed write. */
 static void
-ev_step_started(struct runner *r, uint32_t i, pid_t pid)
+journal_sync(struct runner *r)
 {
-	struct strbuf *sb = journal_begin(&r->jr, "step_started");
+	(void)journal_flush(&r->jr);
+	journal_check(r);
+}
+
+/* Starts the journal line of a step event: ts, run, event and step. */
+static struct strbuf *
+ev_step(struct runner *r, const char *event, uint32_t i)
+{
+	struct strbuf *sb = journal_begin(&r->jr, event);
 
 	strbuf_adds(sb, ",\"step\":");
 	strbuf_add_json_str(sb, r->g->s[i].id, strlen(r->g->s[i].id));
-	strbuf_addf(sb, ",\"attempt\":%u,\"pid\":%ld", r->rs.s[i].attempts,
-	    (long)pid);
+	return sb;
+}
+
+/* Ends an event line: written, or queued for the end of the loop turn. */
+static void
+ev_end(struct runner *r)
+{
 	(void)journal_end(&r->jr);
 	journal_check(r);
+}
+
+static void
+ev_step_started(struct runner *r, uint32_t i, pid_t pid)
+{
+	struct strbuf *sb = ev_step(r, "step_started", i);
+
+	strbuf_addf(sb, ",\"attempt\":%u,\"pid\":%ld", r->rs.s[i].attempts,
+	    (long)pid);
+	ev_end(r);
 }
 
 static void
 ev_step_finished(struct runner *r, uint32_t i, double secs, int retry)
 {
 	struct sstate *s = &r->rs.s[i];
-	struct strbuf *sb = journal_begin(&r->jr, "step_finished");
+	struct strbuf *sb = ev_step(r, "step_finished", i);
 
-	strbuf_adds(sb, ",\"step\":");
-	strbuf_add_json_str(sb, r->g->s[i].id, strlen(r->g->s[i].id));
 	strbuf_addf(sb, ",\"attempt\":%u,\"status\":\"%s\"", s->attempts,
 	    step_status_names[s->status]);
 	if (s->exit_code >= 0)
@@ -242,37 +264,30 @@ ev_step_finished(struct runner *r, uint32_t i, double secs, int retry)
 		strbuf_adds(sb, ",\"allowed\":true");
 	if (retry)
 		strbuf_adds(sb, ",\"retry\":true");	/* not final */
-	(void)journal_end(&r->jr);
-	journal_check(r);
+	ev_end(r);
 }
 
 static void
 ev_step_skipped(struct runner *r, uint32_t i)
 {
 	struct sstate *s = &r->rs.s[i];
-	struct strbuf *sb = journal_begin(&r->jr, "step_skipped");
+	struct strbuf *sb = ev_step(r, "step_skipped", i);
 
-	strbuf_adds(sb, ",\"step\":");
-	strbuf_add_json_str(sb, r->g->s[i].id, strlen(r->g->s[i].id));
 	strbuf_addf(sb, ",\"status\":\"%s\",\"reason\":",
 	    step_status_names[s->status]);
 	strbuf_add_json_str(sb, s->reason ? s->reason : "",
 	    s->reason ? strlen(s->reason) : 0);
-	(void)journal_end(&r->jr);
-	journal_check(r);
+	ev_end(r);
 }
 
 static void
 ev_step_retry(struct runner *r, uint32_t i, double delay)
 {
-	struct strbuf *sb = journal_begin(&r->jr, "step_retry");
+	struct strbuf *sb = ev_step(r, "step_retry", i);
 
-	strbuf_adds(sb, ",\"step\":");
-	strbuf_add_json_str(sb, r->g->s[i].id, strlen(r->g->s[i].id));
 	strbuf_addf(sb, ",\"attempt\":%u,\"delay\":", r->rs.s[i].attempts + 1);
 	strbuf_add_secs(sb, delay);
-	(void)journal_end(&r->jr);
-	journal_check(r);
+	ev_end(r);
 }
 
 /* -- run.json -------------------------------------------------------- */
@@ -284,8 +299,7 @@ snapshot(struct runner *r)
 	int64_t t0 = now_ms(), cost;
 
 	/* The journal, the source of truth, is never behind run.json. */
-	(void)journal_flush(&r->jr);
-	journal_check(r);
+	journal_sync(r);
 	state_emit(&r->rs, r->g, &sb);
 	strbuf_addc(&sb, '\n');
 	if (rundir_replace(r->rd.dfd, "run.json", sb.buf, sb.len) == -1) {
@@ -1464,8 +1478,7 @@ ev_run(struct runner *r, int started, int resumed)
 		strbuf_add_secs(sb, (double)(r->rs.finished -
 		    r->rs.started) / 1000);
 	}
-	(void)journal_end(&r->jr);
-	journal_check(r);
+	ev_end(r);
 }
 
 /* -- set-up ---------------------------------------------------------- */
@@ -1753,8 +1766,7 @@ drive(struct runner *r)
 		consider(r, r->g->order[i]);
 	for (;;) {
 		start_ready(r);
-		(void)journal_flush(&r->jr);
-		journal_check(r);
+		journal_sync(r);
 		if (r->inflight == 0 && r->waiting == 0 &&
 		    (r->ready.n == 0 || r->stopping))
 			break;
@@ -1765,8 +1777,7 @@ drive(struct runner *r)
 		}
 	}
 	r->jr.batch = 0;
-	(void)journal_flush(&r->jr);
-	journal_check(r);
+	journal_sync(r);
 	return final_status(r);
 }
 
@@ -1859,7 +1870,6 @@ static void
 reset_step(struct runner *r, uint32_t i)
 {
 	struct sstate *s = &r->rs.s[i];
-	struct strbuf *sb;
 
 	s->status = ST_PENDING;
 	s->has_output = 0;
@@ -1869,9 +1879,7 @@ reset_step(struct runner *r, uint32_t i)
 	s->started = 0;
 	s->finished = 0;
 	state_set_reason(s, NULL);
-	sb = journal_begin(&r->jr, "step_reset");
-	strbuf_adds(sb, ",\"step\":");
-	strbuf_add_json_str(sb, r->g->s[i].id, strlen(r->g->s[i].id));
+	(void)ev_step(r, "step_reset", i);
 	(void)journal_end(&r->jr);
 }
 
