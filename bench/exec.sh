@@ -145,33 +145,11 @@ if [ "$UROUNDS" -gt 0 ]; then
 	    --sleep-max "$UMAX" >"$UNI.json" || die "bad BENCH_UNIFORM_MAX"
 fi
 
-# bound FILE [RUNJSON]: "critical-path total-work bound" in seconds, where
-# bound = max(critical path, total work / JOBS).  Durations are each step's
-# x-estimate, else X of "sleep X", else 0; with RUNJSON (dag-run --json
-# output), the durations that run measured instead.
+# bound FILE [RUNJSON]: "critical-path total-work bound" in seconds at -j$JOBS
+# (bench/gen.py bound: durations from x-estimates or "sleep X", or those
+# RUNJSON, a dag-run --json output, recorded).
 bound() {
-	python3 - "$JOBS" "$@" <<'EOF'
-import json, re, sys
-jobs = int(sys.argv[1])
-steps = json.load(open(sys.argv[2]))["steps"]
-meas = None
-if len(sys.argv) > 3:
-    meas = json.load(open(sys.argv[3]))["steps"]
-def dur(s):
-    if meas is not None:
-        return float(meas[s["id"]]["duration"] or 0)
-    if "x-estimate" in s:
-        return float(s["x-estimate"])
-    m = re.match(r"^\s*sleep\s+([0-9.]+)\s*$", s.get("run", ""))
-    return float(m.group(1)) if m else 0.0
-fin, work = {}, 0.0
-for s in steps:          # needs point to earlier steps (bench/gen.py)
-    d = dur(s)
-    work += d
-    fin[s["id"]] = max([fin[n] for n in s.get("needs") or []] + [0.0]) + d
-cp = max(fin.values()) if fin else 0.0
-print("%.6f %.6f %.6f" % (cp, work, max(cp, work / jobs)))
-EOF
+	python3 bench/gen.py bound "$1" "$JOBS" ${2:+"$2"}
 }
 
 # --- the commands ---------------------------------------------------------
@@ -348,32 +326,37 @@ sched_medians() {
 		done
 	done
 }
-if [ "$SROUNDS" -gt 0 ]; then
+# repeat N WHAT FUNCTION: FUNCTION N times, each round announced.
+repeat() {
 	r=1
-	while [ "$r" -le "$SROUNDS" ]; do
-		echo "scheduling (tail): round $r/$SROUNDS (about 70 s) ..." >&2
-		run_sched "$TAIL" tail-cp critical-path
-		run_sched "$TAIL" tail-decl declaration
-		# One untimed run leaves the history the timed one estimates from.
-		hist=$(mktemp -d "${SHM:-$tmp}/runs.XXXXXX")
-		run_sched "$TAIL-hist" warmup critical-path "$hist"
-		run_sched "$TAIL-hist" tail-hist critical-path "$hist"
-		rm -rf "$hist"
+	while [ "$r" -le "$1" ]; do
+		echo "scheduling ($2): round $r/$1 ..." >&2
+		"$3"
 		r=$((r + 1))
 	done
+}
+tail_round() {	# about 70 s
+	run_sched "$TAIL" tail-cp critical-path
+	run_sched "$TAIL" tail-decl declaration
+	# One untimed run leaves the history the timed one estimates from.
+	hist=$(mktemp -d "${SHM:-$tmp}/runs.XXXXXX")
+	run_sched "$TAIL-hist" warmup critical-path "$hist"
+	run_sched "$TAIL-hist" tail-hist critical-path "$hist"
+	rm -rf "$hist"
+}
+uniform_round() {	# about 270 s
+	run_sched "$UNI" uni-cp critical-path
+	run_sched "$UNI" uni-decl declaration
+}
+if [ "$SROUNDS" -gt 0 ]; then
+	repeat "$SROUNDS" tail tail_round
 	sched_medians tail-cp tail-decl tail-hist
 	read -r TCP TWORK TBOUND <<EOF
 $(bound "$TAIL.json")
 EOF
 fi
 if [ "$UROUNDS" -gt 0 ]; then
-	r=1
-	while [ "$r" -le "$UROUNDS" ]; do
-		echo "scheduling (uniform): round $r/$UROUNDS (about 270 s) ..." >&2
-		run_sched "$UNI" uni-cp critical-path
-		run_sched "$UNI" uni-decl declaration
-		r=$((r + 1))
-	done
+	repeat "$UROUNDS" uniform uniform_round
 	sched_medians uni-cp uni-decl
 	read -r UCP UWORK UBOUND <<EOF
 $(bound "$UNI.json")

@@ -27,6 +27,12 @@ value of GEN_SEED).
                                      written "step step" so tsort sees it
   gen.py makefile FILE               an equivalent Makefile (.PHONY targets)
   gen.py ninja FILE                  an equivalent build.ninja
+  gen.py bound FILE JOBS [RUNJSON]   "critical-path work bound" in seconds,
+                                     bound = max(critical path, work /
+                                     JOBS); a step lasts its x-estimate,
+                                     else X of "sleep X", else 0, or with
+                                     RUNJSON (dag-run --json) the duration
+                                     that run recorded
   gen.py simulate FILE JOBS [START]  list-schedule FILE (x-estimate as the
                                      duration, plus START seconds of
                                      start-up per step, default 0.0006) on
@@ -141,21 +147,53 @@ def gen_sleepy(n):
 
 # --- simulation ------------------------------------------------------------
 
+def need_lists(steps):
+    index = {s["id"]: i for i, s in enumerate(steps)}
+    return [[index[d] for d in s.get("needs") or []] for s in steps]
+
+
+def finish_times(needs, dur):
+    """Earliest finish of each step with unbounded slots; needs point to
+    earlier steps (as gen.py writes them)."""
+    fin = [0.0] * len(dur)
+    for i, ns in enumerate(needs):
+        fin[i] = dur[i] + max((fin[d] for d in ns), default=0.0)
+    return fin
+
+
+def bound(path, jobs, runjson=None):
+    _, steps = load(path)
+    meas = None
+    if runjson is not None:
+        with open(runjson, encoding="utf-8") as f:
+            meas = json.load(f)["steps"]
+
+    def dur(s):
+        if meas is not None:
+            return float(meas[s["id"]]["duration"] or 0)
+        if "x-estimate" in s:
+            return float(s["x-estimate"])
+        m = re.match(r"^\s*sleep\s+([0-9.]+)\s*$", s.get("run", ""))
+        return float(m.group(1)) if m else 0.0
+
+    durs = [dur(s) for s in steps]
+    cp = max(finish_times(need_lists(steps), durs), default=0.0)
+    work = sum(durs)
+    print("%.6f %.6f %.6f" % (cp, work, max(cp, work / jobs)))
+
+
 def simulate(path, jobs, start):
     _, steps = load(path)
-    index = {s["id"]: i for i, s in enumerate(steps)}
     n = len(steps)
     dur = [float(s.get("x-estimate", 1)) + start for s in steps]
-    needs = [[index[d] for d in s.get("needs") or []] for s in steps]
+    needs = need_lists(steps)
     kids = [[] for _ in range(n)]
     for i, ns in enumerate(needs):
         for d in ns:
             kids[d].append(i)
-    rank, fin = [0.0] * n, [0.0] * n
+    rank = [0.0] * n
     for i in range(n - 1, -1, -1):      # needs point to earlier steps
         rank[i] = dur[i] + max((rank[k] for k in kids[i]), default=0.0)
-    for i in range(n):
-        fin[i] = dur[i] + max((fin[d] for d in needs[i]), default=0.0)
 
     def run(prio):
         left = [len(ns) for ns in needs]
@@ -175,11 +213,10 @@ def simulate(path, jobs, start):
 
     cp = run([(-rank[i], i) for i in range(n)])
     decl = run([(i,) for i in range(n)])
-    bound = max(max(fin, default=0.0), sum(dur) / jobs)
+    lb = max(max(finish_times(needs, dur), default=0.0), sum(dur) / jobs)
     print("critical-path %.3f declaration %.3f bound %.3f "
           "declaration/critical-path %.3f critical-path/bound %.3f"
-          % (cp, decl, bound, decl / cp if cp else 0, cp / bound if bound
-             else 0))
+          % (cp, decl, lb, decl / cp if cp else 0, cp / lb if lb else 0))
 
 
 # --- conversions ---------------------------------------------------------
@@ -335,6 +372,16 @@ def main(argv):
             usage()
         {"edges": to_edges, "makefile": to_makefile,
          "ninja": to_ninja}[cmd](args[0])
+    elif cmd == "bound":
+        if len(args) not in (2, 3):
+            usage()
+        try:
+            jobs = int(args[1])
+        except ValueError:
+            usage()
+        if jobs < 1:
+            usage()
+        bound(args[0], jobs, args[2] if len(args) == 3 else None)
     elif cmd == "simulate":
         if len(args) not in (2, 3):
             usage()
