@@ -85,11 +85,16 @@ journal_begin(struct journal *j, const char *event)
 {
 	char ts[40];
 
+	/* No printf: this runs for every event of every step. */
 	clock_rfc3339(clock_wall_ms(), ts, sizeof(ts));
 	strbuf_reset(&j->line);
-	strbuf_addf(&j->line, "{\"ts\":\"%s\",\"run\":", ts);
+	strbuf_adds(&j->line, "{\"ts\":\"");
+	strbuf_adds(&j->line, ts);
+	strbuf_adds(&j->line, "\",\"run\":");
 	strbuf_add_json_str(&j->line, j->run, strlen(j->run));
-	strbuf_addf(&j->line, ",\"event\":\"%s\"", event);
+	strbuf_adds(&j->line, ",\"event\":\"");
+	strbuf_adds(&j->line, event);
+	strbuf_addc(&j->line, '"');
 	return &j->line;
 }
 

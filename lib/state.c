@@ -118,7 +118,7 @@ state_emit_counts(const uint32_t counts[ST__N], struct strbuf *sb)
 	strbuf_addc(sb, '}');
 }
 
-static void
+static inline void
 time_field(struct strbuf *sb, const char *name, int64_t ms)
 {
 	char ts[40];

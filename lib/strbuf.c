@@ -50,29 +50,6 @@ strbuf_grow(struct strbuf *sb, size_t extra)
 }
 
 void
-strbuf_add(struct strbuf *sb, const void *p, size_t n)
-{
-	strbuf_grow(sb, n);
-	memcpy(sb->buf + sb->len, p, n);
-	sb->len += n;
-	sb->buf[sb->len] = '\0';
-}
-
-void
-strbuf_adds(struct strbuf *sb, const char *s)
-{
-	strbuf_add(sb, s, strlen(s));
-}
-
-void
-strbuf_addc(struct strbuf *sb, char c)
-{
-	strbuf_grow(sb, 1);
-	sb->buf[sb->len++] = c;
-	sb->buf[sb->len] = '\0';
-}
-
-void
 strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 {
 	va_list ap;
@@ -226,7 +203,7 @@ strbuf_add_secs(struct strbuf *sb, double secs)
 	} while (ms > 0);
 	if (neg)
 		*--p = '-';
-	strbuf_adds(sb, p);
+	strbuf_add(sb, p, (size_t)(tmp + sizeof(tmp) - 1 - p));
 }
 
 void
@@ -243,5 +220,5 @@ strbuf_add_int(struct strbuf *sb, long long v)
 	} while (u > 0);
 	if (v < 0)
 		*--p = '-';
-	strbuf_adds(sb, p);
+	strbuf_add(sb, p, (size_t)(tmp + sizeof(tmp) - 1 - p));
 }

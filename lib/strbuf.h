@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 /* A growable NUL-terminated byte buffer.  Embed it; init/release. */
 struct strbuf {
@@ -17,9 +18,6 @@ void	 strbuf_init(struct strbuf *);
 void	 strbuf_release(struct strbuf *);
 void	 strbuf_reset(struct strbuf *);
 void	 strbuf_grow(struct strbuf *, size_t);
-void	 strbuf_add(struct strbuf *, const void *, size_t);
-void	 strbuf_adds(struct strbuf *, const char *);
-void	 strbuf_addc(struct strbuf *, char);
 void	 strbuf_addf(struct strbuf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal, quotes included. */
@@ -30,6 +28,35 @@ void	 strbuf_add_json_num(struct strbuf *, double);
 void	 strbuf_add_int(struct strbuf *, long long);
 /* Appends seconds rounded to milliseconds ("2.31"): cheap, for timings. */
 void	 strbuf_add_secs(struct strbuf *, double);
+/*
+ * The appends are inline: the events and run.json call them per field of
+ * every step, and a string literal's length then folds at compile time.
+ */
+static inline void
+strbuf_add(struct strbuf *sb, const void *p, size_t n)
+{
+	if (sb->len + n + 1 > sb->cap)
+		strbuf_grow(sb, n);
+	memcpy(sb->buf + sb->len, p, n);
+	sb->len += n;
+	sb->buf[sb->len] = '\0';
+}
+
+static inline void
+strbuf_adds(struct strbuf *sb, const char *s)
+{
+	strbuf_add(sb, s, strlen(s));
+}
+
+static inline void
+strbuf_addc(struct strbuf *sb, char c)
+{
+	if (sb->len + 2 > sb->cap)
+		strbuf_grow(sb, 1);
+	sb->buf[sb->len++] = c;
+	sb->buf[sb->len] = '\0';
+}
+
 /* Returns the buffer (owned by the caller) and resets sb. */
 char	*strbuf_detach(struct strbuf *, size_t *);
 const char *strbuf_str(const struct strbuf *);
