@@ -51,30 +51,59 @@ envv_copy(struct envv *e, const struct envv *base)
 	e->v[e->n] = NULL;
 }
 
+/* Puts "KEY=..." (klen: length of KEY) from entry from on: replaces or
+ * appends.  s is not copied. */
 static void
-set_from(struct envv *e, size_t from, const char *key, size_t klen,
-    const char *val, size_t vlen)
+put_from(struct envv *e, size_t from, const char *s, size_t klen)
 {
-	char *s = xmalloc(klen + vlen + 2);
 	size_t i;
 
-	memcpy(s, key, klen);
-	s[klen] = '=';
-	memcpy(s + klen + 1, val, vlen);
-	s[klen + 1 + vlen] = '\0';
-	e->own = xreallocarray(e->own, e->nown + 1, sizeof(*e->own));
-	e->own[e->nown++] = s;
 	for (i = from; i < e->n; i++)
-		if (strncmp(e->v[i], key, klen) == 0 && e->v[i][klen] == '=') {
-			e->v[i] = s;
+		if (strncmp(e->v[i], s, klen + 1) == 0) {
+			e->v[i] = (char *)s;
 			return;
 		}
 	if (e->n + 2 > e->cap) {
 		e->cap *= 2;
 		e->v = xreallocarray(e->v, e->cap, sizeof(*e->v));
 	}
-	e->v[e->n++] = s;
+	e->v[e->n++] = (char *)s;
 	e->v[e->n] = NULL;
+}
+
+static void
+own(struct envv *e, char *s)
+{
+	if (e->nown == e->capown) {
+		e->capown = e->capown ? 2 * e->capown : 8;
+		e->own = xreallocarray(e->own, e->capown, sizeof(*e->own));
+	}
+	e->own[e->nown++] = s;
+}
+
+static void
+set_from(struct envv *e, size_t from, const char *key, size_t klen,
+    const char *val, size_t vlen)
+{
+	char *s = xmalloc(klen + vlen + 2);
+
+	memcpy(s, key, klen);
+	s[klen] = '=';
+	memcpy(s + klen + 1, val, vlen);
+	s[klen + 1 + vlen] = '\0';
+	own(e, s);
+	put_from(e, from, s, klen);
+}
+
+void
+envv_put_added(struct envv *e, const char *kv, int owned)
+{
+	const char *eq = strchr(kv, '=');
+
+	if (owned)
+		own(e, (char *)kv);
+	put_from(e, e->base, kv, eq != NULL ? (size_t)(eq - kv) :
+	    strlen(kv));
 }
 
 void
@@ -117,7 +146,8 @@ envv_release(struct envv *e)
 /*
  * Words whose meaning in sh differs from (or does not exist as) a program
  * of the same name.  "true" and "false" are absent on purpose: the
- * programs behave exactly like the builtins.
+ * programs behave exactly like the builtins.  Sorted (strcmp): searched
+ * with bsearch.
  */
 static const char *const sh_words[] = { "!", ".", ":", "[", "alias", "bg",
     "break", "case", "cd", "command", "continue", "do", "done", "echo",
@@ -127,11 +157,17 @@ static const char *const sh_words[] = { "!", ".", ":", "[", "alias", "bg",
     "shift", "test", "then", "time", "times", "trap", "type", "typeset",
     "ulimit", "umask", "unalias", "unset", "until", "wait", "while", NULL };
 
+static int
+cmp_word(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 char **
 shell_split(const char *cmd)
 {
 	char **v = NULL;
-	size_t n = 0, i;
+	size_t n = 0;
 	const char *p = cmd, *w;
 
 	/* Anything the shell would interpret sends the command to it. */
@@ -150,11 +186,11 @@ shell_split(const char *cmd)
 	if (n == 0)
 		return NULL;
 	v[n] = NULL;
-	for (i = 0; sh_words[i] != NULL; i++)
-		if (strcmp(v[0], sh_words[i]) == 0) {
-			argv_free(v);
-			return NULL;
-		}
+	if (bsearch(&v[0], sh_words, sizeof(sh_words) / sizeof(*sh_words) -
+	    1, sizeof(*sh_words), cmp_word) != NULL) {
+		argv_free(v);
+		return NULL;
+	}
 	return v;
 }
 

@@ -11,7 +11,7 @@ struct envv {
 	size_t	  n, cap;
 	size_t	  base;		/* entries copied from a base envv */
 	char	**own;		/* strings to free */
-	size_t	  nown;
+	size_t	  nown, capown;
 };
 
 void	 envv_from(struct envv *, char *const *base, const char *const *drop);
@@ -23,6 +23,9 @@ void	 envv_set(struct envv *, const char *key, size_t klen,
  * variables the base cannot hold (envv_from dropped them). */
 void	 envv_set_added(struct envv *, const char *key, size_t klen,
 	    const char *val, size_t vlen);
+/* The same with a ready "KEY=VALUE"; owned: freed with the envv, else it
+ * must outlive it. */
+void	 envv_put_added(struct envv *, const char *kv, int owned);
 const char *envv_get(const struct envv *, const char *key);
 void	 envv_release(struct envv *);
 
