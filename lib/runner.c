@@ -65,6 +65,13 @@ enum decision { D_WAIT, D_RUN, D_SKIP, D_UPFAIL };
 #define T_SNAPSHOT	(UINT32_MAX - 1)
 #define T_STRAYS	(UINT32_MAX - 2)
 
+/*
+ * Pipe pairs made while the loop has nothing to do, so that starting a
+ * step in a freed slot does not wait for pipe2 (and a finished step's
+ * read ends are closed after the next starts, not before).
+ */
+#define PIPE_SPARE	8
+
 /* What the loop knows of a step while it is in flight. */
 struct live {
 	pid_t		 pid;		/* current process, 0 none */
@@ -109,11 +116,21 @@ struct runner {
 	uint32_t		*pool_used;
 	struct live		*L;
 	uint32_t		*npend;
-	uint32_t		*relaying;	/* steps with open -v pipes */
+	uint32_t		*relaying;	/* steps with open pipes */
 	uint32_t		 nrelaying;
+	char			*env_run;	/* DAG_RUN_ID=..\0DAG_RUN_DIR=.. */
+	int			 spare[PIPE_SPARE][4];	/* ready pipe pairs */
+	uint32_t		 nspare;
+	int			*closeq;	/* fds to close after starts */
+	size_t			 ncloseq, capcloseq;
+	struct pollfd		*pfd;		/* loop_once's, 1 + 2 * slots */
+	uint32_t		*pfdwho;
+	size_t			 pfdcap;
 	pid_t			*pidtab;	/* open addressing: pid */
 	uint32_t		*pidstep;
 	size_t			 pidcap;
+	size_t			 pidused;	/* slots not 0: pids, tombstones */
+	size_t			 pidlive;	/* pids in the table */
 	uint32_t		 slots, inflight, waiting;
 	uint32_t		 total;
 	int			 stopping;	/* no new non-handler starts */
@@ -153,6 +170,9 @@ pid_put(struct runner *r, pid_t pid, uint32_t i)
 
 	for (k = (size_t)pid & mask; r->pidtab[k] > 0; k = (k + 1) & mask)
 		;
+	if (r->pidtab[k] == 0)
+		r->pidused++;
+	r->pidlive++;
 	r->pidtab[k] = pid;
 	r->pidstep[k] = i;
 }
@@ -168,6 +188,7 @@ pid_take(struct runner *r, pid_t pid)
 		if (r->pidtab[k] == pid) {
 			i = r->pidstep[k];
 			r->pidtab[k] = -1;	/* tombstone */
+			r->pidlive--;
 			return i;
 		}
 	return UINT32_MAX;
@@ -231,8 +252,10 @@ ev_step_started(struct runner *r, uint32_t i, pid_t pid)
 {
 	struct strbuf *sb = ev_step(r, "step_started", i);
 
-	strbuf_addf(sb, ",\"attempt\":%u,\"pid\":%ld", r->rs.s[i].attempts,
-	    (long)pid);
+	strbuf_adds(sb, ",\"attempt\":");
+	strbuf_add_int(sb, r->rs.s[i].attempts);
+	strbuf_adds(sb, ",\"pid\":");
+	strbuf_add_int(sb, pid);
 	ev_end(r);
 }
 
@@ -242,16 +265,20 @@ ev_step_finished(struct runner *r, uint32_t i, double secs, int retry)
 	struct sstate *s = &r->rs.s[i];
 	struct strbuf *sb = ev_step(r, "step_finished", i);
 
-	strbuf_addf(sb, ",\"attempt\":%u,\"status\":\"%s\"", s->attempts,
-	    step_status_names[s->status]);
+	strbuf_adds(sb, ",\"attempt\":");
+	strbuf_add_int(sb, s->attempts);
+	strbuf_adds(sb, ",\"status\":\"");
+	strbuf_adds(sb, step_status_names[s->status]);
+	strbuf_adds(sb, "\",\"exit_code\":");
 	if (s->exit_code >= 0)
-		strbuf_addf(sb, ",\"exit_code\":%d", s->exit_code);
+		strbuf_add_int(sb, s->exit_code);
 	else
-		strbuf_adds(sb, ",\"exit_code\":null");
+		strbuf_adds(sb, "null");
+	strbuf_adds(sb, ",\"signal\":");
 	if (s->signal > 0)
-		strbuf_addf(sb, ",\"signal\":%d", s->signal);
+		strbuf_add_int(sb, s->signal);
 	else
-		strbuf_adds(sb, ",\"signal\":null");
+		strbuf_adds(sb, "null");
 	strbuf_adds(sb, ",\"duration\":");
 	strbuf_add_secs(sb, secs);
 	if (s->reason != NULL) {
@@ -543,25 +570,126 @@ static void
 set_dag_env(struct runner *r, struct envv *e, uint32_t i, uint32_t att,
     int has_input)
 {
-	const char *id = r->g->s[i].id;
-	char num[16], *path;
+	const char *id = r->g->s[i].id, *in;
+	struct strbuf sb = STRBUF_INIT;
+	size_t at[4], k;
 
-	envv_set_added(e, "DAG_RUN_ID", 10, r->rs.id, strlen(r->rs.id));
-	envv_set_added(e, "DAG_RUN_DIR", 11, r->rd.path, strlen(r->rd.path));
-	envv_set_added(e, "DAG_STEP_ID", 11, id, strlen(id));
-	(void)snprintf(num, sizeof(num), "%u", att);
-	envv_set_added(e, "DAG_ATTEMPT", 11, num, strlen(num));
-	if (has_input == 1)
-		path = xasprintf("%s/steps/%s/input.json", r->rd.path, id);
-	else if (has_input == 2)
-		path = xasprintf("%s/steps/%s", r->rd.path, EMPTY_INPUT);
-	else
-		path = xstrdup("/dev/null");
-	envv_set_added(e, "DAG_INPUT", 9, path, strlen(path));
-	free(path);
-	path = xasprintf("%s/steps/%s.%u.output", r->rd.path, id, att);
-	envv_set_added(e, "DAG_OUTPUT", 10, path, strlen(path));
-	free(path);
+	if (r->env_run == NULL) {
+		strbuf_adds(&sb, "DAG_RUN_ID=");
+		strbuf_adds(&sb, r->rs.id);
+		strbuf_addc(&sb, '\0');
+		strbuf_adds(&sb, "DAG_RUN_DIR=");
+		strbuf_adds(&sb, r->rd.path);
+		r->env_run = strbuf_detach(&sb, NULL);
+	}
+	envv_put_added(e, r->env_run, 0);
+	envv_put_added(e, r->env_run + strlen(r->env_run) + 1, 0);
+	/* The step's four in one allocation, without printf: per attempt. */
+	at[0] = sb.len;
+	strbuf_adds(&sb, "DAG_STEP_ID=");
+	strbuf_adds(&sb, id);
+	strbuf_addc(&sb, '\0');
+	at[1] = sb.len;
+	strbuf_adds(&sb, "DAG_ATTEMPT=");
+	strbuf_add_int(&sb, att);
+	strbuf_addc(&sb, '\0');
+	at[2] = sb.len;
+	in = has_input == 1 ? "/input.json" : has_input == 2 ? EMPTY_INPUT :
+	    NULL;
+	strbuf_adds(&sb, "DAG_INPUT=");
+	if (in != NULL) {
+		strbuf_adds(&sb, r->rd.path);
+		strbuf_adds(&sb, "/steps/");
+		if (has_input == 1)
+			strbuf_adds(&sb, id);
+		strbuf_adds(&sb, in);
+	} else
+		strbuf_adds(&sb, "/dev/null");
+	strbuf_addc(&sb, '\0');
+	at[3] = sb.len;
+	strbuf_adds(&sb, "DAG_OUTPUT=");
+	strbuf_adds(&sb, r->rd.path);
+	strbuf_adds(&sb, "/steps/");
+	strbuf_adds(&sb, id);
+	strbuf_addc(&sb, '.');
+	strbuf_add_int(&sb, att);
+	strbuf_adds(&sb, ".output");
+	for (k = 0; k < 4; k++)
+		envv_put_added(e, sb.buf + at[k], k == 0);
+	/* sb.buf is owned by the envv now (through its first entry). */
+}
+
+/* Two pipes for a step's stdout and stderr: spare ones, else new. */
+static int
+take_pipes(struct runner *r, int p[2][2])
+{
+	int *sp;
+
+	if (r->nspare > 0) {
+		sp = r->spare[--r->nspare];
+		p[0][0] = sp[0];
+		p[0][1] = sp[1];
+		p[1][0] = sp[2];
+		p[1][1] = sp[3];
+		return 0;
+	}
+	if (pipe2(p[0], O_CLOEXEC) == -1)
+		return -1;
+	if (pipe2(p[1], O_CLOEXEC) == -1) {
+		close(p[0][0]);
+		close(p[0][1]);
+		p[0][0] = p[0][1] = -1;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Before the loop sleeps: one spare pair per running step (each may free
+ * its slot next), within the fds the slots leave.  Failing is harmless:
+ * take_pipes makes them then, and reports the error.
+ */
+static void
+fill_spares(struct runner *r)
+{
+	uint32_t want = r->inflight < PIPE_SPARE ? r->inflight : PIPE_SPARE;
+	int *sp;
+
+	if (r->stopping || r->fd_room < r->inflight ||
+	    (r->fd_room - r->inflight) * 6 / 4 < want)
+		return;
+	while (r->nspare < want) {
+		sp = r->spare[r->nspare];
+		if (pipe2(sp, O_CLOEXEC) == -1)
+			return;
+		if (pipe2(sp + 2, O_CLOEXEC) == -1) {
+			close(sp[0]);
+			close(sp[1]);
+			return;
+		}
+		r->nspare++;
+	}
+}
+
+static void
+close_later(struct runner *r, int fd)
+{
+	if (r->ncloseq == r->capcloseq) {
+		r->capcloseq = r->capcloseq ? 2 * r->capcloseq : 16;
+		r->closeq = xreallocarray(r->closeq, r->capcloseq,
+		    sizeof(*r->closeq));
+	}
+	r->closeq[r->ncloseq++] = fd;
+}
+
+static void
+close_queued(struct runner *r)
+{
+	size_t k;
+
+	for (k = 0; k < r->ncloseq; k++)
+		close(r->closeq[k]);
+	r->ncloseq = 0;
 }
 
 /* Writes a dagkit message into the attempt's stderr file. */
@@ -612,8 +740,7 @@ spawn_cmd(struct runner *r, uint32_t i, struct cmdspec *c)
 	else
 		(void)snprintf(name, sizeof(name), "%s", EMPTY_INPUT);
 	if ((l->has_input && (in = openat(r->rd.sdfd, name, O_RDONLY |
-	    O_CLOEXEC)) == -1) || pipe2(p[0], O_CLOEXEC) == -1 ||
-	    pipe2(p[1], O_CLOEXEC) == -1) {
+	    O_CLOEXEC)) == -1) || take_pipes(r, p) == -1) {
 		msg = xasprintf("%s: %s", l->has_input && in == -1 ?
 		    "input" : "pipe", strerror(errno));
 		r->syserr = 1;
@@ -1078,6 +1205,9 @@ io_failed(struct runner *r)
 	r->stopping = 1;
 }
 
+/* Steps reaped, drained and finished together. */
+#define REAP_BATCH	16
+
 /* Closes one relayed stream; the step leaves the list with its last. */
 static void
 relay_close(struct runner *r, uint32_t i, int which)
@@ -1085,9 +1215,9 @@ relay_close(struct runner *r, uint32_t i, int which)
 	struct live *l = &r->L[i];
 	uint32_t last;
 
-	close(l->relay[which]);
+	close_later(r, l->relay[which]);
 	if (l->relayf[which] != -1)
-		close(l->relayf[which]);
+		close_later(r, l->relayf[which]);
 	l->relay[which] = l->relayf[which] = -1;
 	if (l->relay[!which] != -1)
 		return;
@@ -1150,54 +1280,82 @@ relay(struct runner *r, uint32_t i, int which)
 	strbuf_release(&sb);
 }
 
+/*
+ * The steps in is[] are gone; grandchildren may hold their pipes, so read
+ * what is there now and stop.  Usually every pipe just hangs up: one poll
+ * for all the steps reaped together, no read.
+ */
 static void
-drain_relay(struct runner *r, uint32_t i)
+drain_relays(struct runner *r, const uint32_t *is, size_t n)
 {
-	struct live *l = &r->L[i];
-	struct pollfd p[2];
-	int w, n = 0;
+	struct pollfd p[2 * REAP_BATCH];
+	uint32_t who[2 * REAP_BATCH];
+	size_t k, np = 0;
+	int w;
 
-	for (w = 0; w < 2; w++)
-		if (l->wend[w] != -1) {
-			close(l->wend[w]);
-			l->wend[w] = -1;
+	for (k = 0; k < n; k++) {
+		struct live *l = &r->L[is[k]];
+
+		for (w = 0; w < 2; w++) {
+			if (l->wend[w] != -1) {
+				close(l->wend[w]);
+				l->wend[w] = -1;
+			}
+			if (l->relay[w] != -1) {
+				p[np] = (struct pollfd){ l->relay[w], POLLIN,
+				    0 };
+				who[np++] = is[k] * 2 + (uint32_t)w;
+			}
 		}
-	/* The child is gone; grandchildren may hold the pipes, so read
-	 * what is there now and stop.  Usually both just hang up. */
-	for (w = 0; w < 2; w++)
-		if (l->relay[w] != -1)
-			p[n++] = (struct pollfd){ l->relay[w], POLLIN, 0 };
-	if (n == 0 || poll(p, (nfds_t)n, 0) == -1)
-		n = 0;
-	for (w = 0; w < n; w++) {
-		int which = p[w].fd == l->relay[0] ? 0 : 1;
+	}
+	if (np == 0 || poll(p, (nfds_t)np, 0) == -1)
+		np = 0;
+	for (k = 0; k < np; k++) {
+		uint32_t i = who[k] / 2;
+		int which = (int)(who[k] % 2);
 
-		while ((p[w].revents & POLLIN) && l->relay[which] != -1) {
+		while ((p[k].revents & POLLIN) && r->L[i].relay[which] != -1) {
 			relay(r, i, which);
-			if (l->relay[which] == -1 ||
-			    poll(&p[w], 1, 0) <= 0)
+			if (r->L[i].relay[which] == -1 ||
+			    poll(&p[k], 1, 0) <= 0)
 				break;
 		}
 	}
-	for (w = 0; w < 2; w++)
-		if (l->relay[w] != -1)
-			relay_close(r, i, w);
+	for (k = 0; k < n; k++)
+		for (w = 0; w < 2; w++)
+			if (r->L[is[k]].relay[w] != -1)
+				relay_close(r, is[k], w);
 }
 
 static void
 reap(struct runner *r)
 {
 	pid_t pid;
-	uint32_t i;
-	int ws;
+	uint32_t i, is[REAP_BATCH], rel[REAP_BATCH];
+	int ws[REAP_BATCH], st, done = 0;
+	size_t n, k, nr;
 
-	while ((pid = waitpid(-1, &ws, WNOHANG)) > 0) {
-		if ((i = pid_take(r, pid)) == UINT32_MAX)
-			continue;	/* a stray we adopted */
-		if (!r->L[i].is_eval)
-			drain_relay(r, i);
-		on_exit_status(r, i, ws);
-	}
+	/* After the last of ours, no waitpid just to hear "none left": a
+	 * stray whose SIGCHLD merged with that step's is reaped with the
+	 * next SIGCHLD or by the sweep at the end. */
+	do {
+		for (n = 0; n < REAP_BATCH && !done; ) {
+			if ((pid = waitpid(-1, &st, WNOHANG)) <= 0)
+				done = 1;
+			else if ((i = pid_take(r, pid)) != UINT32_MAX) {
+				is[n] = i;
+				ws[n++] = st;
+				done = r->pidlive == 0;
+			}	/* else a stray we adopted */
+		}
+		/* Evaluators have no pipes of ours. */
+		for (k = nr = 0; k < n; k++)
+			if (!r->L[is[k]].is_eval)
+				rel[nr++] = is[k];
+		drain_relays(r, rel, nr);
+		for (k = 0; k < n; k++)
+			on_exit_status(r, is[k], ws[k]);
+	} while (!done);
 }
 
 static void
@@ -1284,16 +1442,21 @@ loop_once(struct runner *r)
 	struct heap_item it;
 	int timeout = -1, k;
 
-	/* O(steps being relayed), not O(steps): only -v has any. */
-	pfd = xcalloc(1 + 2 * (size_t)r->nrelaying, sizeof(*pfd));
-	who = xcalloc(1 + 2 * (size_t)r->nrelaying, sizeof(*who));
-	pfd[0].fd = r->sigfd;
-	pfd[0].events = POLLIN;
+	/* O(steps running), not O(steps). */
+	if (1 + 2 * (size_t)r->nrelaying > r->pfdcap) {
+		r->pfdcap = 2 + 4 * (size_t)r->nrelaying;
+		r->pfd = xreallocarray(r->pfd, r->pfdcap, sizeof(*r->pfd));
+		r->pfdwho = xreallocarray(r->pfdwho, r->pfdcap,
+		    sizeof(*r->pfdwho));
+	}
+	pfd = r->pfd;
+	who = r->pfdwho;
+	pfd[0] = (struct pollfd){ r->sigfd, POLLIN, 0 };
 	for (k2 = 0; k2 < r->nrelaying; k2++)
 		for (i = r->relaying[k2], w = 0; w < 2; w++)
 			if (r->L[i].relay[w] != -1) {
-				pfd[n].fd = r->L[i].relay[w];
-				pfd[n].events = POLLIN;
+				pfd[n] = (struct pollfd){ r->L[i].relay[w],
+				    POLLIN, 0 };
 				who[n++] = i * 2 + w;
 			}
 	if ((top = heap_top(&r->timers)) != NULL) {
@@ -1305,8 +1468,6 @@ loop_once(struct runner *r)
 		timeout = 1000;
 	if (poll(pfd, n, timeout) == -1 && errno != EINTR) {
 		warn("poll");
-		free(pfd);
-		free(who);
 		return -1;
 	}
 	/* Output first: a pipe that only hung up (the usual end of a silent
@@ -1338,8 +1499,6 @@ loop_once(struct runner *r)
 		(void)heap_pop(&r->timers, &it);
 		on_timer(r, &it);
 	}
-	free(pfd);
-	free(who);
 	progress_tick(&r->pg, -1);
 	return 0;
 }
@@ -1517,10 +1676,11 @@ setup_process(struct runner *r)
 	/* Raised only as far as the slots need, and put back for every
 	 * child (prlimit after spawn, setrlimit in forked evaluators). */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max &&
-	    rl.rlim_cur < (rlim_t)r->slots * 6 + 64) {
+	    rl.rlim_cur < (rlim_t)r->slots * 6 + 64 + 4 * PIPE_SPARE) {
 		r->nofile = rl.rlim_cur;
-		rl.rlim_cur = (rlim_t)r->slots * 6 + 64 < rl.rlim_max ?
-		    (rlim_t)r->slots * 6 + 64 : rl.rlim_max;
+		rl.rlim_cur = (rlim_t)r->slots * 6 + 64 + 4 * PIPE_SPARE <
+		    rl.rlim_max ? (rlim_t)r->slots * 6 + 64 + 4 * PIPE_SPARE :
+		    rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	r->fd_room = 1;
@@ -1683,8 +1843,19 @@ runner_free(struct runner *r)
 			if (r->L[i].memfd != -1)
 				close(r->L[i].memfd);
 	}
+	close_queued(r);
+	free(r->closeq);
+	while (r->nspare > 0) {
+		int k, *sp = r->spare[--r->nspare];
+
+		for (k = 0; k < 4; k++)
+			close(sp[k]);
+	}
 	free(r->L);
 	free(r->relaying);
+	free(r->pfd);
+	free(r->pfdwho);
+	free(r->env_run);
 	free(r->npend);
 	free(r->pidtab);
 	free(r->pidstep);
@@ -1737,17 +1908,23 @@ runner_alloc(struct runner *r)
 static void
 pid_compact(struct runner *r)
 {
-	size_t k, used = 0;
+	pid_t *tab = r->pidtab;
+	uint32_t *step = r->pidstep;
+	size_t k;
 
-	for (k = 0; k < r->pidcap; k++)
-		if (r->pidtab[k] != 0)
-			used++;
-	if (used * 4 < r->pidcap * 3)
+	/* Tombstones fill the table: rehash its live pids once they and
+	 * the tombstones take three quarters.  O(table), every ~cap/4
+	 * starts. */
+	if (r->pidused * 4 < r->pidcap * 3)
 		return;
-	memset(r->pidtab, 0, r->pidcap * sizeof(*r->pidtab));
-	for (k = 0; k < r->g->n; k++)
-		if (r->L[k].pid > 0)
-			pid_put(r, r->L[k].pid, (uint32_t)k);
+	r->pidtab = xcalloc(r->pidcap, sizeof(*r->pidtab));
+	r->pidstep = xcalloc(r->pidcap, sizeof(*r->pidstep));
+	r->pidused = r->pidlive = 0;
+	for (k = 0; k < r->pidcap; k++)
+		if (tab[k] > 0)
+			pid_put(r, tab[k], step[k]);
+	free(tab);
+	free(step);
 }
 
 /*
@@ -1766,10 +1943,12 @@ drive(struct runner *r)
 		consider(r, r->g->order[i]);
 	for (;;) {
 		start_ready(r);
+		close_queued(r);
 		journal_sync(r);
 		if (r->inflight == 0 && r->waiting == 0 &&
 		    (r->ready.n == 0 || r->stopping))
 			break;
+		fill_spares(r);
 		pid_compact(r);
 		if (loop_once(r) == -1) {
 			r->syserr = 1;

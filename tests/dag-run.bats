@@ -283,9 +283,12 @@ EOF2
 @test "the step environment: DAG_* variables, DAG env under step env" {
 	dag wf.json <<'EOF2'
 {"name": "envy", "env": {"A": "dag", "B": "dag"}, "steps": [
- {"id": "s", "env": {"B": "step"}, "run": "env | grep -E '^(A|B|DAG_[A-Z_]+)=' | sort > env.out"}]}
+ {"id": "s", "env": {"B": "step", "DAG_ATTEMPT": "9"}, "run": "env | grep -E '^(A|B|DAG_[A-Z_]+)=' | sort > env.out"},
+ {"id": "t", "needs": ["s"], "run": "env | grep -E '^DAG_[A-Z_]+=' | sort > env2.out"},
+ {"id": "u", "needs": ["s"], "run": "echo '{\"x\": 1}' > \"$DAG_OUTPUT\""},
+ {"id": "v", "needs": ["u"], "run": "env | grep -E '^DAG_[A-Z_]+=' | sort > env3.out"}]}
 EOF2
-	DAG_STEP_ID=leak run -0 timeout 30 dag-run -q wf.json
+	DAG_STEP_ID=leak DAG_RUN_DIR=leak run -0 timeout 30 dag-run -q wf.json
 	d=$(cd "$(latest)" && pwd -P)
 	run cat env.out
 	assert_line "A=dag"
@@ -294,7 +297,20 @@ EOF2
 	assert_line "DAG_ATTEMPT=1"
 	assert_line "DAG_INPUT=/dev/null"
 	assert_line "DAG_RUN_ID=$(basename "$d")"
+	assert_line "DAG_RUN_DIR=$d"
 	assert_line "DAG_OUTPUT=$d/steps/s.1.output"
+	# Each once: ours replace the step's and dag-run's own.
+	for v in RUN_ID RUN_DIR STEP_ID ATTEMPT INPUT OUTPUT; do
+		[ "$(grep -c "^DAG_$v=" env.out)" -eq 1 ]
+		[ "$(grep -c "^DAG_$v=" env2.out)" -eq 1 ]
+	done
+	run cat env2.out
+	assert_line "DAG_STEP_ID=t"
+	assert_line "DAG_OUTPUT=$d/steps/t.1.output"
+	assert_line --regexp "^DAG_INPUT=$d/steps/[^/]+\.json$"
+	run cat env3.out
+	assert_line "DAG_INPUT=$d/steps/v/input.json"
+	[ "$(jq -c . "$d/steps/v/input.json")" = '{"u":{"x":1}}' ]
 }
 
 @test "SIGTERM cancels: exit 143, running steps cancelled, nothing left running" {
