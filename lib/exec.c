@@ -707,22 +707,5 @@ void
 exec_output_name(const struct dag *g, uint32_t i, uint32_t attempt,
     char *buf, size_t len)
 {
-	char num[16];
-	size_t n = strlen(g->s[i].id), k = sizeof(num);
-
-	/* "<id>.<attempt>.output", without printf: once per attempt. */
-	do
-		num[--k] = (char)('0' + attempt % 10);
-	while ((attempt /= 10) != 0 && k > 0);
-	if (len == 0)
-		return;
-	if (n + 1 + (sizeof(num) - k) + 7 >= len) {
-		buf[0] = '\0';
-		return;
-	}
-	memcpy(buf, g->s[i].id, n);
-	buf[n++] = '.';
-	memcpy(buf + n, num + k, sizeof(num) - k);
-	n += sizeof(num) - k;
-	memcpy(buf + n, ".output", 8);
+	(void)snprintf(buf, len, "%s.%u.output", g->s[i].id, attempt);
 }

@@ -119,7 +119,7 @@ struct runner {
 	uint32_t		*relaying;	/* steps with open pipes */
 	uint32_t		 nrelaying;
 	char			*env_run;	/* DAG_RUN_ID=..\0DAG_RUN_DIR=.. */
-	int			 spare[PIPE_SPARE][4];	/* ready pipe pairs */
+	int			 spare[PIPE_SPARE][2][2];	/* ready pairs */
 	uint32_t		 nspare;
 	int			*closeq;	/* fds to close after starts */
 	size_t			 ncloseq, capcloseq;
@@ -572,6 +572,7 @@ set_dag_env(struct runner *r, struct envv *e, uint32_t i, uint32_t att,
 {
 	const char *id = r->g->s[i].id, *in;
 	struct strbuf sb = STRBUF_INIT;
+	char name[300];
 	size_t at[4], k;
 
 	if (r->env_run == NULL) {
@@ -610,10 +611,8 @@ set_dag_env(struct runner *r, struct envv *e, uint32_t i, uint32_t att,
 	strbuf_adds(&sb, "DAG_OUTPUT=");
 	strbuf_adds(&sb, r->rd.path);
 	strbuf_adds(&sb, "/steps/");
-	strbuf_adds(&sb, id);
-	strbuf_addc(&sb, '.');
-	strbuf_add_int(&sb, att);
-	strbuf_adds(&sb, ".output");
+	exec_output_name(r->g, i, att, name, sizeof(name));
+	strbuf_adds(&sb, name);
 	for (k = 0; k < 4; k++)
 		envv_put_added(e, sb.buf + at[k], k == 0);
 	/* sb.buf is owned by the envv now (through its first entry). */
@@ -623,14 +622,8 @@ set_dag_env(struct runner *r, struct envv *e, uint32_t i, uint32_t att,
 static int
 take_pipes(struct runner *r, int p[2][2])
 {
-	int *sp;
-
 	if (r->nspare > 0) {
-		sp = r->spare[--r->nspare];
-		p[0][0] = sp[0];
-		p[0][1] = sp[1];
-		p[1][0] = sp[2];
-		p[1][1] = sp[3];
+		memcpy(p, r->spare[--r->nspare], sizeof(r->spare[0]));
 		return 0;
 	}
 	if (pipe2(p[0], O_CLOEXEC) == -1)
@@ -653,18 +646,18 @@ static void
 fill_spares(struct runner *r)
 {
 	uint32_t want = r->inflight < PIPE_SPARE ? r->inflight : PIPE_SPARE;
-	int *sp;
+	int (*sp)[2];
 
 	if (r->stopping || r->fd_room < r->inflight ||
 	    (r->fd_room - r->inflight) * 6 / 4 < want)
 		return;
 	while (r->nspare < want) {
 		sp = r->spare[r->nspare];
-		if (pipe2(sp, O_CLOEXEC) == -1)
+		if (pipe2(sp[0], O_CLOEXEC) == -1)
 			return;
-		if (pipe2(sp + 2, O_CLOEXEC) == -1) {
-			close(sp[0]);
-			close(sp[1]);
+		if (pipe2(sp[1], O_CLOEXEC) == -1) {
+			close(sp[0][0]);
+			close(sp[0][1]);
 			return;
 		}
 		r->nspare++;
@@ -1846,10 +1839,12 @@ runner_free(struct runner *r)
 	close_queued(r);
 	free(r->closeq);
 	while (r->nspare > 0) {
-		int k, *sp = r->spare[--r->nspare];
+		int (*sp)[2] = r->spare[--r->nspare];
 
-		for (k = 0; k < 4; k++)
-			close(sp[k]);
+		close(sp[0][0]);
+		close(sp[0][1]);
+		close(sp[1][0]);
+		close(sp[1][1]);
 	}
 	free(r->L);
 	free(r->relaying);

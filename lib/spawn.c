@@ -81,20 +81,6 @@ own(struct envv *e, char *s)
 	e->own[e->nown++] = s;
 }
 
-static void
-set_from(struct envv *e, size_t from, const char *key, size_t klen,
-    const char *val, size_t vlen)
-{
-	char *s = xmalloc(klen + vlen + 2);
-
-	memcpy(s, key, klen);
-	s[klen] = '=';
-	memcpy(s + klen + 1, val, vlen);
-	s[klen + 1 + vlen] = '\0';
-	own(e, s);
-	put_from(e, from, s, klen);
-}
-
 void
 envv_put_added(struct envv *e, const char *kv, int owned)
 {
@@ -110,14 +96,14 @@ void
 envv_set(struct envv *e, const char *key, size_t klen, const char *val,
     size_t vlen)
 {
-	set_from(e, 0, key, klen, val, vlen);
-}
+	char *s = xmalloc(klen + vlen + 2);
 
-void
-envv_set_added(struct envv *e, const char *key, size_t klen,
-    const char *val, size_t vlen)
-{
-	set_from(e, e->base, key, klen, val, vlen);
+	memcpy(s, key, klen);
+	s[klen] = '=';
+	memcpy(s + klen + 1, val, vlen);
+	s[klen + 1 + vlen] = '\0';
+	own(e, s);
+	put_from(e, 0, s, klen);
 }
 
 const char *

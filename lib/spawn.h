@@ -19,12 +19,9 @@ void	 envv_copy(struct envv *, const struct envv *base);
 /* Sets KEY=VALUE, replacing an earlier KEY. */
 void	 envv_set(struct envv *, const char *key, size_t klen,
 	    const char *val, size_t vlen);
-/* The same, but only entries added since envv_copy are replaced: for
- * variables the base cannot hold (envv_from dropped them). */
-void	 envv_set_added(struct envv *, const char *key, size_t klen,
-	    const char *val, size_t vlen);
-/* The same with a ready "KEY=VALUE"; owned: freed with the envv, else it
- * must outlive it. */
+/* Puts a ready "KEY=VALUE", replacing only entries added since envv_copy:
+ * for variables the base cannot hold (envv_from dropped them).  owned:
+ * freed with the envv, else it must outlive it. */
 void	 envv_put_added(struct envv *, const char *kv, int owned);
 const char *envv_get(const struct envv *, const char *key);
 void	 envv_release(struct envv *);
