@@ -267,10 +267,42 @@ setup_destroy(struct setup *u)
 	posix_spawn_file_actions_destroy(&u->fa);
 }
 
+/*
+ * The signals the child resets to SIG_DFL: every one we do not ignore,
+ * and SIGPIPE, which we ignore for ourselves only.  An ignored signal
+ * stays ignored across exec, as under make or a shell.  This is what
+ * glibc's child does anyway for a signal left out of the set, but there
+ * it first asks for the disposition: naming them all here halves the
+ * ~120 sigaction calls each child makes before exec, while the parent
+ * waits (CLONE_VFORK).  Dispositions are read once: dag-run sets them
+ * before its first spawn and never after.
+ */
+static const sigset_t *
+default_set(void)
+{
+	static sigset_t def;
+	static int done;
+	struct sigaction sa;
+	int sig;
+
+	if (done)
+		return &def;
+	sigemptyset(&def);
+	for (sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		if (sig != SIGPIPE && (sigaction(sig, NULL, &sa) == -1 ||
+		    sa.sa_handler == SIG_IGN))
+			continue;	/* invalid, glibc's own, or ignored */
+		(void)sigaddset(&def, sig);
+	}
+	done = 1;
+	return &def;
+}
+
 static int
 setup_build(struct setup *u, const struct spawn_req *r)
 {
-	sigset_t def;
 	int e;
 
 	if ((e = posix_spawn_file_actions_init(&u->fa)) != 0)
@@ -279,8 +311,6 @@ setup_build(struct setup *u, const struct spawn_req *r)
 		posix_spawn_file_actions_destroy(&u->fa);
 		return e;
 	}
-	sigemptyset(&def);
-	sigaddset(&def, SIGPIPE);
 	if ((e = posix_spawn_file_actions_adddup2(&u->fa, r->in, 0)) != 0 ||
 	    (e = posix_spawn_file_actions_adddup2(&u->fa, r->out, 1)) != 0 ||
 	    (e = posix_spawn_file_actions_adddup2(&u->fa, r->err, 2)) != 0 ||
@@ -290,7 +320,7 @@ setup_build(struct setup *u, const struct spawn_req *r)
 	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) != 0 ||
 	    (e = posix_spawnattr_setpgroup(&u->at, 0)) != 0 ||
 	    (e = posix_spawnattr_setsigmask(&u->at, r->mask)) != 0 ||
-	    (e = posix_spawnattr_setsigdefault(&u->at, &def)) != 0) {
+	    (e = posix_spawnattr_setsigdefault(&u->at, default_set())) != 0) {
 		setup_destroy(u);
 		return e;
 	}

@@ -57,8 +57,9 @@ struct spawn_req {
 };
 
 /*
- * posix_spawn in a new process group with default SIGPIPE and the given
- * mask.  Returns 0 and sets *pid, or an errno value (glibc reports exec
+ * posix_spawn in a new process group with the given mask, and every
+ * signal at its default but those the process ignores (SIGPIPE, ignored
+ * by dag-run for itself, is reset too).  Returns 0 and sets *pid, or an errno value (glibc reports exec
  * failures synchronously: ENOENT, EACCES, ENOEXEC...).  The file actions
  * and attributes of the last few distinct (in, out, err, cwd, mask) are
  * kept for reuse until spawn_cache_free.

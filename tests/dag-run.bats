@@ -313,6 +313,29 @@ EOF2
 	[ "$(jq -c . "$d/steps/v/input.json")" = '{"u":{"x":1}}' ]
 }
 
+@test "signals in a step: none blocked, SIGPIPE default, what the caller ignored stays ignored" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "a", "argv": ["grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"]},
+ {"id": "b", "run": "grep -E '^Sig(Ign|Blk)' /proc/self/status"}]}
+EOF2
+	# bit n-1 of the masks is signal n
+	pipe=$((1 << 12)) usr1=$((1 << 9)) own=$(((1 << 0) | (1 << 1) | (1 << 14) | (1 << 16)))
+	for ignored in "" USR1; do
+		rm -rf "$DAG_RUNS"
+		run -0 timeout 30 bash -c "trap '' $ignored USR2; trap - USR2; exec dag-run -q wf.json"
+		for s in a b; do
+			f=$(latest)/steps/$s/1.stdout
+			blk=$(awk '$1 == "SigBlk:" { print $2 }' "$f")
+			ign=$(awk '$1 == "SigIgn:" { print $2 }' "$f")
+			[ -n "$blk" ] && [ -n "$ign" ]
+			(( 0x$blk == 0 ))
+			# dag-run ignores SIGPIPE and blocks HUP, INT, TERM, CHLD.
+			(( (0x$ign & (pipe | own)) == 0 ))
+			if [ -n "$ignored" ]; then (( 0x$ign & usr1 )); else (( !(0x$ign & usr1) )); fi
+		done
+	done
+}
+
 @test "SIGTERM cancels: exit 143, running steps cancelled, nothing left running" {
 	dag wf.json <<'EOF2'
 {"steps": [{"id": "a", "run": "echo $$ > a.pid; sleep 60"}, {"id": "b", "run": "sleep 60 & echo $! > b.pid; wait"},
