@@ -167,6 +167,8 @@ label() {
 	ninja) echo "ninja -j$JOBS" ;;
 	floor) echo "floor $a $JOBS" ;;
 	floor1) echo "floor $a 1" ;;
+	cfloor) echo "floor $a $JOBS capture" ;;
+	cfloor1) echo "floor $a 1 capture" ;;
 	xargs) echo "seq $a \\| xargs -P $JOBS -I{} true" ;;
 	parallel) echo "parallel -j$JOBS true ::: \$(seq $a), x10" ;;
 	esac
@@ -197,6 +199,8 @@ run_cmd() {
 	ninja) (cd "$work" && "$@" ninja --quiet -j"$JOBS" -f build.ninja) ;;
 	floor) "$@" "$FLOOR" "$a" "$JOBS" ;;
 	floor1) "$@" "$FLOOR" "$a" 1 ;;	# a chain never has two in flight
+	cfloor) "$@" "$FLOOR" "$a" "$JOBS" capture ;;
+	cfloor1) "$@" "$FLOOR" "$a" 1 capture ;;
 	xargs) seq "$a" | "$@" xargs -P "$JOBS" -I{} true ;;
 	parallel)
 		# shellcheck disable=SC2046
@@ -268,12 +272,14 @@ peers() {	# peers NAME: the tmpfs dag-run and make/ninja ids for NAME
 }
 
 # shellcheck disable=SC2046
-group wide "dagrun:$W" $(peers "$W") "floor:$WIDE" "xargs:$WIDE" \
+group wide "dagrun:$W" $(peers "$W") "floor:$WIDE" "cfloor:$WIDE" \
+    "xargs:$WIDE" \
     $([ "$HAVE_PARALLEL" = 0 ] || echo "parallel:$SMALL")
 # shellcheck disable=SC2046
-group chain "dagrun:$C" $(peers "$C") "floor1:$CHAIN"
+group chain "dagrun:$C" $(peers "$C") "floor1:$CHAIN" "cfloor1:$CHAIN"
 # shellcheck disable=SC2046
-group lattice "dagrun:$L" $(peers "$L") "floor:$((LAT_L * LAT_W))"
+group lattice "dagrun:$L" $(peers "$L") "floor:$((LAT_L * LAT_W))" \
+    "cfloor:$((LAT_L * LAT_W))"
 # shellcheck disable=SC2046
 group sleepy "dagrun:$S" $(peers "$S")
 # shellcheck disable=SC2046
@@ -393,7 +399,10 @@ ratio() { echo "$1 $2" | awk '{ printf "%.2f", ($2 > 0 ? $1 / $2 : 0) }'; }
 	    "(\`${TMPDIR:-/tmp}\`)${SHM:+, and on tmpfs in the rows that say so}."
 	echo "\"x floor\" is the time over \`floor N P\` (bench/floor.c:" \
 	    "posix_spawn of /bin/true, P in flight, nothing else), \"x make\"" \
-	    "the time over \`make -j$JOBS\` on the equivalent Makefile."
+	    "the time over \`make -j$JOBS\` on the equivalent Makefile." \
+	    "\`floor N P capture\` also gives each child two pipes (stdout," \
+	    "stderr) that it reads while the child runs: the floor for a" \
+	    "runner that captures output, as dag-run does."
 	echo
 	echo "### Start-up throughput: steps that run \`true\`"
 	echo
@@ -406,16 +415,18 @@ ratio() { echo "$1 $2" | awk '{ printf "%.2f", ($2 > 0 ? $1 / $2 : 0) }'; }
 	echo "| workload | command | median s | us/step | x floor | x make |"
 	echo "|---|---|---:|---:|---:|---:|"
 	for id in "dagrun:$W" "dagrunshm:$W" "make:$W" "ninja:$W" "floor:$WIDE" \
-	    "xargs:$WIDE" "parallel:$SMALL"; do
+	    "cfloor:$WIDE" "xargs:$WIDE" "parallel:$SMALL"; do
 		[ -f "$tmp/m.wide.$id" ] || continue
 		row wide "$id" "$WIDE" "floor:$WIDE" "make:$W"
 	done
-	for id in "dagrun:$C" "dagrunshm:$C" "make:$C" "ninja:$C" "floor1:$CHAIN"; do
+	for id in "dagrun:$C" "dagrunshm:$C" "make:$C" "ninja:$C" "floor1:$CHAIN" \
+	    "cfloor1:$CHAIN"; do
 		[ -f "$tmp/m.chain.$id" ] || continue
 		row chain "$id" "$CHAIN" "floor1:$CHAIN" "make:$C"
 	done
 	n=$((LAT_L * LAT_W))
-	for id in "dagrun:$L" "dagrunshm:$L" "make:$L" "ninja:$L" "floor:$n"; do
+	for id in "dagrun:$L" "dagrunshm:$L" "make:$L" "ninja:$L" "floor:$n" \
+	    "cfloor:$n"; do
 		[ -f "$tmp/m.lattice.$id" ] || continue
 		row lattice "$id" "$n" "floor:$n" "make:$L"
 	done
