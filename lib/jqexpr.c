@@ -722,6 +722,7 @@ tmpl_push(struct tmpl *t, int is_expr, const char *s, size_t n)
 	t->part[t->n].is_expr = is_expr;
 	t->part[t->n].text = xstrndup(s, n);
 	t->part[t->n].expr = -1;
+	t->part[t->n].place = TQ_WORD;
 	t->n++;
 }
 
@@ -856,7 +857,7 @@ tmpl_render(struct jqx *x, const struct tmpl *t, jv ctx, int shell,
 			return -1;
 		}
 		if (shell)
-			shell_quote(sb, val.buf, val.len);
+			shell_quote_at(sb, p->place, val.buf, val.len);
 		else
 			strbuf_add(sb, val.buf, val.len);
 	}

@@ -45,10 +45,13 @@ int	 jqx_step_refs(const char *src,
 	    void (*fn)(void *, const char *id, size_t len), void *arg);
 
 /* Templates: "a {{ .params.x }} b".  Parts alternate literal/expression. */
+/* Where a template of a "run" string stands: how to quote its value. */
+enum { TQ_WORD, TQ_SQ, TQ_DQ };
 struct tmpl_part {
 	int	 is_expr;
 	char	*text;		/* literal text, or the jq source */
 	int	 expr;		/* jqx index once registered, else -1 */
+	int	 place;		/* TQ_*, set by tmpl_shell_places */
 };
 struct tmpl {
 	struct tmpl_part	*part;
@@ -60,12 +63,22 @@ int	 tmpl_parse(const char *s, struct tmpl *, const char **why);
 void	 tmpl_release(struct tmpl *);
 /*
  * Renders t over ctx (borrowed) into sb: strings raw, other values compact
- * JSON; with shell set, each value is single-quoted for /bin/sh.  Returns 0,
+ * JSON; with shell set, each value is quoted for /bin/sh where it stands
+ * (tmpl_shell_places must have accepted t).  Returns 0,
  * or -1 with *err set (malloc'd).
  */
 int	 tmpl_render(struct jqx *, const struct tmpl *, jv ctx, int shell,
 	    struct strbuf *sb, char **err);
 /* Appends s quoted for /bin/sh ('it'\''s'). */
 void	 shell_quote(struct strbuf *, const char *s, size_t len);
+/*
+ * For a "run" template (lib/shctx.c): sets each expression's place (a bare
+ * word, inside '...', inside "...").  Returns 0, or -1 with *bad the part
+ * index and *why (static) where it stands that cannot be quoted safely,
+ * e.g. "inside a comment", "after a here-document (<<)".
+ */
+int	 tmpl_shell_places(struct tmpl *, size_t *bad, const char **why);
+/* Appends s quoted for place (TQ_*): 'it'\''s', it'\''s, or it\"s. */
+void	 shell_quote_at(struct strbuf *, int place, const char *s, size_t len);
 
 #endif

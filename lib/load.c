@@ -841,8 +841,17 @@ check_exprs(struct loader *L, uint32_t i, uint32_t *stamp, uint32_t *mark)
 	if (s->kind == CMD_RUN && s->cmd != JNONE && j->n[s->cmd].kind == J_STR) {
 		path_of(path, sizeof(path), "steps[%u].run", i);
 		if ((tp.run = add_tmpl(L, s->cmd, path)) != NULL) {
+			size_t bad;
+			const char *why;
+
 			anyt = 1;
 			scan_tmpl_refs(&r, tp.run, path);
+			if (tmpl_shell_places(tp.run, &bad, &why) == -1)
+				diag_add(L->d, DIAG_ERROR, path, "template {{ %s }} "
+				    "%s cannot be quoted for the "
+				    "shell: pass it through env (\"env\": {\"V\": "
+				    "\"{{ ... }}\"}) and write \"$V\"",
+				    tp.run->part[bad].text, why);
 		}
 	}
 	if (s->kind == CMD_ARGV && s->cmd != JNONE && j->n[s->cmd].kind == J_ARR) {

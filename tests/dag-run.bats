@@ -266,12 +266,19 @@ EOF2
 	dag wf.json <<'EOF2'
 {"params": {"v": "x"}, "steps": [
  {"id": "r", "run": "printf '%s' {{ .params.v }} > r.out"},
+ {"id": "dq", "run": "printf '%s' \"<{{ .params.v }}>\" > dq.out"},
+ {"id": "sq", "run": "printf '%s' '<{{ .params.v }}>' > sq.out"},
+ {"id": "sub", "run": "printf '%s' \"$(printf '%s' {{ .params.v }})|$(printf '%s' \"{{ .params.v }}\")\" > sub.out # it's fine"},
  {"id": "a", "argv": ["sh", "-c", "printf '%s' \"$1\" > a.out", "sh", "{{ .params.v }}"]},
  {"id": "e", "env": {"V": "{{ .params.v }}"}, "run": "printf '%s' \"$V\" > e.out"}]}
 EOF2
-	evil="it's \"q\" \$(touch pwned) \`touch pwned2\`; rm -rf nothing"
+	evil="it's \"q\" \$(touch pwned) \`touch pwned2\` \\\$HOME \\; rm -rf nothing"
 	run -0 timeout 30 dag-run -q -p "v=$evil" wf.json
 	assert_equal "$(cat r.out)" "$evil"
+	# Quoted for where they stand: inside "..." and '...' too.
+	assert_equal "$(cat dq.out)" "<$evil>"
+	assert_equal "$(cat sq.out)" "<$evil>"
+	assert_equal "$(cat sub.out)" "$evil|$evil"
 	assert_equal "$(cat a.out)" "$evil"
 	assert_equal "$(cat e.out)" "$evil"
 	assert_file_not_exists pwned

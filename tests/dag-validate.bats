@@ -207,6 +207,33 @@ EOF2
 	assert_equal "${#lines[@]}" 8
 }
 
+@test "a run template where its value cannot be quoted for the shell is refused, with the way around" {
+	dag wf.json <<'EOF2'
+{"params": {"x": "1"}, "steps": [
+ {"id": "here", "run": "cat <<EOF\n{{ .params.x }}\nEOF"},
+ {"id": "comment", "run": "true # {{ .params.x }}"},
+ {"id": "bs", "run": "echo \\{{ .params.x }}"},
+ {"id": "dollar", "run": "echo \"${{ .params.x }}\""},
+ {"id": "param", "run": "echo ${X:-{{ .params.x }}}"},
+ {"id": "arith", "run": "echo $(( {{ .params.x }} + 1 ))"},
+ {"id": "bq", "run": "echo `date` {{ .params.x }}"},
+ {"id": "ok", "run": "echo $((1+(2))) ${HOME} \"${X}\" a#b {{ .params.x }} \"\\\"{{ .params.x }}\" '\\{{ .params.x }}' \"$(echo '{{ .params.x }}')\""}]}
+EOF2
+	run -1 dag-validate wf.json
+	fix='cannot be quoted for the shell: pass it through env ("env": {"V": "{{ ... }}"}) and write "$V"'
+	assert_line --index 0 "wf.json: steps[0].run: template {{ .params.x }} after a here-document (<<) $fix"
+	assert_line --index 1 "wf.json: steps[1].run: template {{ .params.x }} inside a comment $fix"
+	assert_line --index 2 "wf.json: steps[2].run: template {{ .params.x }} right after a backslash $fix"
+	assert_line --index 3 "wf.json: steps[3].run: template {{ .params.x }} right after a \$ $fix"
+	assert_line --index 4 "wf.json: steps[4].run: template {{ .params.x }} inside \${...} $fix"
+	assert_line --index 5 "wf.json: steps[5].run: template {{ .params.x }} inside \$((...)) $fix"
+	assert_line --index 6 "wf.json: steps[6].run: template {{ .params.x }} after backquotes (write \$(...) instead) $fix"
+	assert_equal "${#lines[@]}" 7
+	# The same document does not start.
+	run -2 timeout 30 dag-run -q wf.json
+	assert_file_not_exists .dag/runs/latest
+}
+
 @test "references to .steps.X must name an ancestor" {
 	dag wf.json <<'EOF2'
 {"steps": [{"id": "a", "run": "true"}, {"id": "b", "needs": ["a"], "run": "true"},

@@ -764,3 +764,29 @@ EOF2
 	inherited=$(grep -c 'inherited from parent' vg.txt || true)
 	[ "$opened" -eq "$inherited" ] || { cat vg.txt; false; }
 }
+
+@test "random run strings with a hostile template value: refused or quoted, never executed" {
+	# 200 run strings of shell fragments around a template (fixed seed);
+	# the ones dag-validate accepts must run without the value's commands.
+	atoms=("'" '"' '$' '(' ')' '`' '#' '\' $'\n' ' ' 'echo ' 'a' '{' '}' '$(' '${' '$((' '<<' '<' '>' ';' '|' '&' 'case ' '))' '=' '{{ .params.v }}' '{{ .params.v }}')
+	RANDOM=7
+	for i in $(seq 0 199); do
+		s=
+		for _ in $(seq $((RANDOM % 12 + 1))); do s+=${atoms[RANDOM % ${#atoms[@]}]}; done
+		jq -n --arg id "s$i" --arg run "cd out; $s" '{id: $id, run: $run, timeout: "5s"}'
+	done | jq -s '{on_failure: "continue", params: {v: "x"}, steps: .}' > all.json
+	run --separate-stderr dag-validate --json all.json
+	[ "$status" -le 1 ]
+	jq --argjson v "$output" '($v.errors | map(.path | capture("^steps\\[(?<i>[0-9]+)\\]").i | tonumber)) as $bad
+	    | .steps |= [to_entries[] | select(.key as $k | $bad | index($k) | not) | .value]' all.json > ok.json
+	[ "$(jq '.steps | length' ok.json)" -ge 100 ]
+	run -0 dag-validate -q ok.json
+	mkdir out
+	evil=$'$(touch P1)`touch P2`\'";touch P3;"\'\\";touch P4 #\ntouch P5\n$HOME${HOME}'
+	run timeout 120 dag-run -q -j2 -p "v=$evil" ok.json
+	[ "$status" -le 1 ]
+	for p in P1 P2 P3 P4 P5; do
+		assert_file_not_exists "out/$p"
+		assert_file_not_exists "$p"
+	done
+}

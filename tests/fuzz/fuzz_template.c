@@ -1,4 +1,5 @@
-/* libFuzzer harness: {{ }} templates and the jq source scanner. */
+/* libFuzzer harness: {{ }} templates, their places in a shell command
+ * (lib/shctx.c) and the jq source scanner. */
 #include "../../lib/compat.h"
 
 #include "../../lib/jqexpr.h"
@@ -20,9 +21,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *s = xstrndup((const char *)data, size);
 	struct tmpl t;
 	const char *why;
+	size_t bad;
 
-	if (tmpl_parse(s, &t, &why) == 0)
+	if (tmpl_parse(s, &t, &why) == 0) {
+		(void)tmpl_shell_places(&t, &bad, &why);
 		tmpl_release(&t);
+	}
 	(void)jqx_balanced(s);
 	(void)jqx_step_refs(s, ref, NULL);
 	free(s);
