@@ -44,9 +44,9 @@ int	 jqx_balanced(const char *src);
 int	 jqx_step_refs(const char *src,
 	    void (*fn)(void *, const char *id, size_t len), void *arg);
 
-/* Templates: "a {{ .params.x }} b".  Parts alternate literal/expression. */
 /* Where a template of a "run" string stands: how to quote its value. */
 enum { TQ_WORD, TQ_SQ, TQ_DQ };
+/* Templates: "a {{ .params.x }} b".  Parts alternate literal/expression. */
 struct tmpl_part {
 	int	 is_expr;
 	char	*text;		/* literal text, or the jq source */
