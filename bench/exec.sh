@@ -237,15 +237,16 @@ median() {
 		  else printf "%.6f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# group NAME ID...: ROUNDS interleaved rounds (no separate warm-up: the
-# median absorbs a cold first round, and a failing command stops the script
-# in round 1); medians go to $tmp/m.NAME.ID (scaled).
+# group NAME ID...: $GROUP_ROUNDS interleaved rounds (no separate warm-up:
+# the median absorbs a cold first round, and a failing command stops the
+# script in round 1); medians go to $tmp/m.NAME.ID (scaled).
+GROUP_ROUNDS=$ROUNDS
 group() {
 	CURRENT=$1
 	shift
 	r=1
-	while [ "$r" -le "$ROUNDS" ]; do
-		echo "$CURRENT: round $r/$ROUNDS ..." >&2
+	while [ "$r" -le "$GROUP_ROUNDS" ]; do
+		echo "$CURRENT: round $r/$GROUP_ROUNDS ..." >&2
 		for id in "$@"; do
 			time_once "$id" >>"$tmp/t.$CURRENT.$id"
 		done
@@ -282,9 +283,13 @@ group lattice "dagrun:$L" $(peers "$L") "floor:$((LAT_L * LAT_W))" \
     "cfloor:$((LAT_L * LAT_W))"
 # shellcheck disable=SC2046
 group sleepy "dagrun:$S" $(peers "$S")
+# N/10 steps: a tenth of the time, so the same noise weighs ten times more
+# per step; three times the rounds (about a second each).
+GROUP_ROUNDS=$((ROUNDS * 3))
 # shellcheck disable=SC2046
 group scale "dagrun:wide-$SMALL" \
     $([ -z "$SHM" ] || echo "dagrunshm:wide-$SMALL") "floor:$SMALL"
+GROUP_ROUNDS=$ROUNDS
 
 # Peak memory: one extra run each, under /usr/bin/time.
 rss() {		# rss ID: peak RSS in KB of one run
@@ -449,7 +454,9 @@ ratio() { echo "$1 $2" | awk '{ printf "%.2f", ($2 > 0 ? $1 / $2 : 0) }'; }
 	echo "### Scaling: dag-run on wide, $SMALL vs $WIDE steps"
 	echo
 	echo "Overhead = (dag-run - floor) / steps: dag-run's own bookkeeping" \
-	    "per step (run directory, journal, reaping); flat means O(1) per step."
+	    "per step (run directory, journal, reaping); flat means O(1) per step." \
+	    "The $SMALL-step rows are medians of $((ROUNDS * 3)) rounds (a tenth" \
+	    "of the time, so noise weighs ten times more per step)."
 	echo
 	echo "| steps | runs on | dag-run s | us/step | floor s |" \
 	    "overhead us/step | peak RSS KB |"
