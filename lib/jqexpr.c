@@ -796,21 +796,6 @@ tmpl_release(struct tmpl *t)
 	t->n = 0;
 }
 
-void
-shell_quote(struct strbuf *sb, const char *s, size_t n)
-{
-	size_t i;
-
-	strbuf_addc(sb, '\'');
-	for (i = 0; i < n; i++) {
-		if (s[i] == '\'')
-			strbuf_adds(sb, "'\\''");
-		else
-			strbuf_addc(sb, s[i]);
-	}
-	strbuf_addc(sb, '\'');
-}
-
 int
 tmpl_render(struct jqx *x, const struct tmpl *t, jv ctx, int shell,
     struct strbuf *sb, char **err)

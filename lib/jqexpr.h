@@ -69,8 +69,6 @@ void	 tmpl_release(struct tmpl *);
  */
 int	 tmpl_render(struct jqx *, const struct tmpl *, jv ctx, int shell,
 	    struct strbuf *sb, char **err);
-/* Appends s quoted for /bin/sh ('it'\''s'). */
-void	 shell_quote(struct strbuf *, const char *s, size_t len);
 /*
  * For a "run" template (lib/shctx.c): sets each expression's place (a bare
  * word, inside '...', inside "...").  Returns 0, or -1 with *bad the part

@@ -162,8 +162,8 @@ scan(struct lex *L, const char *s)
 			L->lost = "after a here-document (<<)";
 			continue;
 		}
-		if (L->wordstart && in_sub(L) && strncmp(p, "case", 4) == 0 &&
-		    strchr(" \t\n", p[4]) != NULL && p[4] != '\0') {
+		if (L->wordstart && strncmp(p, "case", 4) == 0 &&
+		    p[4] != '\0' && strchr(" \t\n", p[4]) != NULL && in_sub(L)) {
 			L->lost = "after a case inside $(...)";
 			continue;
 		}
@@ -242,12 +242,10 @@ shell_quote_at(struct strbuf *sb, int place, const char *s, size_t n)
 {
 	size_t i;
 
-	if (place == TQ_WORD) {
-		shell_quote(sb, s, n);
-		return;
-	}
+	if (place == TQ_WORD)
+		strbuf_addc(sb, '\'');
 	for (i = 0; i < n; i++) {
-		if (place == TQ_SQ && s[i] == '\'')
+		if (place != TQ_DQ && s[i] == '\'')
 			strbuf_adds(sb, "'\\''");
 		else {
 			if (place == TQ_DQ && strchr("\\$`\"", s[i]) != NULL)
@@ -255,4 +253,6 @@ shell_quote_at(struct strbuf *sb, int place, const char *s, size_t n)
 			strbuf_addc(sb, s[i]);
 		}
 	}
+	if (place == TQ_WORD)
+		strbuf_addc(sb, '\'');
 }
