@@ -44,6 +44,7 @@ struct uniq {
 	int		 slot;
 	uint32_t	 hash;
 	char		*err;		/* compile error, reported in order */
+	int		 failed;	/* err was reported */
 };
 
 struct jqx {
@@ -142,7 +143,8 @@ jqx_add(struct jqx *x, const char *src, const char *path)
 			x->capu = x->capu ? x->capu * 2 : 64;
 			x->u = xreallocarray(x->u, x->capu, sizeof(*x->u));
 		}
-		x->u[x->nu] = (struct uniq){ e->src, e->path, -1, 0, h, NULL };
+		x->u[x->nu] = (struct uniq){ e->src, e->path, -1, 0, h, NULL,
+		    0 };
 		x->tab[j] = (uint32_t)++x->nu;
 	}
 	e->uniq = x->tab[j] - 1;
@@ -377,11 +379,18 @@ report(struct jqx *x, size_t first, struct diag *d)
 		if (x->u[j].err != NULL) {
 			diag_add(d, DIAG_ERROR, x->u[j].path,
 			    "jq expression does not compile: %s", x->u[j].err);
+			x->u[j].failed = 1;
 			free(x->u[j].err);
 			x->u[j].err = NULL;
 			rc = -1;
 		}
 	return rc;
+}
+
+int
+jqx_failed(const struct jqx *x, int i)
+{
+	return x->u[x->e[i].uniq].failed;
 }
 
 int
@@ -708,6 +717,51 @@ jqx_step_refs(const char *s, void (*fn)(void *, const char *, size_t),
 		i++;
 	}
 	return dynamic;
+}
+
+/*
+ * The key an expression first reads from the context when it starts with
+ * a path (".Names", ."x", .["x"]) and the context never has that key: the
+ * value is always null, a typo or a Go template ({{.Names}}).
+ */
+int
+jqx_unknown_top(const char *s, const char **key, size_t *len)
+{
+	static const char *const top[] = { "params", "run", "step", "steps",
+	    NULL };
+	size_t i = 0, n, k;
+
+	for (;;) {
+		while (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' ||
+		    s[i] == '\r')
+			i++;
+		if (s[i] != '#')
+			break;
+		while (s[i] != '\0' && s[i] != '\n')
+			i++;
+	}
+	if (s[i] != '.')
+		return 0;
+	i++;
+	if (is_ident(s[i]) && !(s[i] >= '0' && s[i] <= '9')) {
+		for (n = i; is_ident(s[n]); n++)
+			;
+		*key = s + i;
+		*len = n - i;
+	} else if ((n = plain_string(s + i, len)) > 0)
+		*key = s + i + 1;
+	else if (s[i] == '[' && (n = plain_string(s + i + 1, len)) > 0 &&
+	    s[i + 1 + n] == ']')
+		*key = s + i + 2;
+	else
+		return 0;
+	for (k = 0; k < *len; k++)
+		if ((unsigned char)(*key)[k] < 0x20)
+			return 0;	/* not for a one-line message */
+	for (k = 0; top[k] != NULL; k++)
+		if (strlen(top[k]) == *len && strncmp(top[k], *key, *len) == 0)
+			return 0;
+	return 1;
 }
 
 /*

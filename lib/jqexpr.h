@@ -25,6 +25,8 @@ int	 jqx_compile(struct jqx *, struct diag *);
 /* The same checks, spread over the CPUs, for validators: afterwards the
  * expressions cannot be evaluated. */
 int	 jqx_check(struct jqx *, struct diag *);
+/* 1 if expression i (from jqx_add) was reported as not compiling. */
+int	 jqx_failed(const struct jqx *, int i);
 /*
  * Evaluates expression idx over input (consumed).  Returns 1 with *out set
  * (owned) to the first result, 0 when there is none, -1 on a jq error with
@@ -39,8 +41,11 @@ int	 jqx_truthy(jv v);
  * jqx_balanced: brackets balance outside strings and comments.
  * jqx_step_refs: calls fn for each static ".steps.ID" reference; returns 1
  * if .steps is also used dynamically (all ancestors needed), else 0.
+ * jqx_unknown_top: 1 if the expression starts by reading a key the context
+ * never has (sets key, len), else 0.
  */
 int	 jqx_balanced(const char *src);
+int	 jqx_unknown_top(const char *src, const char **key, size_t *len);
 int	 jqx_step_refs(const char *src,
 	    void (*fn)(void *, const char *id, size_t len), void *arg);
 

@@ -55,6 +55,16 @@ struct loader {
 	struct step		 def;		/* defaults as a step */
 	uint32_t		*needs_node;	/* per step: needs array node */
 	uint32_t		 top_launcher;
+	int			 def_env_seen;	/* its templates checked once */
+	struct late		*late;		/* reported if they compile */
+	size_t			 nlate;
+};
+
+/* A problem of an expression, worth reporting only if it compiles. */
+struct late {
+	int32_t		 expr;
+	char		*path;
+	char		*msg;
 };
 
 static const char *
@@ -787,16 +797,68 @@ on_ref(void *arg, const char *id, size_t len)
 	s->refs[s->nrefs++] = (uint32_t)t;
 }
 
+/*
+ * Expression expr over the context starts by reading a key the context
+ * lacks: noted, and reported after compiling if it compiled.
+ */
 static void
-scan_refs(struct refctx *r, const char *src, const char *path)
+check_top_key(struct loader *L, int32_t expr, const char *src,
+    const char *path, int tmpl)
+{
+	const char *key;
+	size_t len;
+	struct late *l;
+
+	if (expr < 0 || !jqx_unknown_top(src, &key, &len))
+		return;
+	L->late = xreallocarray(L->late, L->nlate + 1, sizeof(*L->late));
+	l = &L->late[L->nlate++];
+	l->expr = expr;
+	l->path = xstrdup(path);
+	if (len > 100)
+		len = 100;
+	l->msg = tmpl ? xasprintf("template {{ %.100s }} reads .%.*s, which "
+	    "the context never has (it has .params, .run, .step and .steps); "
+	    "a literal \"{{\" is written {{ \"{{\" }}", src, (int)len, key) :
+	    xasprintf("reads .%.*s, which the context never has (it has "
+	    ".params, .run, .step and .steps)", (int)len, key);
+}
+
+static void
+report_late(struct loader *L)
+{
+	size_t k;
+
+	/* Readers of a frozen dag.json (no compile) take it as it was run. */
+	for (k = 0; k < L->nlate; k++) {
+		if (!(L->flags & DAG_NO_EXPR_COMPILE) &&
+		    !jqx_failed(L->g->jqx, L->late[k].expr))
+			diag_add(L->d, DIAG_ERROR, L->late[k].path, "%s",
+			    L->late[k].msg);
+		free(L->late[k].path);
+		free(L->late[k].msg);
+	}
+	free(L->late);
+	L->late = NULL;
+	L->nlate = 0;
+}
+
+/* tmpl: 1 a template, 2 one of defaults.env (checked with the first step),
+ * 0 a when or input. */
+static void
+scan_refs(struct refctx *r, int32_t expr, const char *src, const char *path,
+    int tmpl)
 {
 	r->path = path;
+	if (tmpl != 2 || !r->L->def_env_seen)
+		check_top_key(r->L, expr, src, path, tmpl != 0);
 	if (jqx_step_refs(src, on_ref, r))
 		r->L->g->s[r->step].all_refs = 1;
 }
 
 static void
-scan_tmpl_refs(struct refctx *r, const struct tmpl *t, const char *path)
+scan_tmpl_refs(struct refctx *r, const struct tmpl *t, const char *path,
+    int tmpl)
 {
 	size_t i;
 
@@ -804,7 +866,8 @@ scan_tmpl_refs(struct refctx *r, const struct tmpl *t, const char *path)
 		return;
 	for (i = 0; i < t->n; i++)
 		if (t->part[i].is_expr)
-			scan_refs(r, t->part[i].text, path);
+			scan_refs(r, t->part[i].expr, t->part[i].text, path,
+			    tmpl);
 }
 
 static char *
@@ -828,14 +891,14 @@ check_exprs(struct loader *L, uint32_t i, uint32_t *stamp, uint32_t *mark)
 	memset(&tp, 0, sizeof(tp));
 	if (s->when >= 0 && (k = jdoc_get(j, s->node, "when")) != JNONE) {
 		src = expr_src(L, k);
-		scan_refs(&r, src, path_of(path, sizeof(path),
-		    "steps[%u].when", i));
+		scan_refs(&r, s->when, src, path_of(path, sizeof(path),
+		    "steps[%u].when", i), 0);
 		free(src);
 	}
 	if (s->input >= 0 && (k = jdoc_get(j, s->node, "input")) != JNONE) {
 		src = expr_src(L, k);
-		scan_refs(&r, src, path_of(path, sizeof(path),
-		    "steps[%u].input", i));
+		scan_refs(&r, s->input, src, path_of(path, sizeof(path),
+		    "steps[%u].input", i), 0);
 		free(src);
 	}
 	if (s->kind == CMD_RUN && s->cmd != JNONE && j->n[s->cmd].kind == J_STR) {
@@ -845,7 +908,7 @@ check_exprs(struct loader *L, uint32_t i, uint32_t *stamp, uint32_t *mark)
 			const char *why;
 
 			anyt = 1;
-			scan_tmpl_refs(&r, tp.run, path);
+			scan_tmpl_refs(&r, tp.run, path, 1);
 			if (tmpl_shell_places(tp.run, &bad, &why) == -1)
 				diag_add(L->d, DIAG_ERROR, path, "template {{ %s }} "
 				    "%s cannot be quoted for the "
@@ -867,7 +930,7 @@ check_exprs(struct loader *L, uint32_t i, uint32_t *stamp, uint32_t *mark)
 				anyt = 1;
 				tp.argv[n] = *t;
 				free(t);
-				scan_tmpl_refs(&r, &tp.argv[n], path);
+				scan_tmpl_refs(&r, &tp.argv[n], path, 1);
 			}
 		}
 	}
@@ -884,7 +947,7 @@ check_exprs(struct loader *L, uint32_t i, uint32_t *stamp, uint32_t *mark)
 				anyt = 1;
 				tp.launcher[n] = *t;
 				free(t);
-				scan_tmpl_refs(&r, &tp.launcher[n], path);
+				scan_tmpl_refs(&r, &tp.launcher[n], path, 1);
 			}
 		}
 	}
@@ -892,7 +955,7 @@ check_exprs(struct loader *L, uint32_t i, uint32_t *stamp, uint32_t *mark)
 		path_of(path, sizeof(path), "steps[%u].cwd", i);
 		if ((tp.cwd = add_tmpl(L, s->cwd, path)) != NULL) {
 			anyt = 1;
-			scan_tmpl_refs(&r, tp.cwd, path);
+			scan_tmpl_refs(&r, tp.cwd, path, 1);
 		}
 	}
 	/* Effective env: defaults.env entries, then the step's own. */
@@ -927,9 +990,12 @@ check_exprs(struct loader *L, uint32_t i, uint32_t *stamp, uint32_t *mark)
 					anyt = 1;
 					tp.env[n] = *t;
 					free(t);
-					scan_tmpl_refs(&r, &tp.env[n], path);
+					scan_tmpl_refs(&r, &tp.env[n], path,
+					    w == 0 ? 2 : 1);
 				}
 			}
+			if (w == 0)
+				L->def_env_seen = 1;
 		}
 	}
 	if (anyt) {
@@ -1116,6 +1182,7 @@ load_top_env_tmpl(struct loader *L)
 	const struct jdoc *j = L->j;
 	struct dag *g = L->g;
 	uint32_t k, n;
+	size_t p;
 	char path[300];
 
 	if (g->env == JNONE || j->n[g->env].kind != J_OBJ)
@@ -1132,6 +1199,10 @@ load_top_env_tmpl(struct loader *L)
 		path_of(path, sizeof(path), "env.%.100s", name);
 		free(name);
 		if ((t = add_tmpl(L, k + 1, path)) != NULL) {
+			for (p = 0; p < t->n; p++)
+				if (t->part[p].is_expr)
+					check_top_key(L, t->part[p].expr,
+					    t->part[p].text, path, 1);
 			g->env_tmpl[n] = *t;
 			g->env_has_tmpl = 1;
 			free(t);
@@ -1209,12 +1280,14 @@ dag_load_buf(char *buf, size_t len, const char *display, const char *name,
 		(void)jqx_check(g->jqx, d);
 	else if (!(flags & DAG_NO_EXPR_COMPILE))
 		(void)jqx_compile(g->jqx, d);
+	report_late(&L);
 	free(L.needs_node);
 	free(L.def.exit_codes);
 	if (d->nerr > 0)
 		goto fail_late;
 	return g;
 fail:
+	report_late(&L);
 	free(L.needs_node);
 	free(L.def.exit_codes);
 fail_late:

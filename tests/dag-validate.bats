@@ -247,6 +247,28 @@ EOF2
 wf.json: steps[4].input: refers to .steps.nope, but there is no step "nope"'
 }
 
+@test "an expression that starts by reading a key the context lacks is refused: typos and Go templates" {
+	dag wf.json <<'EOF2'
+{"env": {"G": "{{ .parmas.day }}"}, "defaults": {"env": {"D": "{{.Names}}"}},
+ "steps": [{"id": "a", "run": "docker ps --format '{{.Names}}'", "when": " # why\n .parms.go"},
+ {"id": "b", "argv": ["echo", "{{ .[\"ID\"] }}"], "input": ".\"Step\".id"},
+ {"id": "c", "needs": ["a"], "run": "echo {{ .params.x }} {{ .run.id }} {{ .step.id }} {{ \"{{\" }}.Names}}", "when": ".steps.a.status and (.x | not)", "input": "{params, n: .params.n}"}]}
+EOF2
+	run -1 --separate-stderr dag-validate wf.json
+	assert_equal "$stderr" 'wf.json: env.G: template {{ .parmas.day }} reads .parmas, which the context never has (it has .params, .run, .step and .steps); a literal "{{" is written {{ "{{" }}
+wf.json: steps[0].when: reads .parms, which the context never has (it has .params, .run, .step and .steps)
+wf.json: steps[0].run: template {{ .Names }} reads .Names, which the context never has (it has .params, .run, .step and .steps); a literal "{{" is written {{ "{{" }}
+wf.json: defaults.env.D: template {{ .Names }} reads .Names, which the context never has (it has .params, .run, .step and .steps); a literal "{{" is written {{ "{{" }}
+wf.json: steps[1].input: reads .Step, which the context never has (it has .params, .run, .step and .steps)
+wf.json: steps[1].argv[1]: template {{ .["ID"] }} reads .ID, which the context never has (it has .params, .run, .step and .steps)'"; a literal \"{{\" is written {{ \"{{\" }}"
+	# The escape gives a literal {{ to the shell.
+	dag ok.json <<'EOF2'
+{"steps": [{"id": "c", "run": "echo {{ \"{{\" }}.Names}}"}]}
+EOF2
+	run -0 timeout 30 dag-run -q ok.json
+	assert_equal "$(cat "$DAG_RUNS/latest/steps/c/1.stdout")" '{{.Names}}'
+}
+
 @test "invalid JSON reports line and column" {
 	printf '{"steps": [\n  {"id": "a" "run": "true"}\n]}\n' > wf.json
 	run -1 --separate-stderr dag-validate wf.json
