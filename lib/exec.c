@@ -707,5 +707,5 @@ void
 exec_output_name(const struct dag *g, uint32_t i, uint32_t attempt,
     char *buf, size_t len)
 {
-	(void)snprintf(buf, len, "%s.%u.output", g->s[i].id, attempt);
+	(void)snprintf(buf, len, "%s@%u.output", g->s[i].id, attempt);
 }

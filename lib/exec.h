@@ -62,9 +62,9 @@ __attribute__((__noreturn__)) void exec_eval_child(const struct execctx *,
 int	 exec_parse_result(const char *text, size_t len, int *skip,
 	    char **err, int *output, struct cmdspec *);
 /*
- * Where a step writes $DAG_OUTPUT, relative to steps/: "<id>.<n>.output",
+ * Where a step writes $DAG_OUTPUT, relative to steps/: "<id>@<n>.output",
  * beside the step directories so that a step that writes nothing needs no
- * directory of its own.
+ * directory of its own.  An id has no "@": no step directory is named so.
  */
 void	 exec_output_name(const struct dag *, uint32_t i, uint32_t attempt,
 	    char *buf, size_t len);

@@ -305,7 +305,7 @@ EOF2
 	assert_line "DAG_INPUT=/dev/null"
 	assert_line "DAG_RUN_ID=$(basename "$d")"
 	assert_line "DAG_RUN_DIR=$d"
-	assert_line "DAG_OUTPUT=$d/steps/s.1.output"
+	assert_line "DAG_OUTPUT=$d/steps/s@1.output"
 	# Each once: ours replace the step's and dag-run's own.
 	for v in RUN_ID RUN_DIR STEP_ID ATTEMPT INPUT OUTPUT; do
 		[ "$(grep -c "^DAG_$v=" env.out)" -eq 1 ]
@@ -313,11 +313,25 @@ EOF2
 	done
 	run cat env2.out
 	assert_line "DAG_STEP_ID=t"
-	assert_line "DAG_OUTPUT=$d/steps/t.1.output"
+	assert_line "DAG_OUTPUT=$d/steps/t@1.output"
 	assert_line --regexp "^DAG_INPUT=$d/steps/[^/]+\.json$"
 	run cat env3.out
 	assert_line "DAG_INPUT=$d/steps/v/input.json"
 	[ "$(jq -c . "$d/steps/v/input.json")" = '{"u":{"x":1}}' ]
+}
+
+@test "ids that look like another step's output file: both orders run, outputs apart" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "a.1.output", "run": "echo '{\"from\": \"dotted\"}' > \"$DAG_OUTPUT\""},
+ {"id": "a", "needs": ["a.1.output"], "run": "echo '{\"v\": 1}' > \"$DAG_OUTPUT\"; cat > a.in"},
+ {"id": "b.1.output", "needs": ["b"], "run": "cat > b.in"},
+ {"id": "b", "run": "echo '{\"w\": 2}' > \"$DAG_OUTPUT\""}]}
+EOF2
+	run -0 timeout 30 dag-run -q wf.json
+	jq -e '.counts == {"succeeded": 4}' "$(latest)/run.json"
+	assert_equal "$(jq -c . a.in)" '{"a.1.output":{"from":"dotted"}}'
+	assert_equal "$(jq -c . b.in)" '{"b":{"w":2}}'
+	assert_equal "$(jq -c . "$(latest)/steps/a/output.json")" '{"v":1}'
 }
 
 @test "signals in a step: none blocked, SIGPIPE default, what the caller ignored stays ignored" {
