@@ -83,6 +83,7 @@ struct live {
 	uint8_t		 has_input;
 	uint8_t		 holds_slot;	/* counted in inflight and its pool */
 	uint8_t		 io_error;	/* its output could not be kept */
+	uint8_t		 wait_st;	/* PH_WAIT: how the last attempt ended */
 	int		 memfd;
 	int		 relay[2];	/* pipe read ends, -1 */
 	int		 wend[2];	/* our copies of their write ends, -1 */
@@ -969,8 +970,13 @@ backoff(const struct step *s, uint32_t attempt)
 	return d;
 }
 
+/*
+ * Whether step i gets another attempt, and after how long (*delay).  A
+ * retry is a new start: none once the run is stopping (but for handlers),
+ * nor one that would start past max_duration.
+ */
 static int
-want_retry(struct runner *r, uint32_t i, int st, int code)
+want_retry(struct runner *r, uint32_t i, int st, int code, double *delay)
 {
 	const struct step *s = &r->g->s[i];
 	struct live *l = &r->L[i];
@@ -978,15 +984,43 @@ want_retry(struct runner *r, uint32_t i, int st, int code)
 	if (st != ST_FAILED && st != ST_TIMED_OUT)
 		return 0;
 	if (r->rs.s[i].attempts >= s->attempts || r->cancel_sig ||
-	    r->deadline_hit || r->aborting)
+	    r->deadline_hit || r->aborting || (r->stopping && !is_handler(s)))
 		return 0;
 	if (s->exit_codes != NULL && (code < 0 || code > 255 ||
 	    !s->exit_codes[code]))
 		return 0;
-	if (s->max_duration > 0 && now_ms() - l->t_first >=
-	    (int64_t)llround(s->max_duration * 1000))
+	*delay = backoff(s, r->rs.s[i].attempts);
+	if (s->max_duration > 0 && now_ms() + (int64_t)llround(*delay * 1000) -
+	    l->t_first >= (int64_t)llround(s->max_duration * 1000))
 		return 0;
 	return 1;
+}
+
+/* Step i waits to retry, but the run is stopping: its last attempt's
+ * outcome is the step's. */
+static void
+end_wait(struct runner *r, uint32_t i)
+{
+	struct live *l = &r->L[i];
+	struct sstate *ss = &r->rs.s[i];
+	char *why = ss->reason != NULL ? xstrdup(ss->reason) : NULL;
+
+	l->phase = PH_IDLE;
+	l->timer = 0;
+	r->waiting--;
+	finish_attempt(r, i, l->wait_st, ss->exit_code, ss->signal, why, 0);
+	free(why);
+}
+
+/* on_failure stop: the steps waiting to retry end now (not handlers). */
+static void
+stop_waiting(struct runner *r)
+{
+	uint32_t i;
+
+	for (i = 0; i < r->g->n; i++)
+		if (r->L[i].phase == PH_WAIT && !is_handler(&r->g->s[i]))
+			end_wait(r, i);
 }
 
 /* Gives back step i's slot and pool place, waking a pool waiter. */
@@ -1029,14 +1063,14 @@ finish_attempt(struct runner *r, uint32_t i, int st, int code, int sig,
 	ss->duration = (double)(wall - ss->started) / 1000;
 	ss->has_output = (uint8_t)output;
 	state_set_reason(ss, reason);
-	if (want_retry(r, i, st, code)) {
+	if (want_retry(r, i, st, code, &delay)) {
 		ev_step_finished(r, i, secs, 1);
-		delay = backoff(s, ss->attempts);
 		ev_step_retry(r, i, delay);
 		ss->status = ST_RETRY_WAIT;
 		progress_step(&r->pg, s->id, ST_RETRY_WAIT, ss->attempts, secs,
 		    reason);
 		l->phase = PH_WAIT;
+		l->wait_st = (uint8_t)st;
 		r->waiting++;
 		arm(r, i, now_ms() + (int64_t)llround(delay * 1000));
 		dirty(r);
@@ -1051,7 +1085,10 @@ finish_attempt(struct runner *r, uint32_t i, int st, int code, int sig,
 		if (!r->any_failed)
 			r->failed_first = i;
 		r->any_failed = 1;
-		if (r->g->on_failure != ONF_CONTINUE)
+		if (r->g->on_failure == ONF_STOP && !r->stopping) {
+			r->stopping = 1;
+			stop_waiting(r);
+		} else if (r->g->on_failure != ONF_CONTINUE)
 			r->stopping = 1;
 		if (r->g->on_failure == ONF_ABORT && !r->aborting) {
 			r->aborting = 1;
@@ -1404,6 +1441,10 @@ on_timer(struct runner *r, const struct heap_item *it)
 	if (l->timer != it->key)
 		return;		/* superseded */
 	l->timer = 0;
+	if (l->phase == PH_WAIT && r->stopping && !is_handler(&r->g->s[i])) {
+		end_wait(r, i);
+		return;
+	}
 	if (l->phase == PH_WAIT) {
 		l->phase = PH_IDLE;
 		r->waiting--;

@@ -163,6 +163,30 @@ EOF2
 	assert_equal "$(jq -r '[.steps.a.attempts, .steps.a.exit_code, .steps.b.attempts, .steps.b.exit_code] | @tsv' "$(latest)/run.json")" $'1\t3\t3\t75'
 }
 
+@test "retries under on_failure stop and max_duration: no new attempt, the last outcome stands" {
+	# waits: fails, waits 30 s to retry; bad then fails and the run stops:
+	# waits ends failed at once and its all_done handler runs.  runs: fails
+	# after the stop, no retry.  capped: its retry would start after
+	# max_duration.
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "waits", "retry": {"attempts": 3, "delay": "30s"}, "run": "exit 5"},
+ {"id": "runs", "retry": {"attempts": 3, "delay": 0}, "run": "sleep 1; exit 6"},
+ {"id": "bad", "run": "sleep 0.3; exit 1"},
+ {"id": "cleanup", "needs": ["waits", "runs"], "trigger": "all_done", "run": "touch cleanup.done"}]}
+EOF2
+	run -1 timeout 20 dag-run -q -j3 wf.json
+	d=$(latest)
+	assert_equal "$(jq -r '[.status, (.steps | .waits, .runs | .status, .attempts, .exit_code, .reason), .steps.cleanup.status] | @tsv' "$d/run.json")" $'failed\tfailed\t1\t5\texit status 5\tfailed\t1\t6\texit status 6\tsucceeded'
+	assert_file_exists cleanup.done
+	run -1 dag-status "$d"
+	refute_output --partial retry_wait
+	dag cap.json <<'EOF2'
+{"steps": [{"id": "capped", "retry": {"attempts": 5, "delay": "2s", "factor": 1, "max_duration": "1s"}, "run": "exit 1"}]}
+EOF2
+	run -1 timeout 20 dag-run -q cap.json
+	assert_equal "$(jq -r '.steps.capped.attempts' "$(latest)/run.json")" 1
+}
+
 @test "on_failure stop: nothing new starts; -k continues; abort kills running steps" {
 	dag wf.json <<'EOF2'
 {"steps": [{"id": "bad", "run": "exit 1"}, {"id": "slow", "run": "sleep 1; touch slow.done"},
