@@ -933,6 +933,8 @@ kill_step(struct runner *r, uint32_t i, int reason)
 			scancel(r, i, 1);
 		else if (killpg(l->pid, SIGTERM) == -1 && errno != ESRCH)
 			warn("killpg %ld", (long)l->pid);
+		else	/* a stopped process gets its SIGTERM too */
+			(void)killpg(l->pid, SIGCONT);
 		arm(r, i, now_ms() + (int64_t)llround(r->g->s[i].kill_grace *
 		    1000));
 	}

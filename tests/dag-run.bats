@@ -116,6 +116,14 @@ EOF2
 	run ! alive me.pid
 }
 
+@test "a stopped step that times out gets SIGCONT with its SIGTERM: it ends by SIGTERM, not after kill_grace" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "a", "timeout": "500ms", "kill_grace": "60s", "run": "kill -STOP $$; echo resumed"}]}
+EOF2
+	run -1 timeout 30 dag-run -q wf.json
+	assert_equal "$(jq -r '.steps.a | [.status, .signal] | @tsv' "$(latest)/run.json")" $'timed_out\t15'
+}
+
 @test "no stray process outlives a run: background jobs and daemons are swept" {
 	dag wf.json <<'EOF2'
 {"steps": [{"id": "bg", "run": "sleep 300 & echo $! > bg.pid"},
