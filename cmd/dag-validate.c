@@ -1,8 +1,10 @@
 #include "../lib/compat.h"
 
+#include <err.h>
 #include <getopt.h>
 #include <stdio.h>
 
+#include "../lib/dag.h"
 #include "../lib/exitcode.h"
 #include "../lib/opts.h"
 #include "../lib/validate.h"
@@ -44,6 +46,9 @@ main(int argc, char *argv[])
 			o.quiet = 1;
 			break;
 		case OPT_NAME:
+			if (!dag_name_ok(optarg))
+				errx(EXIT_USAGE, "--name '%s': must be 1 to 100 "
+				    "bytes of UTF-8", optarg);
 			o.name = optarg;
 			break;
 		case OPT_VERSION:

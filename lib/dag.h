@@ -105,6 +105,8 @@ struct dag *dag_load(const char *path, const char *display, int flags,
 struct dag *dag_load_buf(char *buf, size_t len, const char *display,
 	    const char *name, int flags, struct diag *d);
 void	 dag_free(struct dag *);
+/* 1 if s is a valid DAG name: 1 to 100 bytes of UTF-8. */
+int	 dag_name_ok(const char *s);
 /* Index of step id, or -1. */
 int64_t	 dag_find(const struct dag *, const char *id, size_t len);
 /*

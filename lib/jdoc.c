@@ -65,9 +65,8 @@ skip_ws(struct parser *p)
 	}
 }
 
-/* Length of the UTF-8 sequence at s (1..4), or 0 if it is invalid. */
-static size_t
-utf8_len(const unsigned char *s, size_t avail)
+size_t
+jdoc_utf8_len(const unsigned char *s, size_t avail)
 {
 	unsigned char c = s[0];
 	size_t n, i;
@@ -137,7 +136,7 @@ parse_string(struct parser *p)
 		if (s[p->pos] < 0x20)
 			return fail(p, s[p->pos] == 0 ? "NUL byte in string" :
 			    "control character in string (escape it)");
-		if ((n = utf8_len(s + p->pos, p->len - p->pos)) == 0)
+		if ((n = jdoc_utf8_len(s + p->pos, p->len - p->pos)) == 0)
 			return fail(p, "invalid UTF-8 in string");
 		p->pos += n;
 	}

@@ -1210,17 +1210,54 @@ load_top_env_tmpl(struct loader *L)
 	}
 }
 
+int
+dag_name_ok(const char *s)
+{
+	size_t len = strlen(s), i, n;
+
+	if (len == 0 || len > 100)
+		return 0;
+	for (i = 0; i < len; i += n)
+		if ((n = jdoc_utf8_len((const unsigned char *)s + i,
+		    len - i)) == 0)
+			return 0;
+	return 1;
+}
+
+/*
+ * The name from the file's: its base name without the extension, a byte
+ * that is not UTF-8 as "_", cut to 100 bytes; "dag" when nothing is left.
+ * It must pass as a "name" in the dag.json of the run.
+ */
 static char *
 base_name(const char *display)
 {
 	const char *b = strrchr(display, '/');
 	char *name, *dot;
+	size_t len, i, o, n;
 
 	if (strcmp(display, "-") == 0 || strcmp(display, "<stdin>") == 0)
 		return xstrdup("dag");
 	name = xstrdup(b != NULL ? b + 1 : display);
 	if ((dot = strrchr(name, '.')) != NULL && dot != name)
 		*dot = '\0';
+	len = strlen(name);
+	for (i = o = 0; i < len; i += n) {
+		if ((n = jdoc_utf8_len((unsigned char *)name + i,
+		    len - i)) == 0) {
+			n = 1;
+			name[i] = '_';
+		}
+		if (o + n > 100)
+			break;
+		memmove(name + o, name + i, n);
+		o += n;
+	}
+	name[o] = '\0';
+	if (o == 0) {
+		free(name);
+		return xstrdup("dag");
+	}
 	return name;
 }
 

@@ -45,6 +45,25 @@ EOF2
 	assert_equal "$(jq -r .name <<<"$output")" nightly
 }
 
+@test "a name from a long or non-UTF-8 file name is made valid; a bad --name is a usage error" {
+	long=$(printf 'n%.0s' $(seq 120))
+	printf '{"steps": [{"id": "a", "run": "true"}]}' > "$long.json"
+	printf '{"steps": [{"id": "a", "run": "true"}]}' > $'caf\xe9 \xff.json'
+	run -0 --separate-stderr dag-validate "$long.json"
+	assert_equal "$(jq -r .name <<<"$output")" "${long:0:100}"
+	# What dag-validate prints, dag-plan and dag-run take; the run reads back.
+	dag-validate $'caf\xe9 \xff.json' | dag-plan > plan.json
+	assert_equal "$(jq -r .name plan.json)" 'caf_ _'
+	run -0 timeout 30 dag-run -q "$long.json"
+	run -0 dag-status
+	run -0 timeout 30 dag-run -q $'caf\xe9 \xff.json'
+	run -0 dag-status --json
+	assert_equal "$(jq -r .dag <<<"$output")" 'caf_ _'
+	run -2 --separate-stderr dag-validate --name '' "$long.json"
+	assert_equal "$stderr" "dag-validate: --name '': must be 1 to 100 bytes of UTF-8"
+	run -2 dag-validate --name "$long" "$long.json"
+}
+
 @test "unknown keys are errors, with a suggestion; x- keys are kept" {
 	dag wf.json <<'EOF2'
 {"nmae": "x", "x-owner": "ops",
