@@ -1011,8 +1011,16 @@ check_exprs(struct loader *L, uint32_t i, uint32_t *stamp, uint32_t *mark)
 		s->all_refs = 1;
 }
 
+/*
+ * Edit distances "did you mean" may compute in all: each unknown need costs
+ * one per step, and a document of typos must still load in bounded time.
+ */
+#define SPELL_BUDGET	(20 * 1000 * 1000)
+
+/* mark: per step, i + 1 once step i needs it (duplicates in O(1)). */
 static void
-check_needs(struct loader *L, uint32_t i, uint32_t arr, uint32_t *cnt)
+check_needs(struct loader *L, uint32_t i, uint32_t arr, uint32_t *cnt,
+    uint32_t *mark, const char ***ids, size_t *budget)
 {
 	const struct jdoc *j = L->j;
 	struct dag *g = L->g;
@@ -1032,14 +1040,16 @@ check_needs(struct loader *L, uint32_t i, uint32_t arr, uint32_t *cnt)
 		if (t == -1) {
 			char *name = jdoc_strdup(j, e, NULL);
 			const char *sug = NULL;
-			const char **ids;
 
-			if (g->n < 50000) {
-				ids = xreallocarray(NULL, g->n, sizeof(*ids));
-				for (m = 0; m < g->n; m++)
-					ids[m] = g->s[m].id;
-				sug = spell_suggest(name, ids, g->n);
-				free(ids);
+			if (*budget >= g->n) {
+				*budget -= g->n;
+				if (*ids == NULL) {
+					*ids = xreallocarray(NULL, g->n,
+					    sizeof(**ids));
+					for (m = 0; m < g->n; m++)
+						(*ids)[m] = g->s[m].id;
+				}
+				sug = spell_suggest(name, *ids, g->n);
 			}
 			if (sug != NULL)
 				diag_add(L->d, DIAG_ERROR, path, "unknown step "
@@ -1056,14 +1066,12 @@ check_needs(struct loader *L, uint32_t i, uint32_t arr, uint32_t *cnt)
 			    "itself", g->s[i].id);
 			continue;
 		}
-		for (m = g->need_off[i]; m < g->need_off[i] + cnt[i]; m++)
-			if (g->need[m] == (uint32_t)t)
-				break;
-		if (m < g->need_off[i] + cnt[i]) {
+		if (mark[t] == i + 1) {
 			diag_add(L->d, DIAG_WARNING, path, "\"%s\" is listed "
 			    "twice", g->s[t].id);
 			continue;
 		}
+		mark[t] = i + 1;
 		g->need[g->need_off[i] + cnt[i]++] = (uint32_t)t;
 	}
 }
@@ -1073,7 +1081,9 @@ build_graph(struct loader *L)
 {
 	const struct jdoc *j = L->j;
 	struct dag *g = L->g;
-	uint32_t i, total = 0, *cnt, k, w;
+	uint32_t i, total = 0, *cnt, *mark, k, w;
+	const char **ids = NULL;
+	size_t budget = SPELL_BUDGET;
 
 	g->need_off = xcalloc(g->n + 1, sizeof(*g->need_off));
 	for (i = 0; i < g->n; i++) {
@@ -1085,9 +1095,13 @@ build_graph(struct loader *L)
 	g->need_off[g->n] = total;
 	g->need = xcalloc(total + 1, sizeof(*g->need));
 	cnt = xcalloc(g->n + 1, sizeof(*cnt));
+	mark = xcalloc(g->n + 1, sizeof(*mark));
 	for (i = 0; i < g->n; i++)
 		if (L->needs_node[i] != JNONE)
-			check_needs(L, i, L->needs_node[i], cnt);
+			check_needs(L, i, L->needs_node[i], cnt, mark, &ids,
+			    &budget);
+	free(mark);
+	free(ids);
 	/* Compact: drop the slots of bad or duplicate needs. */
 	for (i = 0, w = 0; i < g->n; i++) {
 		uint32_t from = g->need_off[i];
