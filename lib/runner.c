@@ -704,6 +704,22 @@ note_stderr(struct runner *r, uint32_t i, const char *msg)
  * child's stdout and stderr are pipes to us: the capture files are created
  * when the first byte arrives, so a quiet step costs no file at all.
  */
+/* Errors of the machine, not of the step: out of processes, memory, fds. */
+static int
+is_resource_errno(int e)
+{
+	return e == EAGAIN || e == ENOMEM || e == EMFILE || e == ENFILE;
+}
+
+/* Step i could not go on for a system reason: it fails, the run stops
+ * starting steps and exits 4. */
+static void
+sys_fail(struct runner *r, uint32_t i, int code, const char *msg)
+{
+	io_failed(r);
+	finish_attempt(r, i, ST_FAILED, code, 0, msg, 0);
+}
+
 static void
 spawn_cmd(struct runner *r, uint32_t i, struct cmdspec *c)
 {
@@ -737,8 +753,7 @@ spawn_cmd(struct runner *r, uint32_t i, struct cmdspec *c)
 	    O_CLOEXEC)) == -1) || take_pipes(r, p) == -1) {
 		msg = xasprintf("%s: %s", l->has_input && in == -1 ?
 		    "input" : "pipe", strerror(errno));
-		r->syserr = 1;
-		finish_attempt(r, i, ST_FAILED, -1, 0, msg, 0);
+		sys_fail(r, i, -1, msg);
 		free(msg);
 		goto out;
 	}
@@ -758,6 +773,13 @@ spawn_cmd(struct runner *r, uint32_t i, struct cmdspec *c)
 		e = spawn_start(&(struct spawn_req){ file, c->argv, env.v,
 		    in != -1 ? in : r->devnull, p[0][1], p[1][1], cwd,
 		    &r->oldmask }, &pid);
+	if (e != 0 && is_resource_errno(e)) {
+		/* Not the step's fault: no shell to try, no retry. */
+		msg = xasprintf("cannot start: %s", strerror(e));
+		sys_fail(r, i, -1, msg);
+		free(msg);
+		goto out;
+	}
 	if (e != 0 && r->g->s[i].kind == CMD_RUN && !c->shell) {
 		/* The direct path failed: let the shell say it its way. */
 		struct strbuf sb = STRBUF_INIT;
@@ -772,6 +794,12 @@ spawn_cmd(struct runner *r, uint32_t i, struct cmdspec *c)
 		    in != -1 ? in : r->devnull, p[0][1], p[1][1], cwd,
 		    &r->oldmask }, &pid);
 		strbuf_release(&sb);
+	}
+	if (e != 0 && is_resource_errno(e)) {
+		msg = xasprintf("cannot start: %s", strerror(e));
+		sys_fail(r, i, -1, msg);
+		free(msg);
+		goto out;
 	}
 	if (e != 0) {
 		msg = xasprintf("%s: %s", c->argv[0], e == ENOENT ?
@@ -867,7 +895,7 @@ start_attempt(struct runner *r, uint32_t i)
 		if (fork_eval(r, i, s->kind == CMD_TRANSFORM ? EVAL_TRANSFORM :
 		    EVAL_PREP) == -1) {
 			err = xasprintf("fork: %s", strerror(errno));
-			finish_attempt(r, i, ST_FAILED, -1, 0, err, 0);
+			sys_fail(r, i, -1, err);
 			free(err);
 			return;
 		}
@@ -1187,7 +1215,7 @@ on_exit_status(struct runner *r, uint32_t i, int ws)
 	if (exec_needs_post(&r->x, i, r->rs.s[i].attempts)) {
 		if (fork_eval(r, i, EVAL_POST) == -1) {
 			err = xasprintf("fork: %s", strerror(errno));
-			finish_attempt(r, i, ST_FAILED, 0, 0, err, 0);
+			sys_fail(r, i, 0, err);
 			free(err);
 			return;
 		}

@@ -20,6 +20,9 @@ teardown() {
 	if [ -n "${MNT:-}" ] && mountpoint -q "$MNT"; then
 		umount "$MNT" 2>/dev/null || umount -l "$MNT"
 	fi
+	if [ -n "${NPDIR:-}" ]; then
+		rm -rf "$NPDIR"
+	fi
 }
 
 # need_time: /usr/bin/time measures peak RSS (its %M is the largest
@@ -789,4 +792,35 @@ EOF2
 		assert_file_not_exists "out/$p"
 		assert_file_not_exists "$p"
 	done
+}
+
+@test "out of processes (RLIMIT_NPROC): a system error, exit 4, no shell fallback, no retry, nothing new starts" {
+	[ "$(id -u)" -eq 0 ] && command -v setpriv > /dev/null ||
+	    skip "NPROC TEST NOT RUN: needs root and setpriv to become nobody"
+	# valgrind itself now and then dies of SIGSEGV at start under the limit.
+	[ -z "${DAGKIT_SLOW:-}" ] || skip "not under valgrind (the normal and ASan passes run it)"
+	# Where nobody can write (the test's own directory is private).
+	NPDIR=$(mktemp -d /tmp/dagkit-nproc.XXXXXX)
+	chmod 777 "$NPDIR"
+	cd "$NPDIR"
+	dag np.json <<'EOF2'
+{"steps": [{"id": "a", "run": "sleep 1"}, {"id": "b", "run": "sleep 1"},
+ {"id": "c", "run": "sleep 1"}, {"id": "d", "retry": {"attempts": 3, "delay": 0}, "run": "sleep 1"},
+ {"id": "e", "run": "sleep 1"}, {"id": "f", "run": "sleep 1"}]}
+EOF2
+	# nobody may have 4 processes: dag-run and 3 steps.
+	TMPDIR=$NPDIR HOME=$NPDIR run timeout 30 setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	    bash -c "ulimit -u 4 && exec dag-run -q -j 6 --runs '$PWD/r' np.json"
+	echo "$output"
+	assert_equal "$status" 4
+	d=$(ls -d r/2*)
+	jq -r '.steps[] | [.status, .attempts, .reason] | @tsv' "$d/run.json"
+	run jq -r '[.steps[] | select(.status == "failed")] | length' "$d/run.json"
+	[ "$output" -ge 1 ]
+	run jq -r '.steps[] | select(.status == "failed") | "\(.attempts) \(.reason)"' "$d/run.json"
+	refute_output --partial "not found"
+	for l in "${lines[@]}"; do
+		assert_equal "$l" "1 cannot start: Resource temporarily unavailable"
+	done
+	jq -e '.counts.pending >= 1' "$d/run.json"
 }
