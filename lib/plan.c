@@ -107,12 +107,34 @@ id_str(struct strbuf *sb, const struct dag *g, uint32_t i)
 	strbuf_add_json_str(sb, g->s[i].id, strlen(g->s[i].id));
 }
 
+uint32_t *
+plan_by_level(const struct dag *g, const struct plan *p, uint32_t **offp)
+{
+	uint32_t *off, *byl, *at, i, l, v;
+
+	off = xcalloc(p->nlevels + 1, sizeof(*off));
+	at = xcalloc(p->nlevels + 1, sizeof(*at));
+	byl = xcalloc(g->n + 1, sizeof(*byl));
+	for (i = 0; i < g->n; i++)
+		off[p->level[i] + 1]++;
+	for (l = 0; l < p->nlevels; l++) {
+		off[l + 1] += off[l];
+		at[l] = off[l];
+	}
+	for (i = 0; i < g->n; i++) {
+		v = g->order[i];
+		byl[at[p->level[v]]++] = v;
+	}
+	free(at);
+	*offp = off;
+	return byl;
+}
+
 void
 plan_emit_json(const struct dag *g, const struct plan *p, struct strbuf *sb,
     FILE *fp)
 {
 	uint32_t i, l, *byl, *off;
-	int first;
 
 	strbuf_adds(sb, "{\"order\":[");
 	for (i = 0; i < g->n; i++) {
@@ -121,24 +143,12 @@ plan_emit_json(const struct dag *g, const struct plan *p, struct strbuf *sb,
 		id_str(sb, g, g->order[i]);
 		strbuf_flush(sb, fp, 1 << 20);
 	}
-	/* Levels, each in topological order: bucket by level. */
-	off = xcalloc(p->nlevels + 2, sizeof(*off));
-	byl = xcalloc(g->n + 1, sizeof(*byl));
-	for (i = 0; i < g->n; i++)
-		off[p->level[i] + 1]++;
-	for (l = 0; l < p->nlevels; l++)
-		off[l + 1] += off[l];
-	for (i = 0; i < g->n; i++) {
-		uint32_t v = g->order[i];
-
-		byl[off[p->level[v]]++] = v;
-	}
+	byl = plan_by_level(g, p, &off);
 	strbuf_adds(sb, "],\"levels\":[");
-	/* After the fill, off[l] is where level l ends. */
-	for (l = 0, i = 0; l < p->nlevels; l++) {
+	for (l = 0; l < p->nlevels; l++) {
 		strbuf_adds(sb, l > 0 ? ",[" : "[");
-		for (first = 1; i < off[l]; i++, first = 0) {
-			if (!first)
+		for (i = off[l]; i < off[l + 1]; i++) {
+			if (i > off[l])
 				strbuf_addc(sb, ',');
 			id_str(sb, g, byl[i]);
 		}

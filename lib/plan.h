@@ -29,6 +29,14 @@ struct plan {
  */
 void	plan_compute(const struct dag *, const double *history, struct plan *);
 void	plan_release(struct plan *);
+/*
+ * Buckets the steps by level, each level in topological order: a counting
+ * sort, O(V).  Returns a malloc'd array of the n step indices; *offp gets
+ * a malloc'd array of nlevels + 1 offsets, level l being [off[l],
+ * off[l + 1]).  The caller frees both.
+ */
+uint32_t *plan_by_level(const struct dag *, const struct plan *,
+	    uint32_t **offp);
 /* Appends the "plan" object of SPEC section 8 (flushing to fp if set). */
 void	plan_emit_json(const struct dag *, const struct plan *, struct strbuf *,
 	    FILE *fp);

@@ -40,22 +40,22 @@ critical_marks(const struct plan *p)
 	return on;
 }
 
+/* Levels in topological order, one bucketing pass: O(V). */
 static void
 render_text(const struct dag *g, const struct plan *p, struct strbuf *sb)
 {
 	uint8_t *on = critical_marks(p);
 	char est[32], slack[32], total[32];
-	uint32_t l, i, v;
+	uint32_t l, i, v, *byl, *off;
 
 	duration_format(p->total, total, sizeof(total));
 	strbuf_addf(sb, "%s: %u steps, %u levels, width %u, critical path %s\n",
 	    g->name, g->n, p->nlevels, p->width, total);
+	byl = plan_by_level(g, p, &off);
 	for (l = 0; l < p->nlevels; l++) {
 		strbuf_addf(sb, "level %u:\n", l);
-		for (i = 0; i < g->n; i++) {
-			v = g->order[i];
-			if (p->level[v] != l)
-				continue;
+		for (i = off[l]; i < off[l + 1]; i++) {
+			v = byl[i];
 			duration_format(p->est[v], est, sizeof(est));
 			duration_format(p->ls[v] - p->es[v], slack,
 			    sizeof(slack));
@@ -63,6 +63,8 @@ render_text(const struct dag *g, const struct plan *p, struct strbuf *sb)
 			    g->s[v].id, est, slack, on[v] ? " critical" : "");
 		}
 	}
+	free(off);
+	free(byl);
 	strbuf_adds(sb, "critical path:");
 	for (i = 0; i < p->ncp; i++)
 		strbuf_addf(sb, "%s%s", i ? " -> " : " ", g->s[p->cp[i]].id);

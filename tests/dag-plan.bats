@@ -65,6 +65,24 @@ EOF2
 	assert_line 'critical path: fetch -> build -> test -> ship'
 }
 
+@test "--format text: a 3000-step chain has 3000 levels of one step each" {
+	# Declared last to first, so declaration order is not level order.
+	jq -n '{name: "c", steps: [range(2999; -1; -1) as $i
+	    | {id: "s\($i)", run: "true"}
+	      + (if $i > 0 then {needs: ["s\($i - 1)"]} else {} end)]}' > wf.json
+	run --separate-stderr dag-plan --format text wf.json
+	assert_success
+	assert_equal "${#lines[@]}" 6002
+	assert_line --index 0 'c: 3000 steps, 3000 levels, width 1, critical path 50m00s'
+	assert_line --index 1 'level 0:'
+	assert_line --index 2 --regexp '^  s0 +est 1\.00s +slack 0ms critical$'
+	assert_line --index 5999 'level 2999:'
+	assert_line --index 6000 --regexp '^  s2999 +est 1\.00s +slack 0ms critical$'
+	# Every level heads exactly its own step, in order.
+	assert_equal "$(awk 'NR > 1 && NR < 6002 { print $1, $2 }' <<<"$output" | paste -sd' ')" \
+	    "$(seq 0 2999 | awk '{ print "level", $1 ":", "s" $1, "est" }' | paste -sd' ')"
+}
+
 @test "--format dot is a Graphviz digraph with need -> step edges" {
 	diamond
 	run --separate-stderr dag-plan --format dot wf.json
