@@ -6,16 +6,43 @@
  */
 #include "compat.h"
 
+#include <math.h>
+
 #include "dag.h"
+#include "duration.h"
 #include "plan.h"
 #include "strbuf.h"
 #include "xalloc.h"
+
+/* a + b for a, b >= 0, saturating rather than overflowing. */
+static int64_t
+add_us(int64_t a, int64_t b)
+{
+	return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
+/* Seconds to whole microseconds, within [0, DURATION_MAX]. */
+static int64_t
+to_us(double secs)
+{
+	if (!(secs > 0))
+		return 0;
+	if (secs > DURATION_MAX)
+		secs = DURATION_MAX;
+	return llround(secs * PLAN_US_PER_SEC);
+}
+
+double
+plan_secs(int64_t us)
+{
+	return (double)us / PLAN_US_PER_SEC;
+}
 
 void
 plan_compute(const struct dag *g, const double *hist, struct plan *p)
 {
 	uint32_t n = g->n, i, k, v, *count, best;
-	double ef, lf;
+	int64_t ef, lf, want;
 
 	memset(p, 0, sizeof(*p));
 	p->n = n;
@@ -25,8 +52,8 @@ plan_compute(const struct dag *g, const double *hist, struct plan *p)
 	p->ls = xcalloc(n + 1, sizeof(*p->ls));
 	p->rank = xcalloc(n + 1, sizeof(*p->rank));
 	for (i = 0; i < n; i++)
-		p->est[i] = g->s[i].estimate >= 0 ? g->s[i].estimate :
-		    hist != NULL && hist[i] >= 0 ? hist[i] : 1;
+		p->est[i] = to_us(g->s[i].estimate >= 0 ? g->s[i].estimate :
+		    hist != NULL && hist[i] >= 0 ? hist[i] : 1);
 	for (i = 0; i < n; i++) {
 		v = g->order[i];
 		for (k = g->need_off[v]; k < g->need_off[v + 1]; k++) {
@@ -34,13 +61,12 @@ plan_compute(const struct dag *g, const double *hist, struct plan *p)
 
 			if (p->level[w] + 1 > p->level[v])
 				p->level[v] = p->level[w] + 1;
-			if (p->es[w] + p->est[w] > p->es[v])
-				p->es[v] = p->es[w] + p->est[w];
+			if ((ef = add_us(p->es[w], p->est[w])) > p->es[v])
+				p->es[v] = ef;
 		}
 		if (p->level[v] + 1 > p->nlevels)
 			p->nlevels = p->level[v] + 1;
-		ef = p->es[v] + p->est[v];
-		if (ef > p->total)
+		if ((ef = add_us(p->es[v], p->est[v])) > p->total)
 			p->total = ef;
 	}
 	count = xcalloc(p->nlevels + 1, sizeof(*count));
@@ -60,27 +86,28 @@ plan_compute(const struct dag *g, const double *hist, struct plan *p)
 			if (p->rank[w] > p->rank[v])
 				p->rank[v] = p->rank[w];
 		}
-		p->ls[v] = lf - p->est[v];
-		p->rank[v] += p->est[v];
+		/* lf < est only once sums have saturated. */
+		p->ls[v] = lf > p->est[v] ? lf - p->est[v] : 0;
+		p->rank[v] = add_us(p->rank[v], p->est[v]);
 	}
 	/* The critical path: from the source with the longest rank, follow
 	 * the dependent whose rank continues it; ties by declaration. */
 	best = UINT32_MAX;
 	for (i = 0; i < n; i++)
 		if (g->need_off[i] == g->need_off[i + 1] &&
-		    (best == UINT32_MAX || p->rank[i] > p->rank[best] + 1e-9))
+		    (best == UINT32_MAX || p->rank[i] > p->rank[best]))
 			best = i;
 	p->cp = xcalloc(n + 1, sizeof(*p->cp));
 	for (v = best; best != UINT32_MAX; ) {
 		uint32_t next = UINT32_MAX;
 
 		p->cp[p->ncp++] = v;
+		want = p->rank[v] - p->est[v];
 		for (k = g->dep_off[v]; k < g->dep_off[v + 1]; k++) {
 			uint32_t w = g->dep[k];
-			double want = p->rank[v] - p->est[v];
 
-			if (p->rank[w] > want - 1e-9 && p->rank[w] < want + 1e-9
-			    && (next == UINT32_MAX || w < next))
+			if (p->rank[w] == want && (next == UINT32_MAX ||
+			    w < next))
 				next = w;
 		}
 		if (next == UINT32_MAX)
@@ -164,7 +191,7 @@ plan_emit_json(const struct dag *g, const struct plan *p, struct strbuf *sb,
 		id_str(sb, g, p->cp[i]);
 	}
 	strbuf_adds(sb, "],\"duration\":");
-	strbuf_add_json_num(sb, p->total);
+	strbuf_add_json_num(sb, plan_secs(p->total));
 	strbuf_adds(sb, "},\"steps\":{");
 	for (i = 0; i < g->n; i++) {
 		if (i > 0)
@@ -172,14 +199,15 @@ plan_emit_json(const struct dag *g, const struct plan *p, struct strbuf *sb,
 		id_str(sb, g, i);
 		strbuf_addf(sb, ":{\"level\":%u,\"earliest_start\":",
 		    p->level[i]);
-		strbuf_add_json_num(sb, p->es[i]);
+		strbuf_add_json_num(sb, plan_secs(p->es[i]));
 		strbuf_adds(sb, ",\"latest_start\":");
-		strbuf_add_json_num(sb, p->ls[i]);
+		strbuf_add_json_num(sb, plan_secs(p->ls[i]));
 		strbuf_adds(sb, ",\"slack\":");
-		strbuf_add_json_num(sb, p->ls[i] - p->es[i] < 1e-9 ? 0 :
-		    p->ls[i] - p->es[i]);
+		/* Negative only once sums have saturated. */
+		strbuf_add_json_num(sb, p->ls[i] < p->es[i] ? 0 :
+		    plan_secs(p->ls[i] - p->es[i]));
 		strbuf_adds(sb, ",\"estimate\":");
-		strbuf_add_json_num(sb, p->est[i]);
+		strbuf_add_json_num(sb, plan_secs(p->est[i]));
 		strbuf_addc(sb, '}');
 		strbuf_flush(sb, fp, 1 << 20);
 	}

@@ -7,28 +7,37 @@
 struct dag;
 struct strbuf;
 
-/* The schedule a DAG implies with unlimited slots, weighted by estimates. */
+/*
+ * The schedule a DAG implies with unlimited slots, weighted by estimates.
+ * Times are whole microseconds, so sums and comparisons are exact: slack
+ * on the critical path is 0, not rounding noise.  Sums saturate at
+ * INT64_MAX (some 292,000 years).
+ */
 struct plan {
 	uint32_t	 n;
 	uint32_t	*level;		/* longest chain of needs */
 	uint32_t	 nlevels;
 	uint32_t	 width;		/* largest level */
-	double		*est;		/* estimate per step, seconds */
-	double		*es, *ls;	/* earliest / latest start */
-	double		*rank;		/* longest path from the step to a sink,
+	int64_t		*est;		/* estimate per step */
+	int64_t		*es, *ls;	/* earliest / latest start */
+	int64_t		*rank;		/* longest path from the step to a sink,
 					   its own estimate included */
-	double		 total;		/* critical path duration */
+	int64_t		 total;		/* critical path duration */
 	uint32_t	*cp;		/* critical path, first to last */
 	uint32_t	 ncp;
 };
 
+#define PLAN_US_PER_SEC	1000000
+
 /*
  * Computes the plan of g (which must have an order).  history may give an
- * estimate per step (negative: none); x-estimate wins, then history, then 1.
- * O(V + E).
+ * estimate per step in seconds (negative: none); x-estimate wins, then
+ * history, then 1.  Estimates are rounded to microseconds.  O(V + E).
  */
 void	plan_compute(const struct dag *, const double *history, struct plan *);
 void	plan_release(struct plan *);
+/* Microseconds of a plan as seconds, for output. */
+double	plan_secs(int64_t us);
 /*
  * Buckets the steps by level, each level in topological order: a counting
  * sort, O(V).  Returns a malloc'd array of the n step indices; *offp gets

@@ -48,7 +48,7 @@ render_text(const struct dag *g, const struct plan *p, struct strbuf *sb)
 	char est[32], slack[32], total[32];
 	uint32_t l, i, v, *byl, *off;
 
-	duration_format(p->total, total, sizeof(total));
+	duration_format(plan_secs(p->total), total, sizeof(total));
 	strbuf_addf(sb, "%s: %u steps, %u levels, width %u, critical path %s\n",
 	    g->name, g->n, p->nlevels, p->width, total);
 	byl = plan_by_level(g, p, &off);
@@ -56,8 +56,8 @@ render_text(const struct dag *g, const struct plan *p, struct strbuf *sb)
 		strbuf_addf(sb, "level %u:\n", l);
 		for (i = off[l]; i < off[l + 1]; i++) {
 			v = byl[i];
-			duration_format(p->est[v], est, sizeof(est));
-			duration_format(p->ls[v] - p->es[v], slack,
+			duration_format(plan_secs(p->est[v]), est, sizeof(est));
+			duration_format(plan_secs(p->ls[v] - p->es[v]), slack,
 			    sizeof(slack));
 			strbuf_addf(sb, "  %-24s est %-8s slack %s%s\n",
 			    g->s[v].id, est, slack, on[v] ? " critical" : "");

@@ -368,7 +368,7 @@ enqueue(struct runner *r, uint32_t i)
 		return;
 	r->L[i].queued = 1;
 	heap_push(&r->ready, r->o->declaration_order ? 0 :
-	    -(int64_t)llround(r->plan.rank[i] * 1000), i);
+	    -r->plan.rank[i], i);
 }
 
 /* A need counts as success if it succeeded, was skipped, or may fail. */

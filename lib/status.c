@@ -194,7 +194,8 @@ static double
 eta(const struct view *v, const char *runs)
 {
 	struct plan p;
-	double *hist, best = 0;
+	double *hist;
+	int64_t best = 0;
 	uint32_t i;
 
 	hist = history_estimates(runs, v->g);
@@ -206,7 +207,7 @@ eta(const struct view *v, const char *runs)
 			best = p.rank[i];
 	plan_release(&p);
 	free(hist);
-	return best;
+	return plan_secs(best);
 }
 
 static void

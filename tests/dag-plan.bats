@@ -46,6 +46,45 @@ EOF2
 	assert_equal "$(jq -c '[.plan.steps[] | .level]' <<<"$output")" '[0,1,2,3]'
 }
 
+@test "critical path and slack are exact: a long estimate does not cut the path short" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "a", "run": "true", "x-estimate": "365d"},
+ {"id": "b", "run": "true", "needs": ["a"], "x-estimate": "100ms"},
+ {"id": "c", "run": "true", "needs": ["b"], "x-estimate": "300ms"}]}
+EOF2
+	run --separate-stderr dag-plan wf.json
+	assert_success
+	assert_equal "$(jq -c .plan.critical_path <<<"$output")" \
+	    '{"steps":["a","b","c"],"duration":31536000.4}'
+	assert_equal "$(jq -c '[.plan.steps[].slack]' <<<"$output")" '[0,0,0]'
+	run --separate-stderr dag-plan --format text wf.json
+	assert_line 'critical path: a -> b -> c'
+}
+
+@test "no floating noise: a 0.1/0.2/0.3 chain lasts 0.6 with slack 0" {
+	dag wf.json <<'EOF2'
+{"name": "f", "steps": [{"id": "a", "run": "true", "x-estimate": 0.1},
+ {"id": "b", "run": "true", "needs": ["a"], "x-estimate": 0.2},
+ {"id": "c", "run": "true", "needs": ["b"], "x-estimate": 0.3}]}
+EOF2
+	run --separate-stderr dag-plan wf.json
+	assert_success
+	# Compare the bytes dag-plan printed, not jq's reading of them.
+	assert_output --partial '"critical_path":{"steps":["a","b","c"],"duration":0.6}'
+	assert_output --partial '"a":{"level":0,"earliest_start":0,"latest_start":0,"slack":0,"estimate":0.1}'
+	assert_output --partial '"b":{"level":1,"earliest_start":0.1,"latest_start":0.1,"slack":0,"estimate":0.2}'
+	assert_output --partial '"c":{"level":2,"earliest_start":0.3,"latest_start":0.3,"slack":0,"estimate":0.3}'
+	# History medians go through the same rounding: (0.1 + 0.2) / 2.
+	mkdir -p runs/r1 runs/r2
+	echo '{"format":1,"dag":"f","steps":{"d":{"status":"succeeded","duration":0.1}}}' > runs/r1/run.json
+	echo '{"format":1,"dag":"f","steps":{"d":{"status":"succeeded","duration":0.2}}}' > runs/r2/run.json
+	jq '.steps += [{id: "d", run: "true", needs: ["c"]}]' wf.json > wf2.json
+	run --separate-stderr dag-plan --history runs wf2.json
+	assert_success
+	assert_output --partial '"critical_path":{"steps":["a","b","c","d"],"duration":0.75}'
+	assert_output --partial '"d":{"level":3,"earliest_start":0.6,"latest_start":0.6,"slack":0,"estimate":0.15}'
+}
+
 @test "reads stdin, a normalized DAG, or an earlier plan" {
 	diamond
 	run --separate-stderr sh -c 'dag-plan < wf.json | jq -c .plan.order'
