@@ -63,6 +63,7 @@ enum decision { D_WAIT, D_RUN, D_SKIP, D_UPFAIL };
 
 #define T_DEADLINE	UINT32_MAX
 #define T_SNAPSHOT	(UINT32_MAX - 1)
+#define T_GROUPS	(UINT32_MAX - 2)
 #define T_STRAYS	(UINT32_MAX - 2)
 
 /*
@@ -124,6 +125,11 @@ struct runner {
 	uint32_t		 nspare;
 	int			*closeq;	/* fds to close after starts */
 	size_t			 ncloseq, capcloseq;
+	struct grpkill {
+		pid_t		 pgid;
+		int64_t		 at;	/* mono ms: SIGKILL then */
+	}			*gk;		/* groups of killed steps */
+	size_t			 ngk, capgk;
 	struct pollfd		*pfd;		/* loop_once's, 1 + 2 * slots */
 	uint32_t		*pfdwho;
 	size_t			 pfdcap;
@@ -178,6 +184,18 @@ pid_put(struct runner *r, pid_t pid, uint32_t i)
 	r->pidstep[k] = i;
 }
 
+/* 1 if pid is one of our steps' processes. */
+static int
+pid_known(const struct runner *r, pid_t pid)
+{
+	size_t k, mask = r->pidcap - 1;
+
+	for (k = (size_t)pid & mask; r->pidtab[k] != 0; k = (k + 1) & mask)
+		if (r->pidtab[k] == pid)
+			return 1;
+	return 0;
+}
+
 /* Removes pid; returns its step or UINT32_MAX for a stray. */
 static uint32_t
 pid_take(struct runner *r, pid_t pid)
@@ -202,6 +220,44 @@ arm(struct runner *r, uint32_t i, int64_t at)
 {
 	r->L[i].timer = at;
 	heap_push(&r->timers, at, i);
+}
+
+/*
+ * The leader of a step we sent SIGTERM is gone before its kill_grace: the
+ * rest of its group still gets SIGKILL when the grace ends (systemd's
+ * control-group kill), so nothing of the attempt outlives it by more.
+ */
+static void
+group_kill_later(struct runner *r, pid_t pgid, int64_t at)
+{
+	if (killpg(pgid, 0) == -1)
+		return;		/* the group is gone too */
+	if (r->ngk == r->capgk) {
+		r->capgk = r->capgk ? 2 * r->capgk : 8;
+		r->gk = xreallocarray(r->gk, r->capgk, sizeof(*r->gk));
+	}
+	r->gk[r->ngk].pgid = pgid;
+	r->gk[r->ngk++].at = at;
+	heap_push(&r->timers, at, T_GROUPS);
+}
+
+static void
+group_kill_due(struct runner *r)
+{
+	int64_t now = now_ms();
+	size_t k = 0;
+
+	while (k < r->ngk) {
+		if (r->gk[k].at > now) {
+			k++;
+			continue;
+		}
+		/* The group outlived its leader's pid, so the pid was not
+		 * reused; unless the group ended and a step of ours got it. */
+		if (!pid_known(r, r->gk[k].pgid))
+			(void)killpg(r->gk[k].pgid, SIGKILL);
+		r->gk[k] = r->gk[--r->ngk];
+	}
 }
 
 /* -- events ---------------------------------------------------------- */
@@ -1147,6 +1203,9 @@ on_exit_status(struct runner *r, uint32_t i, int ws)
 		code = 128 + sig;
 	}
 	if (l->kill != KR_NONE) {
+		if (l->term_sent == 1 && l->timer != 0 && !l->is_eval &&
+		    !is_slurm(r, i))
+			group_kill_later(r, l->pid, l->timer);
 		if (l->memfd != -1) {
 			close(l->memfd);
 			l->memfd = -1;
@@ -1460,6 +1519,10 @@ on_timer(struct runner *r, const struct heap_item *it)
 				    "exceeded\n");
 			stop_all(r, KR_DEADLINE);
 		}
+		return;
+	}
+	if (i == T_GROUPS) {
+		group_kill_due(r);
 		return;
 	}
 	if (i == T_SNAPSHOT) {
@@ -1909,6 +1972,7 @@ runner_free(struct runner *r)
 	}
 	close_queued(r);
 	free(r->closeq);
+	free(r->gk);
 	while (r->nspare > 0) {
 		int (*sp)[2] = r->spare[--r->nspare];
 

@@ -124,6 +124,19 @@ EOF2
 	assert_equal "$(jq -r '.steps.a | [.status, .signal] | @tsv' "$(latest)/run.json")" $'timed_out\t15'
 }
 
+@test "a timed-out step whose leader obeys SIGTERM: the rest of its group still gets SIGKILL after kill_grace" {
+	# Attempt 1 leaves a child that ignores SIGTERM; attempt 2 outlasts
+	# the grace by 2.6 s, then b looks for that child.
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "a", "timeout": "4s", "kill_grace": "1s", "retry": {"attempts": 2, "delay": "100ms"},
+  "run": "if [ $DAG_ATTEMPT = 1 ]; then sh -c 'trap \"\" TERM; exec sleep 60' & echo $! > stray.pid; exec sleep 60; else sleep 3.5; fi"},
+ {"id": "b", "needs": ["a"], "run": "p=$(cat stray.pid); if [ -d /proc/$p ] && ! grep -q '^State:.*Z' /proc/$p/status; then echo alive; else echo gone; fi > stray.state"}]}
+EOF2
+	run -0 timeout 60 dag-run -q wf.json
+	assert_equal "$(cat stray.state)" gone
+	assert_equal "$(jq -r '.steps.a | [.status, .attempts] | @tsv' "$(latest)/run.json")" $'succeeded\t2'
+}
+
 @test "no stray process outlives a run: background jobs and daemons are swept" {
 	dag wf.json <<'EOF2'
 {"steps": [{"id": "bg", "run": "sleep 300 & echo $! > bg.pid"},
