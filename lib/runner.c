@@ -2498,9 +2498,10 @@ step_finish_run(struct runner *r)
 		if (fresh.s[i].selected &&
 		    !step_status_terminal(fresh.s[i].status))
 			all = 0;
-	if (all && fresh.external && fresh.status == RUN_RUNNING) {
-		struct runstate keep = r->rs;
-		int failed = 0;
+	/* Every step has an end: the run's status follows from them, again
+	 * after a step that had failed is run once more. */
+	if (all && fresh.external) {
+		int failed = 0, st;
 
 		for (i = 0; i < r->g->n; i++)
 			if (fresh.s[i].selected &&
@@ -2510,11 +2511,16 @@ step_finish_run(struct runner *r)
 			    fresh.s[i].status == ST_UPSTREAM_FAILED ||
 			    fresh.s[i].status == ST_CANCELLED))
 				failed = 1;
-		fresh.status = failed ? RUN_FAILED : RUN_SUCCEEDED;
-		fresh.finished = clock_wall_ms();
-		r->rs = fresh;
-		ev_run(r, 0, 0);
-		r->rs = keep;
+		st = failed ? RUN_FAILED : RUN_SUCCEEDED;
+		if (fresh.status != st) {
+			struct runstate keep = r->rs;
+
+			fresh.status = st;
+			fresh.finished = clock_wall_ms();
+			r->rs = fresh;
+			ev_run(r, 0, 0);
+			r->rs = keep;
+		}
 	}
 	state_emit(&fresh, r->g, &sb);
 	strbuf_addc(&sb, '\n');

@@ -47,6 +47,26 @@ EOF2
 	run -0 dag-status "$dir"
 }
 
+@test "a failed step run again until it succeeds: the run is recorded succeeded, and make agrees" {
+	echo '{"steps": [{"id": "a", "run": "test -e flag"}, {"id": "b", "run": "true"}]}' > fx.json
+	dir=$(timeout 30 dag-run --prepare fx.json)
+	run -0 timeout 30 dag-step -q --run-dir "$dir" b
+	run -1 timeout 30 dag-step -q --run-dir "$dir" a
+	assert_equal "$(jq -r .status "$dir/run.json")" failed
+	run -1 dag-status "$dir"
+	touch flag
+	run -0 timeout 30 dag-step -q --run-dir "$dir" a
+	assert_equal "$(jq -r '[.status, .steps.a.attempts] | @tsv' "$dir/run.json")" $'succeeded\t2'
+	run -0 dag-status "$dir"
+	assert_equal "$(jq -r 'select(.event == "run_finished") | .status' "$dir/events.jsonl" | paste -sd' ')" "failed succeeded"
+	dag-plan --format make --run-dir "$dir" > run.mk
+	run -0 timeout 60 make -s -f run.mk
+	# Failing again says so again.
+	rm flag
+	run -1 timeout 30 dag-step -q --run-dir "$dir" a
+	run -1 dag-status "$dir"
+}
+
 @test "dag-step --finish closes an external run: pending steps get their final status" {
 	mixed
 	dir=$(timeout 30 dag-run --prepare wf.json)
