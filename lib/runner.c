@@ -2569,11 +2569,11 @@ finish_external(const struct step_opts *o)
 	char *dagpath, *text;
 	const char *why;
 	size_t len;
-	uint32_t k, v;
+	uint32_t k, v, npending = 0;
 	int rc;
 
 	memset(&r, 0, sizeof(r));
-	ro.quiet = 1;
+	ro.quiet = o->quiet;
 	r.o = &ro;
 	r.sigfd = r.devnull = -1;
 	r.single = 1;
@@ -2606,7 +2606,11 @@ finish_external(const struct step_opts *o)
 	}
 	runner_alloc(&r);
 	plan_compute(r.g, NULL, &r.plan);
-	progress_init(&r.pg, 0, 1);
+	for (k = 0; k < r.g->n; k++)
+		if (r.rs.s[k].selected && r.rs.s[k].status == ST_PENDING)
+			npending++;
+	/* A line for each step it gives a status to. */
+	progress_init(&r.pg, npending, o->quiet);
 	for (k = 0; k < r.g->n; k++) {
 		v = r.g->order[k];
 		if (!r.rs.s[v].selected || r.rs.s[v].status != ST_PENDING)

@@ -124,8 +124,14 @@ EOF2
 @test "--finish on a prepared run where nothing ran: steps cancelled or upstream_failed, the run failed" {
 	echo '{"steps": [{"id": "a", "run": "true"}, {"id": "b", "needs": ["a"], "run": "true"}]}' > wf.json
 	dir=$(timeout 30 dag-run --prepare wf.json)
-	run -0 timeout 30 dag-step -q --finish --run-dir "$dir"
+	# A line for each step it gives a status to (none with -q, below).
+	run -0 --separate-stderr timeout 30 dag-step --finish --run-dir "$dir"
+	assert_equal "$stderr" '[1/2] cancelled a 0ms: never run by the external engine
+[2/2] upstream_failed b 0ms: a need did not succeed'
 	assert_equal "$(jq -r '[.status, .steps.a.status, .steps.b.status] | @tsv' "$dir/run.json")" $'failed\tcancelled\tupstream_failed'
+	dir=$(timeout 30 dag-run --prepare wf.json)
+	run -0 --separate-stderr timeout 30 dag-step -q --finish --run-dir "$dir"
+	assert_equal "$stderr" ''
 	run -1 dag-status "$dir"
 	run -0 dag-run -n --launcher slurm wf.json
 	assert_line --index 0 --regexp $'^a\tsrun --quiet --job-name=RUN\\.a\\.0 '
