@@ -90,7 +90,7 @@ struct live {
 	int		 wend[2];	/* our copies of their write ends, -1 */
 	uint32_t	 relay_pos;	/* index in runner.relaying */
 	int		 relayf[2];	/* -v: capture files */
-	uint8_t		 bol[2];	/* at the beginning of a line */
+	struct strbuf	*vpart;		/* -v: unfinished lines, 2 streams */
 	int64_t		 timer;		/* active timer key, 0 none */
 	int64_t		 deadline;	/* attempt deadline, 0 none */
 	int64_t		 t_attempt;	/* mono ms */
@@ -886,7 +886,6 @@ spawn_cmd(struct runner *r, uint32_t i, struct cmdspec *c)
 	for (k = 0; k < 2; k++) {
 		l->relay[k] = p[k][0];
 		l->relayf[k] = -1;
-		l->bol[k] = 1;
 		p[k][0] = -1;
 		/* Held until the step is reaped, so a step ending does not
 		 * wake us twice (pipe hang-up, then SIGCHLD). */
@@ -1326,6 +1325,50 @@ io_failed(struct runner *r)
 
 /* Steps reaped, drained and finished together. */
 #define REAP_BATCH	16
+/* -v: a line longer than this goes out in pieces. */
+#define VLINE_MAX	65536
+
+/*
+ * -v: what step i wrote on stream which goes to stderr by whole lines,
+ * each prefixed "[id] ", so the lines of steps running together do not
+ * mix; an unfinished line waits for its end (at EOF, a newline is added).
+ */
+static void
+relay_lines(struct runner *r, uint32_t i, int which, const char *buf,
+    size_t n, int eof)
+{
+	struct live *l = &r->L[i];
+	struct strbuf out = STRBUF_INIT, *part;
+	const char *p = buf, *end = buf + n, *nl;
+
+	if (l->vpart == NULL) {
+		if (n == 0)
+			return;
+		l->vpart = xcalloc(2, sizeof(*l->vpart));
+	}
+	part = &l->vpart[which];
+	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		strbuf_addf(&out, "[%s] ", r->g->s[i].id);
+		if (part->len > 0)
+			strbuf_add(&out, part->buf, part->len);
+		strbuf_reset(part);
+		strbuf_add(&out, p, (size_t)(nl - p + 1));
+		p = nl + 1;
+	}
+	if (p < end)
+		strbuf_add(part, p, (size_t)(end - p));
+	if (part->len > 0 && (eof || part->len >= VLINE_MAX)) {
+		strbuf_addf(&out, "[%s] ", r->g->s[i].id);
+		strbuf_add(&out, part->buf, part->len);
+		strbuf_addc(&out, '\n');
+		strbuf_reset(part);
+	}
+	if (out.len > 0) {
+		progress_done(&r->pg);
+		(void)!write(STDERR_FILENO, out.buf, out.len);
+	}
+	strbuf_release(&out);
+}
 
 /* Closes one relayed stream; the step leaves the list with its last. */
 static void
@@ -1334,12 +1377,18 @@ relay_close(struct runner *r, uint32_t i, int which)
 	struct live *l = &r->L[i];
 	uint32_t last;
 
+	if (l->vpart != NULL) {
+		relay_lines(r, i, which, NULL, 0, 1);
+		strbuf_release(&l->vpart[which]);
+	}
 	close_later(r, l->relay[which]);
 	if (l->relayf[which] != -1)
 		close_later(r, l->relayf[which]);
 	l->relay[which] = l->relayf[which] = -1;
 	if (l->relay[!which] != -1)
 		return;
+	free(l->vpart);
+	l->vpart = NULL;
 	last = r->relaying[--r->nrelaying];
 	r->relaying[l->relay_pos] = last;
 	r->L[last].relay_pos = l->relay_pos;
@@ -1350,9 +1399,8 @@ static void
 relay(struct runner *r, uint32_t i, int which)
 {
 	struct live *l = &r->L[i];
-	struct strbuf sb = STRBUF_INIT;
 	char buf[65536];
-	ssize_t n, k, from;
+	ssize_t n;
 
 	n = read(l->relay[which], buf, sizeof(buf));
 	if (n <= 0) {
@@ -1379,24 +1427,8 @@ relay(struct runner *r, uint32_t i, int which)
 		l->io_error = 1;
 		io_failed(r);
 	}
-	if (!r->o->verbose)
-		return;
-	for (k = 0, from = 0; k < n; k++) {
-		if (l->bol[which]) {
-			strbuf_addf(&sb, "[%s] ", r->g->s[i].id);
-			l->bol[which] = 0;
-		}
-		if (buf[k] == '\n') {
-			strbuf_add(&sb, buf + from, (size_t)(k - from + 1));
-			from = k + 1;
-			l->bol[which] = 1;
-		}
-	}
-	if (from < n)
-		strbuf_add(&sb, buf + from, (size_t)(n - from));
-	progress_done(&r->pg);
-	(void)!write(STDERR_FILENO, sb.buf, sb.len);
-	strbuf_release(&sb);
+	if (r->o->verbose)
+		relay_lines(r, i, which, buf, (size_t)n, 0);
 }
 
 /*
@@ -1966,9 +1998,15 @@ runner_free(struct runner *r)
 	if (r->L != NULL) {
 		uint32_t i;
 
-		for (i = 0; i < r->g->n; i++)
+		for (i = 0; i < r->g->n; i++) {
 			if (r->L[i].memfd != -1)
 				close(r->L[i].memfd);
+			if (r->L[i].vpart != NULL) {
+				strbuf_release(&r->L[i].vpart[0]);
+				strbuf_release(&r->L[i].vpart[1]);
+				free(r->L[i].vpart);
+			}
+		}
 	}
 	close_queued(r);
 	free(r->closeq);

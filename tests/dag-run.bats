@@ -474,6 +474,19 @@ EOF2
 	assert_equal "$(cat "$(latest)/steps/talk/1.stdout")" $'one\nthree'
 }
 
+@test "-v relays whole lines: unfinished lines of steps running together do not mix" {
+	# a leaves "abc" unfinished until b has written its lines.
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "a", "run": "printf abc; touch a.half; until [ -e b.done ]; do sleep 0.01; done; printf 'def\\n'; printf tail"},
+ {"id": "b", "run": "until [ -e a.half ]; do sleep 0.01; done; echo bbb; printf err >&2; touch b.done"}]}
+EOF2
+	run -0 --separate-stderr timeout 30 dag-run -v -j2 wf.json
+	assert_equal "$(grep -E '^\[[ab]\] ' <<<"$stderr" | LC_ALL=C sort | paste -sd'|')" '[a] abcdef|[a] tail|[b] bbb|[b] err'
+	# Every line of stderr is a relayed line or a progress line.
+	run grep -cvE '^\[([ab]|[0-9]+/2)\] ' <<<"$stderr"
+	assert_output 0
+}
+
 @test "a missing command exits 127 with a reason; a missing cwd fails clearly" {
 	dag wf.json <<'EOF2'
 {"on_failure": "continue", "steps": [{"id": "r", "run": "no-such-cmd-xyz"}, {"id": "a", "argv": ["no-such-cmd-xyz"]},
