@@ -7,12 +7,18 @@
  * tape parser and applied to a runstate; anything unparsable is skipped.
  *
  * --events mirrors each line to stdout; EPIPE there stops the mirror only.
+ * A pipe is written through a second open file description of its own,
+ * made O_NONBLOCK (opening /proc/self/fd/N of a pipe makes one), so the
+ * shell's stays as it was; a socket is sent to with MSG_DONTWAIT.
  */
 #include "compat.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "clock.h"
@@ -69,6 +75,111 @@ journal_open(struct journal *j, int dirfd, const char *run)
 	return 0;
 }
 
+/* Past this much queued, the run waits for the reader after all. */
+#define MIRROR_MAX	(64 << 20)
+
+void
+journal_mirror(struct journal *j, int fd)
+{
+	struct stat st;
+	char path[64];
+	int nfd;
+
+	j->mirror = fd;
+	j->mmode = MIRROR_BLOCK;
+	if (fstat(fd, &st) == -1)
+		return;
+	if (S_ISSOCK(st.st_mode))
+		j->mmode = MIRROR_SOCKET;
+	else if (S_ISFIFO(st.st_mode)) {
+		(void)snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		if ((nfd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) !=
+		    -1) {
+			j->mirror = nfd;
+			j->mmode = MIRROR_PIPE;
+		}
+	}
+}
+
+int
+journal_mirror_fd(const struct journal *j)
+{
+	return j->mirror != -1 && j->mmode != MIRROR_BLOCK &&
+	    j->moff < j->mbuf.len ? j->mirror : -1;
+}
+
+static void
+mirror_off(struct journal *j)
+{
+	if (j->mmode == MIRROR_PIPE)
+		close(j->mirror);
+	j->mirror = -1;
+	strbuf_release(&j->mbuf);
+	j->moff = 0;
+}
+
+void
+journal_mirror_push(struct journal *j)
+{
+	ssize_t w;
+
+	while (j->mirror != -1 && j->moff < j->mbuf.len) {
+		if (j->mmode == MIRROR_SOCKET)
+			w = send(j->mirror, j->mbuf.buf + j->moff, j->mbuf.len -
+			    j->moff, MSG_DONTWAIT | MSG_NOSIGNAL);
+		else
+			w = write(j->mirror, j->mbuf.buf + j->moff,
+			    j->mbuf.len - j->moff);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (w == -1) {
+			mirror_off(j);	/* a closed reader stops the stream */
+			return;
+		}
+		j->moff += (size_t)w;
+	}
+	if (j->mirror != -1) {
+		strbuf_reset(&j->mbuf);
+		j->moff = 0;
+	}
+}
+
+/* Waits for the reader until at most max bytes are queued. */
+static void
+mirror_wait(struct journal *j, size_t max)
+{
+	struct pollfd p;
+
+	while (j->mirror != -1 && j->mbuf.len - j->moff > max) {
+		p = (struct pollfd){ j->mirror, POLLOUT, 0 };
+		if (poll(&p, 1, -1) == -1 && errno != EINTR) {
+			mirror_off(j);
+			return;
+		}
+		journal_mirror_push(j);
+	}
+}
+
+static void
+mirror_add(struct journal *j, const char *p, size_t n)
+{
+	if (j->mmode == MIRROR_BLOCK) {
+		if (journal_write_all(j->mirror, p, n) == -1)
+			j->mirror = -1;	/* a closed reader stops the stream */
+		return;
+	}
+	if (j->moff > 0 && j->moff == j->mbuf.len) {
+		strbuf_reset(&j->mbuf);
+		j->moff = 0;
+	}
+	strbuf_add(&j->mbuf, p, n);
+	journal_mirror_push(j);
+	if (j->mbuf.len - j->moff > MIRROR_MAX)
+		mirror_wait(j, MIRROR_MAX / 2);
+}
+
 void
 journal_close(struct journal *j)
 {
@@ -76,8 +187,13 @@ journal_close(struct journal *j)
 	if (j->fd != -1)
 		close(j->fd);
 	j->fd = -1;
+	if (j->mirror != -1 && j->mmode != MIRROR_BLOCK) {
+		mirror_wait(j, 0);
+		mirror_off(j);
+	}
 	strbuf_release(&j->line);
 	strbuf_release(&j->pending);
+	strbuf_release(&j->mbuf);
 }
 
 struct strbuf *
@@ -123,8 +239,8 @@ put(struct journal *j, const char *p, size_t n)
 			j->error = errno;
 		return -1;
 	}
-	if (j->mirror != -1 && journal_write_all(j->mirror, p, n) == -1)
-		j->mirror = -1;		/* a closed reader stops the stream */
+	if (j->mirror != -1)
+		mirror_add(j, p, n);
 	return 0;
 }
 

@@ -18,12 +18,17 @@ struct diag;
 struct journal {
 	int		 fd;		/* events.jsonl */
 	int		 mirror;	/* --events: stdout fd, -1 when off */
+	int		 mmode;		/* MIRROR_* */
+	struct strbuf	 mbuf;		/* mirrored lines not yet taken */
+	size_t		 moff;		/* how much of mbuf was written */
 	const char	*run;		/* run id (borrowed) */
 	struct strbuf	 line;
 	int		 error;		/* errno of the first failed write */
 	int		 batch;		/* journal_end queues, journal_flush writes */
 	struct strbuf	 pending;	/* queued lines */
 };
+
+enum { MIRROR_BLOCK, MIRROR_PIPE, MIRROR_SOCKET };
 
 /* Opens (creating) dirfd/events.jsonl; a torn tail is cut off first. */
 int	 journal_open(struct journal *, int dirfd, const char *run_id);
@@ -36,6 +41,17 @@ int	 journal_end(struct journal *);
 /* Writes the queued lines with one write(2): complete lines only, so the
  * crash guarantee is the same.  0, or -1 on I/O error (j->error set). */
 int	 journal_flush(struct journal *);
+
+/*
+ * --events: mirrors the lines to fd.  A reader slower than the run does
+ * not hold it up: on a pipe or socket the lines queue (up to 64 MiB) and
+ * go out when it can take them; journal_mirror_fd tells the fd to poll
+ * for POLLOUT (-1: nothing queued), journal_mirror_push writes what it
+ * takes, journal_close waits for the rest.
+ */
+void	 journal_mirror(struct journal *, int fd);
+int	 journal_mirror_fd(const struct journal *);
+void	 journal_mirror_push(struct journal *);
 
 /* write(2) until all of p is written or an error (EINTR retried): 0/-1. */
 int	 journal_write_all(int fd, const char *p, size_t n);

@@ -1599,10 +1599,10 @@ loop_once(struct runner *r)
 	uint32_t *who, n = 1, i, w, k2;
 	const struct heap_item *top;
 	struct heap_item it;
-	int timeout = -1, k;
+	int timeout = -1, k, mfd, mk = -1;
 
 	/* O(steps running), not O(steps). */
-	if (1 + 2 * (size_t)r->nrelaying > r->pfdcap) {
+	if (2 + 2 * (size_t)r->nrelaying > r->pfdcap) {
 		r->pfdcap = 2 + 4 * (size_t)r->nrelaying;
 		r->pfd = xreallocarray(r->pfd, r->pfdcap, sizeof(*r->pfd));
 		r->pfdwho = xreallocarray(r->pfdwho, r->pfdcap,
@@ -1618,6 +1618,11 @@ loop_once(struct runner *r)
 				    POLLIN, 0 };
 				who[n++] = i * 2 + w;
 			}
+	/* --events lines a slow reader has not taken yet. */
+	if ((mfd = journal_mirror_fd(&r->jr)) != -1) {
+		mk = (int)n;
+		pfd[n++] = (struct pollfd){ mfd, POLLOUT, 0 };
+	}
 	if ((top = heap_top(&r->timers)) != NULL) {
 		int64_t d = top->key - now_ms();
 
@@ -1632,7 +1637,11 @@ loop_once(struct runner *r)
 	/* Output first: a pipe that only hung up (the usual end of a silent
 	 * step) is closed without a read, and the reaping below then has
 	 * nothing left to drain.  The pipes block: one read per POLLIN. */
+	if (mk != -1 && pfd[mk].revents != 0)
+		journal_mirror_push(&r->jr);
 	for (k = 1; (uint32_t)k < n; k++) {
+		if (k == mk)
+			continue;
 		i = who[k] / 2;
 		w = who[k] % 2;
 		if (r->L[i].relay[w] != pfd[k].fd)
@@ -2450,7 +2459,7 @@ run_main(const struct run_opts *o)
 	r.rs.status = RUN_RUNNING;
 	r.rs.finished = 0;
 	if (o->events)
-		r.jr.mirror = STDOUT_FILENO;
+		journal_mirror(&r.jr, STDOUT_FILENO);
 	if (o->prepare) {
 		r.rs.external = 1;
 		ev_run(&r, 1, 0);

@@ -433,6 +433,16 @@ EOF2
 	assert_equal "$(jq -r .event first.json)" run_started
 }
 
+@test "--events to a reader that does not read yet: the run goes on, the reader gets every line later" {
+	# 600 steps make far more lines than a pipe holds; the reader starts
+	# reading only once the run is over (or after 60 s: the old stall).
+	jq -n '{steps: ([range(600) | {id: "s\(.)", argv: ["true"]}] + [{id: "last", needs: [range(600) | "s\(.)"], run: "touch run.over"}])}' > wf.json
+	run -0 bash -c 'timeout 120 dag-run -q -j2 --events wf.json | { n=0; until [ -e run.over ] || [ $n -ge 600 ]; do sleep 0.1; n=$((n + 1)); done; [ -e run.over ] && echo saw > reader.saw; cat > events.out; }; exit ${PIPESTATUS[0]}'
+	assert_file_exists reader.saw
+	assert_equal "$(wc -l < events.out)" 1204
+	cmp events.out "$(latest)/events.jsonl"
+}
+
 @test "-n prints what would run and runs nothing" {
 	dag wf.json <<'EOF2'
 {"steps": [{"id": "b", "needs": ["a"], "run": "touch b"}, {"id": "a", "argv": ["touch", "a file"]},
