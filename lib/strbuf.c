@@ -130,7 +130,8 @@ strbuf_add_json_num(struct strbuf *sb, double d)
 		    d < 0 ? "-1.7976931348623157e+308" : "null");
 		return;
 	}
-	if (d == (double)(long long)d && fabs(d) < 1e15) {
+	/* The range first: the cast of a double past long long is UB. */
+	if (fabs(d) < 1e15 && d == (double)(long long)d) {
 		strbuf_addf(sb, "%lld", (long long)d);
 		return;
 	}
