@@ -8,39 +8,40 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "duration.h"
 
+/* secs / per: "ms" divides, so 3195ms is 3.195 and not 3.1950000000000003. */
 static const struct unit {
 	const char	*name;
-	double		 secs;
+	double		 secs, per;
 } units[] = {
-	{ "d", 86400 }, { "h", 3600 }, { "m", 60 }, { "s", 1 }, { "ms", 0.001 },
+	{ "d", 86400, 1 }, { "h", 3600, 1 }, { "m", 60, 1 }, { "s", 1, 1 },
+	{ "ms", 1, 1000 },
 };
 
+/* Digits, a point, digits: read with strtod, so correctly rounded. */
 static int
 parse_number(const char **sp, double *v)
 {
 	const char *s = *sp;
-	double n = 0, scale = 1;
+	char buf[64];
+	size_t n;
 	int digits = 0;
 
-	while (*s >= '0' && *s <= '9') {
-		n = n * 10 + (*s++ - '0');
+	for (; *s >= '0' && *s <= '9'; s++)
 		digits++;
-	}
-	if (*s == '.') {
-		s++;
-		while (*s >= '0' && *s <= '9') {
-			scale /= 10;
-			n += (*s++ - '0') * scale;
+	if (*s == '.')
+		for (s++; *s >= '0' && *s <= '9'; s++)
 			digits++;
-		}
-	}
-	if (digits == 0)
+	if (digits == 0 || (n = (size_t)(s - *sp)) >= sizeof(buf))
 		return -1;
+	memcpy(buf, *sp, n);
+	buf[n] = '\0';
+	*v = strtod(buf, NULL);
 	*sp = s;
-	*v = n;
 	return 0;
 }
 
@@ -75,7 +76,7 @@ duration_parse(const char *s, double *secs, const char **why)
 		}
 		if (i == nitems(units))
 			return -1;
-		total += n * units[i].secs;
+		total += n * units[i].secs / units[i].per;
 		s += strlen(units[i].name);
 		next = i + 1;
 		any = 1;
