@@ -108,5 +108,7 @@ main(int argc, char *argv[])
 		o.run = argv[0];
 	if (o.follow && o.view != SV_TABLE)
 		usage(stderr, EXIT_USAGE);
+	if (o.attempt != 0 && o.view != SV_LOGS)
+		errx(EXIT_USAGE, "--attempt goes with --logs");
 	return stdout_close(status_main(&o));
 }

@@ -696,17 +696,20 @@ status_main(const struct status_opts *o)
 		print_gantt(&v);
 		break;
 	case SV_HTML: {
-		FILE *fp = fopen(o->html, "we");
+		/* "-": standard output, which the caller closes and checks. */
+		int out = strcmp(o->html, "-") == 0;
+		FILE *fp = out ? stdout : fopen(o->html, "we");
 		int sdfd;
 		char *sp = xasprintf("%s/steps", v.dir);
 
 		sdfd = open(sp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		free(sp);
 		if (fp == NULL || html_report(fp, v.g, &v.rs, sdfd) == -1) {
-			warn("%s", o->html);
+			warn("%s", out ? "stdout" : o->html);
 			rc = EXIT_SYSERR;
 		}
-		if (fp != NULL && fclose(fp) == EOF && rc != EXIT_SYSERR) {
+		if (fp != NULL && !out && fclose(fp) == EOF &&
+		    rc != EXIT_SYSERR) {
 			warn("%s", o->html);
 			rc = EXIT_SYSERR;
 		}

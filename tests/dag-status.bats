@@ -110,6 +110,9 @@ EOF2
 	assert_equal "$output" "out 1"
 	run -2 --separate-stderr dag-status --logs f --attempt 3
 	assert_equal "$stderr" 'dag-status: step "f" has 2 attempts, not 3'
+	# --attempt means nothing to the other views.
+	run -2 --separate-stderr dag-status --attempt 1
+	assert_equal "$stderr" 'dag-status: --attempt goes with --logs'
 	run -2 dag-status --logs nope
 	# A step that printed nothing has no files and nothing to show.
 	echo '{"steps": [{"id": "q", "run": "true"}, {"id": "n", "needs": ["q"], "when": "false", "run": "true"}]}' > quiet.json
@@ -140,6 +143,10 @@ EOF2
 	run -1 timeout 30 dag-run -q wf.json
 	run -1 dag-status --html report.html
 	assert_file_exists report.html
+	# "-" is standard output, the same page (but for when it was made).
+	dag-status --html - > stdout.html || true
+	cmp <(grep -v '^<footer>' stdout.html) <(grep -v '^<footer>' report.html)
+	assert_file_not_exists ./-
 	grep -q '<svg id="timeline"' report.html
 	grep -q '&lt;b&gt;bad&lt;/b&gt; &amp; worse' report.html
 	run grep -Ec '(src|href)="https?:' report.html
