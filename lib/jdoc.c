@@ -337,6 +337,10 @@ parse_value(struct parser *p)
 		if (p->s[p->pos] == '-' || (p->s[p->pos] >= '0' &&
 		    p->s[p->pos] <= '9'))
 			return parse_number(p);
+		if (p->pos == 0 && p->len >= 3 &&
+		    memcmp(p->s, "\xef\xbb\xbf", 3) == 0)
+			return fail(p, "a UTF-8 byte order mark: save the file "
+			    "without it");
 		return fail(p, "unexpected character");
 	}
 }

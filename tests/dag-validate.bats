@@ -301,6 +301,9 @@ EOF2
 	printf '{"steps": [\n  {"id": "a" "run": "true"}\n]}\n' > wf.json
 	run -1 --separate-stderr dag-validate wf.json
 	assert_equal "$stderr" "wf.json: line 2, column 14: invalid JSON: expected ',' or '}' in object"
+	printf '\xef\xbb\xbf{"steps": [{"id": "a", "run": "true"}]}\n' > bom.json
+	run -1 --separate-stderr dag-validate bom.json
+	assert_equal "$stderr" "bom.json: line 1, column 1: invalid JSON: a UTF-8 byte order mark: save the file without it"
 }
 
 @test "not a DAG: root not an object, steps missing, empty or wrong type" {
