@@ -309,9 +309,13 @@ print_gantt(const struct view *v)
 			idx[j] = idx[j - 1];
 			idx[j - 1] = t;
 		}
+	/* A row is the id, " |", the bar, "| " and a duration of up to 10
+	 * columns.  The bar keeps 10 columns; the id gives way to it. */
 	if (w > 30)
 		w = 30;
-	bar = width > w + 14 ? width - w - 14 : 10;
+	if (width < w + 24)
+		w = width - 24;		/* width >= 40: w >= 16 */
+	bar = width - w - 14;
 	if (t1 <= t0)
 		t1 = t0 + 1;
 	duration_format((double)(t1 - t0) / 1000, d, sizeof(d));

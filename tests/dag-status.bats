@@ -135,6 +135,31 @@ EOF2
 	[ "${#lines[1]}" -le 60 ]
 }
 
+@test "--gantt fits COLUMNS down to 40: a long id is cut, the bar keeps 10 columns" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "a_step_identifier_longer_than_thirty_columns", "run": "sleep 0.3"},
+ {"id": "b", "needs": ["a_step_identifier_longer_than_thirty_columns"], "run": "sleep 0.3"}]}
+EOF2
+	run -0 timeout 30 dag-run -q wf.json
+	for c in 40 44 45 53 54 1000; do
+		COLUMNS=$c run -0 dag-status --gantt
+		for l in "${lines[@]}"; do
+			[ "${#l}" -le "$c" ] || fail "COLUMNS=$c: ${#l} columns: $l"
+		done
+		assert_line --index 1 --regexp '^a_step_identifie[a-z_]* \| *#+ *\| [0-9.]+m?s$'
+		bar=${lines[1]#*|}
+		bar=${bar%|*}
+		[ "${#bar}" -ge 10 ] || fail "COLUMNS=$c: a bar of ${#bar}"
+	done
+	COLUMNS=40 run -0 dag-status --gantt
+	assert_line --index 0 --regexp '^STEP {13}\| {10}\| [0-9.]+m?s$'
+	assert_line --index 1 --regexp '^a_step_identifie \|#+ +\| [0-9.]+m?s$'
+	assert_line --index 2 --regexp '^b {16}\| +#+ *\| [0-9.]+m?s$'
+	# Where it fits, as before: the id column is 30 wide at most.
+	COLUMNS=80 run -0 dag-status --gantt
+	assert_line --index 1 --regexp '^a_step_identifier_longer_than_ \|[# ]{36}\| [0-9.]+m?s$'
+}
+
 @test "--html writes a self-contained report that Chromium renders" {
 	dag wf.json <<'EOF2'
 {"on_failure": "continue", "steps": [{"id": "ok", "run": "true"}, {"id": "boom", "run": "echo '<b>bad</b> & worse' >&2; exit 2"},
