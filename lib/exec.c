@@ -261,17 +261,81 @@ exec_step_dir(const struct execctx *x, uint32_t i, int create)
 #define step_dir(x, i) exec_step_dir((x), (i), 0)
 #define step_dir_new(x, i) exec_step_dir((x), (i), 1)
 
+/* Why step n's recorded output cannot be used, and what to do.  malloc'd. */
+static char *
+damaged(const struct execctx *x, uint32_t n, const char *why, int lost)
+{
+	const char *id = x->g->s[n].id;
+
+	return xasprintf("%s/steps/%s/output.json: %s; the output of \"%s\" "
+	    "is %s: run %s again with dag-step", x->rd->path, id, why, id,
+	    lost ? "lost" : "damaged", id);
+}
+
+/*
+ * Reads the output of step n, which the journal says it has, and parses
+ * it into jd (borrowing the text; the caller releases both).  With jd NULL
+ * only the text is wanted, and a file x->checked has seen is not parsed
+ * again.  Returns the text (*len bytes, malloc'd), or NULL with *err
+ * (malloc'd) when output.json is missing, unreadable or not one JSON
+ * value: a dependent must not get other data in its place.  O(size).
+ */
+static char *
+read_output(const struct execctx *x, uint32_t n, struct jdoc *jd,
+    size_t *len, char **err)
+{
+	struct exec_checked id, none = { 0, 0, 0 }, *seen = x->checked !=
+	    NULL ? &x->checked[n] : &none;
+	struct jdoc tmp;
+	struct stat st;
+	struct diag d;
+	char *text = NULL;
+	int sfd, e;
+
+	if ((sfd = step_dir(x, n)) != -1) {
+		text = rundir_read_stat(sfd, "output.json", len, &st);
+		e = errno;
+		close(sfd);
+		errno = e;
+	}
+	if (text == NULL) {
+		*err = damaged(x, n, strerror(errno), errno == ENOENT);
+		return NULL;
+	}
+	id.ino = (uint64_t)st.st_ino;
+	id.size = (uint64_t)st.st_size;
+	id.ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 +
+	    st.st_ctim.tv_nsec;
+	if (jd == NULL && id.ctime_ns != 0 && seen->ctime_ns == id.ctime_ns &&
+	    seen->ino == id.ino && seen->size == id.size)
+		return text;
+	diag_init(&d, NULL);
+	if (jdoc_parse(jd != NULL ? jd : &tmp, text, *len, &d) == -1) {
+		*err = damaged(x, n, d.n > 0 ? d.v[0].msg : "invalid JSON", 0);
+		free(text);
+		text = NULL;
+	} else {
+		if (jd == NULL)
+			jdoc_release(&tmp);
+		*seen = id;
+	}
+	diag_release(&d);
+	return text;
+}
+
 int
-exec_default_input(const struct execctx *x, uint32_t i, int *has)
+exec_default_input(const struct execctx *x, uint32_t i, int *has,
+    char **err)
 {
 	const struct dag *g = x->g;
 	struct strbuf sb = STRBUF_INIT;
 	uint32_t k;
-	int dfd, rc = 0, any = 0, sfd;
+	int dfd, rc = 0, any = 0;
 	size_t len;
 	char *text;
 
 	*has = 0;
+	*err = NULL;
 	if (g->need_off[i] == g->need_off[i + 1])
 		return 0;		/* no needs: input is null */
 	for (k = g->need_off[i]; k < g->need_off[i + 1]; k++)
@@ -291,12 +355,10 @@ exec_default_input(const struct execctx *x, uint32_t i, int *has)
 
 		if (!x->rs->s[n].has_output)
 			continue;
-		if ((sfd = step_dir(x, n)) == -1)
-			continue;
-		text = rundir_read(sfd, "output.json", &len);
-		close(sfd);
-		if (text == NULL)
-			continue;
+		if ((text = read_output(x, n, NULL, &len, err)) == NULL) {
+			strbuf_release(&sb);
+			return -2;
+		}
 		while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' '))
 			len--;
 		strbuf_adds(&sb, any ? "," : "");
@@ -318,48 +380,74 @@ exec_default_input(const struct execctx *x, uint32_t i, int *has)
 	return rc;
 }
 
+/* Step i's output, null if none, or jv_invalid_with_msg (see read_output). */
 static jv
 load_output(const struct execctx *x, uint32_t i)
 {
+	struct jdoc jd;
 	size_t len;
-	char *text;
-	int sfd;
+	char *text, *err;
 	jv v;
 
-	if (!x->rs->s[i].has_output || (sfd = step_dir(x, i)) == -1)
+	if (!x->rs->s[i].has_output)
 		return jv_null();
-	text = rundir_read(sfd, "output.json", &len);
-	close(sfd);
-	if (text == NULL)
-		return jv_null();
-	v = json_parse_quiet(text, len);
+	if ((text = read_output(x, i, &jd, &len, &err)) == NULL) {
+		v = jv_invalid_with_msg(jv_string(err));
+		free(err);
+		return v;
+	}
+	v = jdoc_jv(&jd, 0);
+	jdoc_release(&jd);
 	free(text);
-	return jv_is_valid(v) ? v : jv_null();
+	return v;
 }
 
 static jv
 step_record(const struct execctx *x, uint32_t i)
 {
 	const struct sstate *s = &x->rs->s[i];
-	jv r = jv_object();
+	jv r = jv_object(), out = load_output(x, i);
 
+	if (!jv_is_valid(out)) {
+		jv_free(r);
+		return out;
+	}
 	r = jv_object_set(r, jv_string("status"),
 	    jv_string(step_status_names[s->status]));
 	r = jv_object_set(r, jv_string("exit_code"), s->exit_code >= 0 ?
 	    jv_number(s->exit_code) : jv_null());
-	r = jv_object_set(r, jv_string("output"), load_output(x, i));
+	r = jv_object_set(r, jv_string("output"), out);
 	r = jv_object_set(r, jv_string("attempts"), jv_number(s->attempts));
 	r = jv_object_set(r, jv_string("duration"), jv_number(s->duration));
 	return r;
 }
 
-/* The context of SPEC section 3: ancestors only, outputs read from disk. */
+/*
+ * Adds step k's record to steps (consumed).  Returns steps, or the
+ * record's jv_invalid_with_msg when k's output cannot be read.
+ */
+static jv
+add_record(const struct execctx *x, jv steps, uint32_t k)
+{
+	jv rec = step_record(x, k);
+
+	if (!jv_is_valid(rec)) {
+		jv_free(steps);
+		return rec;
+	}
+	return jv_object_set(steps, jv_string(x->g->s[k].id), rec);
+}
+
+/*
+ * The context of SPEC section 3: ancestors only, outputs read from disk.
+ * jv_invalid_with_msg when an output the journal records is damaged.
+ */
 static jv
 build_ctx(const struct execctx *x, uint32_t i, uint32_t attempt)
 {
 	const struct dag *g = x->g;
 	const struct step *s = &g->s[i];
-	jv steps = jv_object(), ctx = jv_object();
+	jv steps = jv_object(), ctx;
 	uint32_t k, head = 0, tail = 0, *q;
 	uint8_t *seen;
 
@@ -376,17 +464,17 @@ build_ctx(const struct execctx *x, uint32_t i, uint32_t attempt)
 					q[tail++] = g->need[k];
 				}
 		}
-		for (k = 0; k < g->n; k++)
+		for (k = 0; k < g->n && jv_is_valid(steps); k++)
 			if (seen[k])
-				steps = jv_object_set(steps,
-				    jv_string(g->s[k].id), step_record(x, k));
+				steps = add_record(x, steps, k);
 		free(q);
 		free(seen);
 	} else
-		for (k = 0; k < s->nrefs; k++)
-			steps = jv_object_set(steps,
-			    jv_string(g->s[s->refs[k]].id),
-			    step_record(x, s->refs[k]));
+		for (k = 0; k < s->nrefs && jv_is_valid(steps); k++)
+			steps = add_record(x, steps, s->refs[k]);
+	if (!jv_is_valid(steps))
+		return steps;
+	ctx = jv_object();
 	ctx = jv_object_set(ctx, jv_string("params"), jv_copy(x->params));
 	ctx = jv_object_set(ctx, jv_string("run"), jv_object_set(
 	    jv_object_set(jv_object(), jv_string("id"), jv_string(x->rs->id)),
@@ -430,6 +518,18 @@ fail(int fd, const char *what, const char *msg)
 	finish(fd, &sb);
 }
 
+/* A system error, not the step's: a need's output is damaged. */
+static __dead void
+fail_sys(int fd, const char *msg)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_adds(&sb, "{\"error\":");
+	strbuf_add_json_str(&sb, msg, strlen(msg));
+	strbuf_adds(&sb, ",\"syserr\":true}\n");
+	finish(fd, &sb);
+}
+
 static void
 emit_cmd(const struct cmdspec *c, struct strbuf *sb)
 {
@@ -467,7 +567,10 @@ eval_input(const struct execctx *x, uint32_t i, jv ctx, int fd, int write)
 	int rc, dfd, has;
 
 	if (s->input < 0) {
-		if (exec_default_input(x, i, &has) == -1)
+		rc = exec_default_input(x, i, &has, &err);
+		if (rc == -2)
+			fail_sys(fd, err);
+		if (rc == -1)
 			fail(fd, "writing input.json: ", strerror(errno));
 		if (has == 2)
 			return jv_object();
@@ -617,6 +720,10 @@ exec_eval_child(const struct execctx *x, uint32_t i, uint32_t attempt,
 	if (mode == EVAL_POST)
 		post(x, i, attempt, fd);
 	ctx = build_ctx(x, i, attempt);
+	if (!jv_is_valid(ctx)) {
+		r = jv_invalid_get_msg(ctx);
+		fail_sys(fd, jv_string_value(r));
+	}
 	if (s->when >= 0) {
 		rc = jqx_first(x->g->jqx, s->when, jv_copy(ctx), &r, &err);
 		if (rc == -1)
@@ -645,14 +752,14 @@ exec_eval_child(const struct execctx *x, uint32_t i, uint32_t attempt,
 
 int
 exec_parse_result(const char *text, size_t len, int *skip, char **err,
-    int *output, struct cmdspec *c)
+    int *syserr, int *output, struct cmdspec *c)
 {
 	struct jdoc d;
 	struct diag dg;
 	uint32_t v, k, e, n;
 	int rc = -1;
 
-	*skip = *output = 0;
+	*skip = *syserr = *output = 0;
 	*err = NULL;
 	memset(c, 0, sizeof(*c));
 	diag_init(&dg, "result");
@@ -664,6 +771,8 @@ exec_parse_result(const char *text, size_t len, int *skip, char **err,
 		*output = d.n[v].kind == J_TRUE;
 	if ((v = jdoc_get(&d, 0, "error")) != JNONE && d.n[v].kind == J_STR)
 		*err = jdoc_strdup(&d, v, NULL);
+	if ((v = jdoc_get(&d, 0, "syserr")) != JNONE)
+		*syserr = d.n[v].kind == J_TRUE;
 	if ((v = jdoc_get(&d, 0, "cmd")) != JNONE && d.n[v].kind == J_OBJ) {
 		uint32_t a = jdoc_get(&d, v, "argv");
 

@@ -21,6 +21,15 @@ struct cmdspec {
 	char	 *cwd;		/* NULL: dag-run's own */
 };
 
+/*
+ * An output.json found to be JSON: the same inode, size and change time
+ * later is the same text, so a step's many dependents parse it once.
+ */
+struct exec_checked {
+	uint64_t	ino, size;
+	int64_t		ctime_ns;	/* 0: not checked */
+};
+
 /* Everything the evaluators need, borrowed from the runner. */
 struct execctx {
 	const struct dag	*g;
@@ -28,6 +37,7 @@ struct execctx {
 	struct rundir		*rd;
 	jv			 params;	/* object */
 	size_t			 max_output;
+	struct exec_checked	*checked;	/* per step, or NULL */
 };
 
 void	 cmdspec_release(struct cmdspec *);
@@ -41,11 +51,14 @@ int	 exec_literal(const struct execctx *, uint32_t i, struct cmdspec *,
 	    char **err);
 /*
  * Writes steps/<id>/input.json from the needs' outputs (text concatenation,
- * no parsing).  Sets *has to 1 if it wrote one, 2 when the input is {} and
- * the run's shared EMPTY_INPUT file serves, 0 when the input is null.
- * Returns 0 or -1 (errno).
+ * each checked to be JSON).  Sets *has to 1 if it wrote one, 2 when the
+ * input is {} and the run's shared EMPTY_INPUT file serves, 0 when the
+ * input is null.  Returns 0, -1 (errno) when input.json cannot be written,
+ * or -2 with *err (malloc'd) when a need's recorded output.json is missing,
+ * unreadable or not JSON: a system error, and the step must not start.
  */
-int	 exec_default_input(const struct execctx *, uint32_t i, int *has);
+int	 exec_default_input(const struct execctx *, uint32_t i, int *has,
+	    char **err);
 
 enum eval_mode { EVAL_PREP, EVAL_POST, EVAL_TRANSFORM };
 
@@ -55,12 +68,14 @@ enum eval_mode { EVAL_PREP, EVAL_POST, EVAL_TRANSFORM };
  *   PREP:      {"skip":true} | {"error":m} | {"cmd":<cmdspec>}
  *   POST:      {"error":m} | {"output":bool}
  *   TRANSFORM: {"skip":true} | {"error":m} | {"output":bool}
+ * PREP and TRANSFORM give {"error":m,"syserr":true} when a need's output
+ * is damaged (see exec_default_input).
  */
 __attribute__((__noreturn__)) void exec_eval_child(const struct execctx *,
 	    uint32_t i, uint32_t attempt, enum eval_mode, int fd);
-/* Parses a PREP result's "cmd" back.  0 or -1. */
+/* Parses an evaluator's result back.  0 or -1. */
 int	 exec_parse_result(const char *text, size_t len, int *skip,
-	    char **err, int *output, struct cmdspec *);
+	    char **err, int *syserr, int *output, struct cmdspec *);
 /*
  * Where a step writes $DAG_OUTPUT, relative to steps/: "<id>@<n>.output",
  * beside the step directories so that a step that writes nothing needs no

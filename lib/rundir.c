@@ -326,15 +326,24 @@ rundir_lock_held(const char *dir)
 char *
 rundir_read(int dirfd, const char *name, size_t *lenp)
 {
-	struct strbuf sb = STRBUF_INIT;
 	struct stat st;
+
+	return rundir_read_stat(dirfd, name, lenp, &st);
+}
+
+char *
+rundir_read_stat(int dirfd, const char *name, size_t *lenp, struct stat *st)
+{
+	struct strbuf sb = STRBUF_INIT;
 	ssize_t n;
 	int fd;
 
 	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC)) == -1)
 		return NULL;
-	if (fstat(fd, &st) == 0 && st.st_size > 0)
-		strbuf_grow(&sb, (size_t)st.st_size + 1);
+	if (fstat(fd, st) == -1)
+		memset(st, 0, sizeof(*st));
+	else if (st->st_size > 0)
+		strbuf_grow(&sb, (size_t)st->st_size + 1);
 	for (;;) {
 		strbuf_grow(&sb, 65536);
 		n = read(fd, sb.buf + sb.len, sb.cap - sb.len - 1);

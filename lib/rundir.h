@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 struct diag;
+struct stat;
 
 /* A run directory, open.  dfd and sdfd are O_PATH-free directory fds. */
 struct rundir {
@@ -53,5 +54,8 @@ int	 rundir_step_dir(struct rundir *, const char *id);
 int	 rundir_lock_held(const char *dir);
 /* Reads a whole file relative to dirfd; NULL if absent.  malloc'd. */
 char	*rundir_read(int dirfd, const char *name, size_t *len);
+/* rundir_read, also giving the file's fstat in *st (zeroed if it fails). */
+char	*rundir_read_stat(int dirfd, const char *name, size_t *len,
+	    struct stat *st);
 
 #endif

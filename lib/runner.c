@@ -908,6 +908,19 @@ out:
 	envv_release(&env);
 }
 
+/*
+ * Step i cannot start: the output recorded for a need is missing or
+ * damaged (why).  Running it on other data would be wrong, and the fault
+ * is the run directory's, not the step's: a system error, as a full disk.
+ */
+static void
+need_damaged(struct runner *r, uint32_t i, const char *why)
+{
+	warnx("%s", why);
+	io_failed(r);
+	finish_attempt(r, i, ST_FAILED, -1, 0, why, 0);
+}
+
 static void
 start_attempt(struct runner *r, uint32_t i)
 {
@@ -917,7 +930,7 @@ start_attempt(struct runner *r, uint32_t i)
 	struct cmdspec c;
 	char *err = NULL;
 	int64_t now = now_ms(), wall = clock_wall_ms();
-	int has;
+	int has, rc;
 
 	l->queued = 0;
 	ss->attempts++;
@@ -959,7 +972,12 @@ start_attempt(struct runner *r, uint32_t i)
 			ev_step_started(r, i, l->pid);
 		return;
 	}
-	if (exec_default_input(&r->x, i, &has) == -1) {
+	if ((rc = exec_default_input(&r->x, i, &has, &err)) == -2) {
+		need_damaged(r, i, err);
+		free(err);
+		return;
+	}
+	if (rc == -1) {
 		err = xasprintf("writing input.json: %s", strerror(errno));
 		finish_attempt(r, i, ST_FAILED, -1, 0, err, 0);
 		free(err);
@@ -1189,7 +1207,7 @@ static void
 on_exit_status(struct runner *r, uint32_t i, int ws)
 {
 	struct live *l = &r->L[i];
-	int code = -1, sig = 0, skip, output, st;
+	int code = -1, sig = 0, skip, sys, output, st;
 	char *text, *err = NULL;
 	struct cmdspec c;
 	size_t len;
@@ -1223,12 +1241,14 @@ on_exit_status(struct runner *r, uint32_t i, int ws)
 		close(l->memfd);
 		l->memfd = -1;
 		if (code != 0 || exec_parse_result(text, len, &skip, &err,
-		    &output, &c) == -1) {
+		    &sys, &output, &c) == -1) {
 			free(err);
 			err = xasprintf("jq evaluation crashed (%s %d)",
 			    sig ? "signal" : "exit", sig ? sig : code);
 			finish_attempt(r, i, ST_FAILED, -1, 0, err, 0);
-		} else if (err != NULL)
+		} else if (err != NULL && sys)
+			need_damaged(r, i, err);
+		else if (err != NULL)
 			finish_attempt(r, i, ST_FAILED, l->phase == PH_POST ?
 			    0 : -1, 0, err, 0);
 		else if (skip) {
@@ -2050,6 +2070,7 @@ runner_free(struct runner *r)
 		close(r->devnull);
 	plan_release(&r->plan);
 	jv_free(r->x.params);
+	free(r->x.checked);
 	state_release(&r->rs);
 	rundir_close(&r->rd);
 	dag_free(r->g);
@@ -2077,6 +2098,7 @@ runner_alloc(struct runner *r)
 	r->pidstep = xcalloc(cap, sizeof(*r->pidstep));
 	r->poolq = xcalloc(r->g->npools + 1, sizeof(*r->poolq));
 	r->pool_used = xcalloc(r->g->npools + 1, sizeof(*r->pool_used));
+	r->x.checked = xcalloc(r->g->n + 1, sizeof(*r->x.checked));
 	heap_init(&r->ready);
 	heap_init(&r->timers);
 }

@@ -525,6 +525,42 @@ EOF2
 	assert_output --regexp '^dag-run [0-9.]+$'
 }
 
+@test "a need's output.json damaged or missing: exit 4, the dependent not started, the file named" {
+	dag wf.json <<'EOF2'
+{"name": "o", "steps": [{"id": "a", "run": "echo '{\"v\": 1}' > \"$DAG_OUTPUT\""},
+ {"id": "b", "needs": ["a"], "run": "printf '{\"v\":' > \"$DAG_RUN_DIR/steps/a/output.json\""},
+ {"id": "c", "needs": ["a", "b"], "run": "cat > c.in"}]}
+EOF2
+	# b damages it in place after reading it: c reads it again.
+	run -4 --separate-stderr timeout 30 dag-run -q --run-id r0 wf.json
+	assert_equal "$stderr" "dag-run: $DAG_RUNS/r0/steps/a/output.json: line 1, column 6: invalid JSON: unexpected end of document; the output of \"a\" is damaged: run a again with dag-step"
+	assert_file_not_exists c.in
+	assert_equal "$(jq -r '.steps | [.a, .b, .c] | map(.status) | join(" ")' "$DAG_RUNS/r0/run.json")" "succeeded succeeded failed"
+	# --resume: b and c fail until go exists; c has a when (a jq child).
+	dag wf.json <<'EOF2'
+{"name": "o", "on_failure": "continue", "steps": [{"id": "a", "run": "echo '{\"v\": 1}' > \"$DAG_OUTPUT\""},
+ {"id": "b", "needs": ["a"], "run": "[ -e go ] && cat > b.in"},
+ {"id": "c", "needs": ["a"], "when": ".steps.a.output.v == 1", "run": "[ -e go ] && touch c.ran"}]}
+EOF2
+	run -1 timeout 30 dag-run -q --run-id r1 wf.json
+	run -1 timeout 30 dag-run -q --run-id r2 --target c wf.json
+	touch go
+	out=$DAG_RUNS/r1/steps/a/output.json
+	printf '[1' > "$out"
+	run -4 --separate-stderr timeout 30 dag-run -q --resume r1
+	# One line for each of b and c that was started (-j: both may be).
+	for l in "${stderr_lines[@]}"; do
+		assert_equal "$l" "dag-run: $out: line 1, column 3: invalid JSON: expected ',' or ']' in array; the output of \"a\" is damaged: run a again with dag-step"
+	done
+	[ "${#stderr_lines[@]}" -ge 1 ]
+	assert_file_not_exists b.in
+	assert_equal "$(jq -r .status "$DAG_RUNS/r1/run.json")" failed
+	rm "$DAG_RUNS/r2/steps/a/output.json"
+	run -4 --separate-stderr timeout 30 dag-run -q --resume r2
+	assert_equal "$stderr" "dag-run: $DAG_RUNS/r2/steps/a/output.json: No such file or directory; the output of \"a\" is lost: run a again with dag-step"
+	assert_file_not_exists c.ran
+}
+
 @test "dag-step re-runs one step with its recorded input and appends an attempt" {
 	dag wf.json <<'EOF2'
 {"steps": [{"id": "a", "run": "echo '{\"x\": 41}' > \"$DAG_OUTPUT\""},

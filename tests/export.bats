@@ -92,6 +92,43 @@ EOF2
 	wait "$pid" || true
 }
 
+damaged() {
+	dag wf.json <<'EOF2'
+{"name": "o", "steps": [{"id": "a", "run": "echo '{\"v\": 1}' > \"$DAG_OUTPUT\""},
+ {"id": "b", "needs": ["a"], "run": "cat > b.in"},
+ {"id": "c", "needs": ["a"], "when": ".steps.a.output.v == 1", "run": "touch c.ran"}]}
+EOF2
+}
+
+@test "dag-step starts no step on a need's damaged or missing output.json: exit 4, the file named" {
+	damaged
+	dir=$(timeout 30 dag-run --prepare wf.json)
+	run -0 timeout 30 dag-step -q --run-dir "$dir" a
+	out=$dir/steps/a/output.json
+	printf '{"v":' > "$out"
+	run -4 --separate-stderr timeout 30 dag-step -q --json --run-dir "$dir" b
+	assert_equal "$stderr" "dag-step: $out: line 1, column 6: invalid JSON: unexpected end of document; the output of \"a\" is damaged: run a again with dag-step"
+	assert_equal "$(jq -r '[.status, .reason] | @tsv' <<<"$output")" $'failed\t'"${stderr#dag-step: }"
+	assert_file_not_exists b.in
+	run -4 --separate-stderr timeout 30 dag-step -q --run-dir "$dir" c
+	assert_equal "$stderr" "dag-step: $out: line 1, column 6: invalid JSON: unexpected end of document; the output of \"a\" is damaged: run a again with dag-step"
+	assert_file_not_exists c.ran
+	rm "$out"
+	run -4 --separate-stderr timeout 30 dag-step -q --run-dir "$dir" b
+	assert_equal "$stderr" "dag-step: $out: No such file or directory; the output of \"a\" is lost: run a again with dag-step"
+	run -4 --separate-stderr timeout 30 dag-step -q --run-dir "$dir" c
+	assert_equal "$stderr" "dag-step: $out: No such file or directory; the output of \"a\" is lost: run a again with dag-step"
+	assert_file_not_exists b.in
+	assert_file_not_exists c.ran
+	assert_equal "$(jq -r '.steps | [.b, .c] | map(.status) | join(" ")' "$dir/run.json")" "failed failed"
+	# As the message says: a again, then its dependents run on its output.
+	run -0 timeout 30 dag-step -q --run-dir "$dir" a
+	run -0 timeout 30 dag-step -q --run-dir "$dir" b
+	run -0 timeout 30 dag-step -q --run-dir "$dir" c
+	assert_equal "$(cat b.in)" '{"a":{"v":1}}'
+	assert_file_exists c.ran
+}
+
 @test "--format slurm prints a submission script chained by trigger rule" {
 	mixed
 	dir=$(timeout 30 dag-run --prepare wf.json)
