@@ -917,8 +917,7 @@ static void
 need_damaged(struct runner *r, uint32_t i, const char *why)
 {
 	warnx("%s", why);
-	io_failed(r);
-	finish_attempt(r, i, ST_FAILED, -1, 0, why, 0);
+	sys_fail(r, i, -1, why);
 }
 
 static void
