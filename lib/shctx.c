@@ -10,6 +10,9 @@
  *
  * The scan reads only the literal text: a quoted value never changes the
  * shell's state, so each template's place is known before any runs.
+ * Backslash-newline is removed by the shell before it reads tokens (but in
+ * '...' and comments), so "$\<newline>(" opens a $(...) and "<\<newline><"
+ * a here-document: the scan skips such pairs, in its look-aheads too.
  */
 #include "compat.h"
 
@@ -62,11 +65,33 @@ push(struct lex *L, enum frame f)
 	L->st[L->n++] = (unsigned char)f;
 }
 
+/* The next character the shell sees from p on: line continuations out. */
+static const char *
+cont(const char *p)
+{
+	while (p[0] == '\\' && p[1] == '\n')
+		p += 2;
+	return p;
+}
+
+/* 1 if the word w starts at p, line continuations allowed inside. */
+static int
+word_at(const char *p, const char *w, const char **end)
+{
+	for (; *w != '\0'; w++) {
+		p = cont(p);
+		if (*p++ != *w)
+			return 0;
+	}
+	*end = cont(p);
+	return 1;
+}
+
 /* Scans literal text, moving through the frames. */
 static void
 scan(struct lex *L, const char *s)
 {
-	const char *p;
+	const char *p, *q, *q2;
 	enum frame top;
 	char c;
 
@@ -76,6 +101,11 @@ scan(struct lex *L, const char *s)
 		if (L->esc) {
 			L->esc = 0;
 			L->wordstart = 0;
+			continue;
+		}
+		if (c == '\\' && p[1] == '\n' && top != F_SQ &&
+		    top != F_COMMENT) {
+			p++;		/* removed: nothing changes */
 			continue;
 		}
 		L->dollar = 0;
@@ -104,8 +134,8 @@ scan(struct lex *L, const char *s)
 			else if (c == ')') {
 				if (L->parens[L->n - 1] > 0)
 					L->parens[L->n - 1]--;
-				else if (p[1] == ')') {
-					p++;
+				else if (*(q = cont(p + 1)) == ')') {
+					p = q;
 					L->n--;
 				} else
 					L->lost = "after an unbalanced $((...))";
@@ -125,18 +155,20 @@ scan(struct lex *L, const char *s)
 			continue;
 		}
 		if (c == '$') {
-			if (p[1] == '(' && p[2] == '(') {
+			q = cont(p + 1);
+			q2 = *q != '\0' ? cont(q + 1) : q;
+			if (*q == '(' && *q2 == '(') {
 				push(L, F_ARITH);
-				p += 2;
-			} else if (p[1] == '(') {
+				p = q2;
+			} else if (*q == '(') {
 				push(L, F_SUB);
-				p++;
+				p = q;
 				L->wordstart = 1;
 				continue;
-			} else if (p[1] == '{') {
+			} else if (*q == '{') {
 				push(L, F_PARAM);
-				p++;
-			} else if (p[1] == '\'' && top != F_DQ)
+				p = q;
+			} else if (*q == '\'' && top != F_DQ)
 				L->lost = "after $'...'";
 			else
 				L->dollar = 1;
@@ -158,12 +190,12 @@ scan(struct lex *L, const char *s)
 			push(L, F_COMMENT);
 			continue;
 		}
-		if (c == '<' && p[1] == '<') {
+		if (c == '<' && *cont(p + 1) == '<') {
 			L->lost = "after a here-document (<<)";
 			continue;
 		}
-		if (L->wordstart && strncmp(p, "case", 4) == 0 &&
-		    p[4] != '\0' && strchr(" \t\n", p[4]) != NULL && in_sub(L)) {
+		if (L->wordstart && word_at(p, "case", &q) && *q != '\0' &&
+		    strchr(" \t\n", *q) != NULL && in_sub(L)) {
 			L->lost = "after a case inside $(...)";
 			continue;
 		}

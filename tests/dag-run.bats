@@ -314,6 +314,7 @@ EOF2
  {"id": "dq", "run": "printf '%s' \"<{{ .params.v }}>\" > dq.out"},
  {"id": "sq", "run": "printf '%s' '<{{ .params.v }}>' > sq.out"},
  {"id": "sub", "run": "printf '%s' \"$(printf '%s' {{ .params.v }})|$(printf '%s' \"{{ .params.v }}\")\" > sub.out # it's fine"},
+ {"id": "cont", "run": "printf '%s' \"$\\\n(printf '%s' {{ .params.v }})\" \\\n  '{{ .params.v }}' > cont.out"},
  {"id": "a", "argv": ["sh", "-c", "printf '%s' \"$1\" > a.out", "sh", "{{ .params.v }}"]},
  {"id": "e", "env": {"V": "{{ .params.v }}"}, "run": "printf '%s' \"$V\" > e.out"}]}
 EOF2
@@ -324,6 +325,8 @@ EOF2
 	assert_equal "$(cat dq.out)" "<$evil>"
 	assert_equal "$(cat sq.out)" "<$evil>"
 	assert_equal "$(cat sub.out)" "$evil|$evil"
+	# Backslash-newline is gone before the shell reads: "$\<newline>(" is $(.
+	assert_equal "$(cat cont.out)" "$evil$evil"
 	assert_equal "$(cat a.out)" "$evil"
 	assert_equal "$(cat e.out)" "$evil"
 	assert_file_not_exists pwned

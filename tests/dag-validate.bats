@@ -245,7 +245,10 @@ EOF2
  {"id": "param", "run": "echo ${X:-{{ .params.x }}}"},
  {"id": "arith", "run": "echo $(( {{ .params.x }} + 1 ))"},
  {"id": "bq", "run": "echo `date` {{ .params.x }}"},
- {"id": "ok", "run": "echo $((1+(2))) ${HOME} \"${X}\" a#b {{ .params.x }} \"\\\"{{ .params.x }}\" '\\{{ .params.x }}' \"$(echo '{{ .params.x }}')\""}]}
+ {"id": "here2", "run": "cat <\\\n<EOF\n{{ .params.x }}\nEOF"},
+ {"id": "comment2", "run": "echo hi \\\n#{{ .params.x }}"},
+ {"id": "dollar2", "run": "echo $\\\n\\\n{{ .params.x }}"},
+ {"id": "ok", "run": "echo $((1+(2))) ${HOME} \"${X}\" a#b {{ .params.x }} \"\\\"{{ .params.x }}\" '\\{{ .params.x }}' \"$(echo '{{ .params.x }}')\" \\\n {{ .params.x }} '\\\n#{{ .params.x }}'"}]}
 EOF2
 	run -1 dag-validate wf.json
 	fix='cannot be quoted for the shell: pass it through env ("env": {"V": "{{ ... }}"}) and write "$V"'
@@ -256,7 +259,12 @@ EOF2
 	assert_line --index 4 "wf.json: steps[4].run: template {{ .params.x }} inside \${...} $fix"
 	assert_line --index 5 "wf.json: steps[5].run: template {{ .params.x }} inside \$((...)) $fix"
 	assert_line --index 6 "wf.json: steps[6].run: template {{ .params.x }} after backquotes (write \$(...) instead) $fix"
-	assert_equal "${#lines[@]}" 7
+	# A backslash-newline is gone before the shell reads: "<\<newline><"
+	# is a here-document, "\<newline>#" starts a comment, "$\<newline>".
+	assert_line --index 7 "wf.json: steps[7].run: template {{ .params.x }} after a here-document (<<) $fix"
+	assert_line --index 8 "wf.json: steps[8].run: template {{ .params.x }} inside a comment $fix"
+	assert_line --index 9 "wf.json: steps[9].run: template {{ .params.x }} right after a \$ $fix"
+	assert_equal "${#lines[@]}" 10
 	# The same document does not start.
 	run -2 timeout 30 dag-run -q wf.json
 	assert_file_not_exists .dag/runs/latest

@@ -771,7 +771,8 @@ EOF2
 @test "random run strings with a hostile template value: refused or quoted, never executed" {
 	# 200 run strings of shell fragments around a template (fixed seed);
 	# the ones dag-validate accepts must run without the value's commands.
-	atoms=("'" '"' '$' '(' ')' '`' '#' '\' $'\n' ' ' 'echo ' 'a' '{' '}' '$(' '${' '$((' '<<' '<' '>' ';' '|' '&' 'case ' '))' '=' '{{ .params.v }}' '{{ .params.v }}')
+	# Backslash-newline pairs split the tokens the scan looks for.
+	atoms=("'" '"' '$' '(' ')' '`' '#' '\' $'\n' ' ' 'echo ' 'a' '{' '}' '$(' '${' '$((' '<<' '<' '>' ';' '|' '&' 'case ' '))' '=' $'\\\n' $'$\\\n(' $'<\\\n<' $' \\\n#' '{{ .params.v }}' '{{ .params.v }}')
 	RANDOM=7
 	for i in $(seq 0 199); do
 		s=
