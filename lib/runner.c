@@ -130,6 +130,8 @@ struct runner {
 		int64_t		 at;	/* mono ms: SIGKILL then */
 	}			*gk;		/* groups of killed steps */
 	size_t			 ngk, capgk;
+	pid_t			*inherited;	/* children we had at start */
+	size_t			 ninherited;
 	struct pollfd		*pfd;		/* loop_once's, 1 + 2 * slots */
 	uint32_t		*pfdwho;
 	size_t			 pfdcap;
@@ -160,6 +162,7 @@ struct runner {
 static void finish_attempt(struct runner *, uint32_t, int st, int code,
 	    int sig, const char *reason, int output);
 static int is_slurm(const struct runner *, uint32_t);
+static void forget_inherited(struct runner *, pid_t);
 static void scancel(struct runner *, uint32_t, int);
 
 static int64_t
@@ -1516,7 +1519,8 @@ reap(struct runner *r)
 				is[n] = i;
 				ws[n++] = st;
 				done = r->pidlive == 0;
-			}	/* else a stray we adopted */
+			} else		/* a stray we adopted, or one we had */
+				forget_inherited(r, pid);
 		}
 		/* Evaluators have no pipes of ours. */
 		for (k = nr = 0; k < n; k++)
@@ -1692,19 +1696,22 @@ loop_once(struct runner *r)
 
 /* -- strays and the end ---------------------------------------------- */
 
-/* Lists our children from /proc; returns how many were signalled. */
-static int
-signal_children(int sig)
+/* Our children, from /proc (each thread's list): *n of them, malloc'd. */
+static pid_t *
+list_children(size_t *n)
 {
 	char path[64], buf[4096];
 	DIR *dp;
 	struct dirent *de;
-	int fd, count = 0;
-	ssize_t n;
+	pid_t *v = NULL;
+	size_t cap = 0;
+	ssize_t got;
+	int fd;
 
+	*n = 0;
 	(void)snprintf(path, sizeof(path), "/proc/%ld/task", (long)getpid());
 	if ((dp = opendir(path)) == NULL)
-		return 0;
+		return NULL;
 	while ((de = readdir(dp)) != NULL) {
 		char *p, *end;
 
@@ -1714,21 +1721,63 @@ signal_children(int sig)
 		    de->d_name);
 		if ((fd = open(buf, O_RDONLY | O_CLOEXEC)) == -1)
 			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
+		got = read(fd, buf, sizeof(buf) - 1);
 		close(fd);
-		if (n <= 0)
+		if (got <= 0)
 			continue;
-		buf[n] = '\0';
+		buf[got] = '\0';
 		for (p = buf; *p != '\0'; p = end) {
 			long pid = strtol(p, &end, 10);
 
 			if (end == p)
 				break;
-			if (pid > 0 && kill((pid_t)pid, sig) == 0)
-				count++;
+			if (pid <= 0)
+				continue;
+			if (*n == cap) {
+				cap = cap ? 2 * cap : 16;
+				v = xreallocarray(v, cap, sizeof(*v));
+			}
+			v[(*n)++] = (pid_t)pid;
 		}
 	}
 	closedir(dp);
+	return v;
+}
+
+/* An inherited child was reaped: its pid may come back as a stray's. */
+static void
+forget_inherited(struct runner *r, pid_t pid)
+{
+	size_t k;
+
+	for (k = 0; k < r->ninherited; k++)
+		if (r->inherited[k] == pid) {
+			r->inherited[k] = r->inherited[--r->ninherited];
+			return;
+		}
+}
+
+/*
+ * Signals our children but those we had before any step started (a shell
+ * that execs dag-run may leave its own, such as a >(...) reading our
+ * stdout): not ours to end.  Returns how many were signalled.
+ */
+static int
+signal_children(const struct runner *r, int sig)
+{
+	pid_t *v;
+	size_t n, k, j;
+	int count = 0;
+
+	v = list_children(&n);
+	for (k = 0; k < n; k++) {
+		for (j = 0; j < r->ninherited; j++)
+			if (r->inherited[j] == v[k])
+				break;
+		if (j == r->ninherited && kill(v[k], sig) == 0)
+			count++;
+	}
+	free(v);
 	return count;
 }
 
@@ -1743,16 +1792,17 @@ sweep_strays(struct runner *r)
 	int64_t start = now_ms(), term_at = start;
 	int sig = SIGTERM;
 
-	(void)r;
-	while (signal_children(sig) > 0 && now_ms() - start < 10000) {
+	while (signal_children(r, sig) > 0 && now_ms() - start < 10000) {
 		struct pollfd p = { r->sigfd, POLLIN, 0 };
 		struct signalfd_siginfo si;
+
+		pid_t pid;
 
 		(void)poll(&p, 1, 50);
 		while (read(r->sigfd, &si, sizeof(si)) == sizeof(si))
 			;
-		while (waitpid(-1, NULL, WNOHANG) > 0)
-			;
+		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+			forget_inherited(r, pid);
 		if (sig == SIGTERM && now_ms() - term_at >= 2000)
 			sig = SIGKILL;
 	}
@@ -1859,6 +1909,7 @@ setup_process(struct runner *r)
 	if ((r->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
 		return -1;
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
+	r->inherited = list_children(&r->ninherited);
 	/* Many steps at once need many fds: raise the soft limit. */
 	/* Raised only as far as the slots need, and put back for every
 	 * child (prlimit after spawn, setrlimit in forked evaluators). */
@@ -2039,6 +2090,7 @@ runner_free(struct runner *r)
 	close_queued(r);
 	free(r->closeq);
 	free(r->gk);
+	free(r->inherited);
 	while (r->nspare > 0) {
 		int (*sp)[2] = r->spare[--r->nspare];
 

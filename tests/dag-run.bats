@@ -149,6 +149,19 @@ EOF2
 	run ! alive d.pid
 }
 
+@test "children dag-run had before it started (a shell's, a >(...) reader) are not swept; the steps' are" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "a", "run": "sleep 60 & echo $! > stray.pid"}]}
+EOF2
+	run -0 timeout 30 sh -c 'sleep 60 & echo $! > mine.pid; exec dag-run -q wf.json'
+	kill -0 "$(cat mine.pid)"
+	run ! kill -0 "$(cat stray.pid)"
+	kill "$(cat mine.pid)"
+	# The reader of a process substitution gets every event.
+	run -0 timeout 30 bash -c 'dag-run -q --events wf.json > >(sleep 1; wc -l > events.count); sleep 3'
+	assert_equal "$(cat events.count)" 4
+}
+
 @test "run deadline: running steps are stopped, exit 3" {
 	dag wf.json <<'EOF2'
 {"timeout": "700ms", "steps": [{"id": "a", "run": "sleep 30"}, {"id": "b", "needs": ["a"], "run": "true"}]}
