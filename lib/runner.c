@@ -1006,7 +1006,8 @@ start_ready(struct runner *r)
 	while (r->inflight < r->slots && r->inflight < r->fd_room &&
 	    heap_pop(&r->ready, &it) == 0) {
 		s = &r->g->s[it.val];
-		if (r->cancel_sig || r->deadline_hit ||
+		/* After a system error not even a handler starts. */
+		if (r->cancel_sig || r->deadline_hit || r->syserr ||
 		    (r->stopping && !is_handler(s))) {
 			r->L[it.val].queued = 0;	/* stays pending */
 			continue;
@@ -1089,7 +1090,8 @@ want_retry(struct runner *r, uint32_t i, int st, int code, double *delay)
 	if (st != ST_FAILED && st != ST_TIMED_OUT)
 		return 0;
 	if (r->rs.s[i].attempts >= s->attempts || r->cancel_sig ||
-	    r->deadline_hit || r->aborting || (r->stopping && !is_handler(s)))
+	    r->deadline_hit || r->aborting || r->syserr ||
+	    (r->stopping && !is_handler(s)))
 		return 0;
 	if (s->exit_codes != NULL && (code < 0 || code > 255 ||
 	    !s->exit_codes[code]))

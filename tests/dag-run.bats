@@ -545,12 +545,15 @@ EOF2
 	dag wf.json <<'EOF2'
 {"name": "o", "steps": [{"id": "a", "run": "echo '{\"v\": 1}' > \"$DAG_OUTPUT\""},
  {"id": "b", "needs": ["a"], "run": "printf '{\"v\":' > \"$DAG_RUN_DIR/steps/a/output.json\""},
- {"id": "c", "needs": ["a", "b"], "run": "cat > c.in"}]}
+ {"id": "c", "needs": ["a", "b"], "run": "cat > c.in"},
+ {"id": "z", "needs": ["c"], "trigger": "all_done", "run": "touch z.ran"}]}
 EOF2
 	# b damages it in place after reading it: c reads it again.
 	run -4 --separate-stderr timeout 30 dag-run -q --run-id r0 wf.json
 	assert_equal "$stderr" "dag-run: $DAG_RUNS/r0/steps/a/output.json: line 1, column 6: invalid JSON: unexpected end of document; the output of \"a\" is damaged: run a again with dag-step"
 	assert_file_not_exists c.in
+	# A system error starts nothing new, not even an all_done handler.
+	assert_file_not_exists z.ran
 	assert_equal "$(jq -r '.steps | [.a, .b, .c] | map(.status) | join(" ")' "$DAG_RUNS/r0/run.json")" "succeeded succeeded failed"
 	# --resume: b and c fail until go exists; c has a when (a jq child).
 	dag wf.json <<'EOF2'
