@@ -11,8 +11,55 @@
 #include <stdio.h>
 
 #include "diag.h"
+#include "jdoc.h"
 #include "strbuf.h"
 #include "xalloc.h"
+
+/*
+ * A message quotes what the user wrote (keys, ids, expressions): made one
+ * line of valid UTF-8, control characters as \n, \t or \xNN, and a byte
+ * that is not UTF-8 (a %.100s may cut a character) as \xNN.  Takes s.
+ */
+static char *
+one_line(char *s)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t len = strlen(s), i, n;
+	unsigned char c;
+
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if (c >= 0x20 && c < 0x7f)
+			continue;
+		if (c >= 0x80 && jdoc_utf8_len((unsigned char *)s + i,
+		    len - i) > 0) {
+			i += jdoc_utf8_len((unsigned char *)s + i, len - i) - 1;
+			continue;
+		}
+		break;
+	}
+	if (i == len)
+		return s;	/* the usual case: nothing to change */
+	for (i = 0; i < len; i += n) {
+		c = (unsigned char)s[i];
+		n = c >= 0x80 ? jdoc_utf8_len((unsigned char *)s + i,
+		    len - i) : 0;
+		if (n > 0)
+			strbuf_add(&sb, s + i, n);
+		else if (c == '\n')
+			strbuf_adds(&sb, "\\n");
+		else if (c == '\t')
+			strbuf_adds(&sb, "\\t");
+		else if (c < 0x20 || c >= 0x7f)
+			strbuf_addf(&sb, "\\x%02x", c);
+		else
+			strbuf_addc(&sb, (char)c);
+		if (n == 0)
+			n = 1;
+	}
+	free(s);
+	return strbuf_detach(&sb, NULL);
+}
 
 void
 diag_init(struct diag *d, const char *file)
@@ -44,8 +91,8 @@ diag_push(struct diag *d, enum diag_sev sev, const char *path, char *msg)
 		d->v = xreallocarray(d->v, d->cap, sizeof(*d->v));
 	}
 	d->v[d->n].sev = sev;
-	d->v[d->n].path = path != NULL ? xstrdup(path) : NULL;
-	d->v[d->n].msg = msg;
+	d->v[d->n].path = path != NULL ? one_line(xstrdup(path)) : NULL;
+	d->v[d->n].msg = one_line(msg);
 	d->n++;
 	if (sev >= DIAG_ERROR)
 		d->nerr++;

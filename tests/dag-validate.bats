@@ -305,6 +305,19 @@ EOF2
 	assert_equal "$(cat "$DAG_RUNS/latest/steps/c/1.stdout")" '{{.Names}}'
 }
 
+@test "messages quoting what the user wrote stay one line of valid UTF-8" {
+	long=$(printf 'é%.0s' $(seq 60))
+	printf '{"steps": [{"id": "a", "run": "echo {{ .Namesx + \\"%s\\" }}", "bad\\nkey": 1},\n {"id": "b", "run": "echo {{ .Names #x\\n }}"}]}\n' "$long" > wf.json
+	run -1 --separate-stderr dag-validate wf.json
+	assert_equal "${#stderr_lines[@]}" 3
+	[[ "${stderr_lines[0]}" == 'wf.json: steps[0].bad\nkey: unknown key "bad\nkey"'* ]]
+	iconv -f UTF-8 -t UTF-8 <<<"$stderr" > /dev/null
+	[[ "${stderr_lines[2]}" == 'wf.json: steps[1].run: template {{ .Names #x\n }} reads .Names,'* ]]
+	run -1 --separate-stderr dag-validate --json wf.json
+	iconv -f UTF-8 -t UTF-8 <<<"$output" > /dev/null
+	assert_equal "$(jq '.errors | length' <<<"$output")" 3
+}
+
 @test "invalid JSON reports line and column" {
 	printf '{"steps": [\n  {"id": "a" "run": "true"}\n]}\n' > wf.json
 	run -1 --separate-stderr dag-validate wf.json
