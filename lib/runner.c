@@ -2267,33 +2267,62 @@ cron_lock(struct runner *r, const char *runs)
 	return fd;		/* held until exit */
 }
 
-/* Kills what a crashed dag-run left running of this run (by DAG_RUN_ID). */
-static void
-kill_orphans(struct runner *r)
+/* 1 if the environment block env (len bytes) holds exactly var. */
+static int
+env_has(const char *env, size_t len, const char *var)
 {
-	uint32_t i;
-	char path[64], *env, *want;
+	size_t n = strlen(var) + 1;	/* with its NUL */
+	const char *p = env, *end = env + len;
+
+	while (p < end && (p = memmem(p, (size_t)(end - p), var, n)) != NULL) {
+		if (p == env || p[-1] == '\0')
+			return 1;
+		p++;
+	}
+	return 0;
+}
+
+/*
+ * Kills what a dead dag-run or dag-step of this run left running: every
+ * process whose environment has our DAG_RUN_ID (and DAG_STEP_ID=step,
+ * unless step is NULL), found by a scan of /proc, so steps it started but
+ * never journaled, and daemons they left, are found too.
+ */
+static void
+kill_orphans(struct runner *r, const char *step)
+{
+	char *run, *sid = NULL, *env;
+	struct dirent *de;
 	size_t len;
-	int fd;
+	DIR *dp;
+	int fd, dfd;
+	long pid;
 
-	want = xasprintf("DAG_RUN_ID=%s", r->rs.id);
-	for (i = 0; i < r->g->n; i++) {
-		pid_t pid = r->rs.s[i].pid;
+	if ((dp = opendir("/proc")) == NULL)
+		return;
+	run = xasprintf("DAG_RUN_ID=%s", r->rs.id);
+	if (step != NULL)
+		sid = xasprintf("DAG_STEP_ID=%s", step);
+	dfd = dirfd(dp);
+	while ((de = readdir(dp)) != NULL) {
+		char *end;
 
-		if (r->rs.s[i].status != ST_RUNNING || pid <= 0)
+		pid = strtol(de->d_name, &end, 10);
+		if (*end != '\0' || pid <= 0 || pid == (long)getpid())
 			continue;
-		(void)snprintf(path, sizeof(path), "/proc/%ld", (long)pid);
-		if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		if ((fd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC)) == -1)
 			continue;
 		env = rundir_read(fd, "environ", &len);
 		close(fd);
-		if (env != NULL && memmem(env, len, want, strlen(want) + 1) !=
-		    NULL && getpgid(pid) == pid) {
-			(void)killpg(pid, SIGKILL);
-		}
+		if (env != NULL && env_has(env, len, run) &&
+		    (sid == NULL || env_has(env, len, sid)))
+			(void)kill((pid_t)pid, SIGKILL);
 		free(env);
 	}
-	free(want);
+	closedir(dp);
+	free(run);
+	free(sid);
 }
 
 /* Makes step i pending again, in memory and in the journal. */
@@ -2319,7 +2348,7 @@ prepare_resume(struct runner *r)
 {
 	uint32_t i;
 
-	kill_orphans(r);
+	kill_orphans(r, NULL);
 	for (i = 0; i < r->g->n; i++) {
 		struct sstate *s = &r->rs.s[i];
 
@@ -2853,6 +2882,8 @@ step_main(const struct step_opts *o)
 		rc = EXIT_SYSERR;
 		goto out;
 	}
+	/* What an earlier dag-step of this step, or a dead dag-run, left. */
+	kill_orphans(&r, o->step);
 	reset_step(&r, i);
 	setup_env(&r);
 	runner_alloc(&r);

@@ -296,6 +296,41 @@ EOF2
 	assert_equal "$(sort -u ran.log | wc -l)" "$n"
 }
 
+@test "resume and dag-step kill what the dead run left, journaled or not: found by DAG_RUN_ID" {
+	dag wf.json <<'EOF2'
+{"name": "left", "steps": [{"id": "a", "run": "setsid sleep 300 > /dev/null 2>&1 & echo $! > daemon.pid"},
+ {"id": "b", "needs": ["a"], "run": "[ -e resumed ] || { touch b.started; sleep 300; }"}]}
+EOF2
+	dag-run -q --run-id left wf.json 3>&- &
+	pid=$!
+	for _ in $(seq 600); do [ -e b.started ] && break; sleep 0.05; done
+	kill -KILL "$pid"
+	wait "$pid" || true
+	# A step the journal never heard of (killed between its start and the
+	# journal's write): only its environment says whose it is.
+	DAG_RUN_ID=left DAG_STEP_ID=b sleep 300 3>&- &
+	unjournaled=$!
+	running "$(cat daemon.pid)"
+	touch resumed
+	run -0 timeout 60 dag-run -q --resume left
+	run ! running "$(cat daemon.pid)"
+	wait "$unjournaled" || true
+	run ! running "$unjournaled"
+	# dag-step: a dead dag-step's attempt is killed before the next starts.
+	dag wf2.json <<'EOF2'
+{"name": "again", "steps": [{"id": "s", "run": "if [ $DAG_ATTEMPT = 1 ]; then echo $$ > first.pid; exec sleep 300; fi"}]}
+EOF2
+	dir=$(timeout 30 dag-run --prepare wf2.json)
+	dag-step -q --run-dir "$dir" s 3>&- &
+	pid=$!
+	for _ in $(seq 600); do [ -s first.pid ] && break; sleep 0.05; done
+	kill -KILL "$pid"
+	wait "$pid" || true
+	running "$(cat first.pid)"
+	run -0 timeout 60 dag-step -q --run-dir "$dir" s
+	run ! running "$(cat first.pid)"
+}
+
 @test "--lock: a second run of the same DAG exits 75 at once, the first is unharmed" {
 	echo '{"name": "cron", "steps": [{"id": "a", "run": "touch started; sleep 1; touch done"}]}' > wf.json
 	timeout 30 dag-run -q --lock wf.json 3>&- &

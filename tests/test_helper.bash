@@ -25,3 +25,9 @@ setup() {
 dag() {
 	cat >"$1"
 }
+
+# running PID: the process exists and is not a zombie (an orphan's zombie
+# waits for whatever reaps orphans here, which may be slow or never).
+running() {
+	[ -d "/proc/$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
