@@ -314,7 +314,9 @@ rundir_lock_held(const char *dir)
 	free(p);
 	if (fd == -1)
 		return errno == ENOENT ? 0 : -1;
-	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+	/* Shared: readers probing together must not see each other as the
+	 * dag-run, which holds it exclusive. */
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
 		held = 0;
 		(void)flock(fd, LOCK_UN);
 	} else

@@ -80,6 +80,15 @@ EOF2
 	assert_equal "$(jq .duration <<<"$output")" "$d1"
 	run -0 dag-status --list
 	assert_line --index 1 --regexp ' interrupted '
+	# Another reader probing the lock at the same moment (flock -s, as
+	# dag-status does) is not taken for a live dag-run.
+	flock -s "$(latest)/lock" sleep 5 3>&- &
+	reader=$!
+	for _ in $(seq 100); do flock -n "$(latest)/lock" true || break; sleep 0.05; done
+	run -6 dag-status
+	run -0 dag-status --list
+	assert_line --index 1 --regexp ' interrupted '
+	kill "$reader" || true
 	pkill -f 'sleep 30' || true
 }
 
