@@ -231,13 +231,42 @@ journal_write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/*
+ * A write cut short (a full disk) leaves part of a line: it is cut off
+ * again, or the next event would be glued to it and lost with it.  Lines
+ * before it that went out whole stay.
+ */
+static void
+cut_torn(int fd, const char *p, size_t done)
+{
+	struct stat st;
+	size_t keep = done;
+
+	while (keep > 0 && p[keep - 1] != '\n')
+		keep--;
+	if (keep < done && fstat(fd, &st) == 0 &&
+	    (size_t)st.st_size >= done - keep)
+		(void)ftruncate(fd, st.st_size - (off_t)(done - keep));
+}
+
 static int
 put(struct journal *j, const char *p, size_t n)
 {
-	if (journal_write_all(j->fd, p, n) == -1) {
-		if (j->error == 0)
-			j->error = errno;
-		return -1;
+	size_t done = 0;
+	ssize_t w;
+	int e;
+
+	while (done < n) {
+		if ((w = write(j->fd, p + done, n - done)) == -1) {
+			if (errno == EINTR)
+				continue;
+			e = errno;
+			cut_torn(j->fd, p, done);
+			if (j->error == 0)
+				j->error = e;
+			return -1;
+		}
+		done += (size_t)w;
 	}
 	if (j->mirror != -1)
 		mirror_add(j, p, n);

@@ -768,6 +768,27 @@ EOF2
 	[ "$opened" -eq "$inherited" ] || { cat vg.txt; false; }
 }
 
+@test "the disk fills and frees again during a run: no torn line in the journal, what succeeded is not run again" {
+	mount_full 256
+	rm -f "$MNT/filler"
+	# fill takes all the space for a second while 80 steps end beside it:
+	# their events cross more than one page, where a write is cut short.
+	{
+		printf '{"name": "f", "max_parallel": 81, "steps": [{"id": "fill", "run": "if [ $DAG_ATTEMPT = 1 ]; then sleep 0.1; dd if=/dev/zero of=%s/filler bs=1k 2>/dev/null; sleep 1; rm -f %s/filler; fi"}' "$MNT" "$MNT"
+		for i in $(seq 20 99); do printf ', {"id": "s%d", "run": "sleep 0.%d"}' "$i" "$i"; done
+		printf ', {"id": "z", "needs": ["fill"], "run": "true"}]}\n'
+	} > f.json
+	run timeout 60 dag-run -q --runs "$MNT/runs" --run-id r f.json
+	echo "dag-run: $status $output"
+	[ "$status" -eq 4 ] || [ "$status" -eq 0 ]
+	# Every line is whole: a write the full disk cut short was cut off.
+	assert_equal "$(jq -R 'fromjson? // "TORN"' "$MNT/runs/r/events.jsonl" | grep -c TORN)" 0
+	mount -o remount,size=8m "$MNT"
+	run -0 timeout 60 dag-run -q --resume "$MNT/runs/r"
+	# fill succeeded once, as the journal says: the resume did not rerun it.
+	assert_equal "$(jq -c 'select(.step == "fill" and .event == "step_started") | .attempt' "$MNT/runs/r/events.jsonl" | paste -sd' ')" "1"
+}
+
 @test "random run strings with a hostile template value: refused or quoted, never executed" {
 	# 200 run strings of shell fragments around a template (fixed seed);
 	# the ones dag-validate accepts must run without the value's commands.
