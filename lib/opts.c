@@ -28,7 +28,11 @@ stdout_close(int status)
 		if (errno == EPIPE)
 			return status;
 		warn("stdout");
-		return status == EXIT_OK ? EXIT_SYSERR : status;
+		/* What was asked for is lost: that is the news, not the
+		 * outcome the status would have told (a run failed...). */
+		return status == EXIT_USAGE || status == EXIT_BUG ||
+		    status == EXIT_LOCKED || status > 128 ? status :
+		    EXIT_SYSERR;
 	}
 	return status;
 }

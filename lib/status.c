@@ -405,8 +405,14 @@ print_logs(const struct view *v, const struct status_opts *o)
 
 		(void)snprintf(name, sizeof(name), "%u.%s", att,
 		    w == 0 ? "stdout" : "stderr");
-		if (w == 1)
-			(void)fflush(stdout);
+		/* stdout before stderr; told here, while errno is its. */
+		if (w == 1 && fflush(stdout) == EOF && errno != EPIPE) {
+			warn("stdout");
+			clearerr(stdout);
+			close(dfd);
+			free(path);
+			return EXIT_SYSERR;
+		}
 		if (copy_log(dfd, name, w == 0 ? stdout : stderr) == -1) {
 			warn("%s/%s", path, name);
 			close(dfd);
@@ -708,8 +714,10 @@ status_main(const struct status_opts *o)
 
 		sdfd = open(sp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		free(sp);
-		if (fp == NULL || html_report(fp, v.g, &v.rs, sdfd) == -1) {
-			warn("%s", out ? "stdout" : o->html);
+		/* On stdout, an error is told once, by stdout_close. */
+		if (fp == NULL || (html_report(fp, v.g, &v.rs, sdfd) == -1 &&
+		    !out)) {
+			warn("%s", o->html);
 			rc = EXIT_SYSERR;
 		}
 		if (fp != NULL && !out && fclose(fp) == EOF &&

@@ -40,10 +40,16 @@ EOF2
 }
 
 @test "exit statuses: 1 failed, 3 timed out, 130 cancelled, 2 usage" {
-	echo '{"steps": [{"id": "a", "run": "false"}]}' > bad.json
+	echo '{"steps": [{"id": "a", "run": "echo oops; false"}]}' > bad.json
 	run -1 timeout 30 dag-run -q bad.json
 	run -1 dag-status
 	assert_line "status   failed"
+	# Output that cannot be written is an I/O error (4), said once, not
+	# the run's status.
+	for view in "" --json --gantt "--html -" "--logs a"; do
+		run -4 --separate-stderr sh -c "dag-status $view > /dev/full"
+		assert_equal "$stderr" "dag-status: stdout: No space left on device"
+	done
 	echo '{"timeout": "300ms", "steps": [{"id": "a", "run": "sleep 10"}]}' > slow.json
 	run -3 timeout 30 dag-run -q slow.json
 	run -3 dag-status
