@@ -530,6 +530,15 @@ fail_sys(int fd, const char *msg)
 	finish(fd, &sb);
 }
 
+/* The same for a file of the run directory that cannot be written. */
+static __dead void
+fail_sys_errno(int fd, const char *what)
+{
+	char *msg = xasprintf("%s: %s", what, strerror(errno));
+
+	fail_sys(fd, msg);
+}
+
 static void
 emit_cmd(const struct cmdspec *c, struct strbuf *sb)
 {
@@ -571,7 +580,7 @@ eval_input(const struct execctx *x, uint32_t i, jv ctx, int fd, int write)
 		if (rc == -2)
 			fail_sys(fd, err);
 		if (rc == -1)
-			fail(fd, "writing input.json: ", strerror(errno));
+			fail_sys_errno(fd, "writing input.json");
 		if (has == 2)
 			return jv_object();
 		if (!has || (dfd = step_dir(x, i)) == -1)
@@ -605,7 +614,7 @@ eval_input(const struct execctx *x, uint32_t i, jv ctx, int fd, int write)
 		strbuf_addc(&sb, '\n');
 		if ((dfd = step_dir_new(x, i)) == -1 || rundir_replace(dfd,
 		    "input.json", sb.buf, sb.len) == -1)
-			fail(fd, "writing input.json: ", strerror(errno));
+			fail_sys_errno(fd, "writing input.json");
 		close(dfd);
 		strbuf_release(&sb);
 	}

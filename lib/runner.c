@@ -913,8 +913,9 @@ out:
 
 /*
  * Step i cannot start: the output recorded for a need is missing or
- * damaged (why).  Running it on other data would be wrong, and the fault
- * is the run directory's, not the step's: a system error, as a full disk.
+ * damaged, or its input cannot be written (why).  Running it on other
+ * data would be wrong, and the fault is the run directory's, not the
+ * step's: a system error, as a full disk, told on stderr too.
  */
 static void
 need_damaged(struct runner *r, uint32_t i, const char *why)
@@ -980,8 +981,9 @@ start_attempt(struct runner *r, uint32_t i)
 		return;
 	}
 	if (rc == -1) {
-		err = xasprintf("writing input.json: %s", strerror(errno));
-		finish_attempt(r, i, ST_FAILED, -1, 0, err, 0);
+		err = xasprintf("%s/steps/%s/input.json: %s", r->rd.path,
+		    r->g->s[i].id, strerror(errno));
+		need_damaged(r, i, err);
 		free(err);
 		return;
 	}

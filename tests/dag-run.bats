@@ -541,6 +541,18 @@ EOF2
 	assert_output --regexp '^dag-run [0-9.]+$'
 }
 
+@test "a step's input.json that cannot be written: exit 4, the step not started, the file named" {
+	# a puts a file where b's directory goes.
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "a", "run": "echo '{\"v\": 1}' > \"$DAG_OUTPUT\"; touch \"$DAG_RUN_DIR/steps/b\""},
+ {"id": "b", "needs": ["a"], "run": "cat > b.in"}]}
+EOF2
+	run -4 --separate-stderr timeout 30 dag-run -q --run-id r wf.json
+	assert_equal "$stderr" "dag-run: $DAG_RUNS/r/steps/b/input.json: Not a directory"
+	assert_file_not_exists b.in
+	assert_equal "$(jq -r .steps.b.status "$DAG_RUNS/r/run.json")" failed
+}
+
 @test "a need's output.json damaged or missing: exit 4, the dependent not started, the file named" {
 	dag wf.json <<'EOF2'
 {"name": "o", "steps": [{"id": "a", "run": "echo '{\"v\": 1}' > \"$DAG_OUTPUT\""},
