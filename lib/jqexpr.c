@@ -664,12 +664,44 @@ after_keyword(const char *s, size_t i)
 	return 0;
 }
 
+/* Calls whose arguments see the call's own input: . is still ours there. */
+static int
+same_input_call(const char *s, size_t i)
+{
+	static const char *const fns[] = { "select", "first", "last", "limit",
+	    "isempty", "not", "length", "tostring", "tojson", "test", "has",
+	    "contains", "startswith", "endswith", "error", NULL };
+	size_t end = i, start, k;
+
+	while (end > 0 && (s[end - 1] == ' ' || s[end - 1] == '\t' ||
+	    s[end - 1] == '\n'))
+		end--;
+	for (start = end; start > 0 && is_ident(s[start - 1]); start--)
+		;
+	if (start == end)
+		return 1;	/* a plain ( ... ) */
+	if (start > 0 && (s[start - 1] == '.' || s[start - 1] == '$'))
+		return 0;
+	if (after_keyword(s, i))
+		return 1;	/* if (...), and (...) */
+	for (k = 0; fns[k] != NULL; k++)
+		if (strlen(fns[k]) == end - start &&
+		    strncmp(s + start, fns[k], end - start) == 0)
+			return 1;
+	return 0;
+}
+
+#define REF_DEPTH	64
+
 int
-jqx_step_refs(const char *s, void (*fn)(void *, const char *, size_t),
+jqx_step_refs(const char *s, void (*fn)(void *, const char *, size_t, int),
     void *arg)
 {
-	size_t i = 0, j, n, len;
-	int ok = 1, dynamic = 0;
+	size_t i = 0, j, n, len, d = 0;
+	int ok = 1, dynamic = 0, certain;
+	/* Per bracket depth: is . there still the context?  And has an
+	 * "as $x" since the last | bound without changing it? */
+	unsigned char other[REF_DEPTH] = { 0 }, bind[REF_DEPTH] = { 0 };
 	char prev = ' ';
 
 	while (s[i] != '\0') {
@@ -683,6 +715,30 @@ jqx_step_refs(const char *s, void (*fn)(void *, const char *, size_t),
 				i++;
 			continue;
 		}
+		if (s[i] == '(' || s[i] == '[' || s[i] == '{') {
+			if (d + 1 < REF_DEPTH) {
+				d++;
+				other[d] = other[d - 1] || (s[i] == '(' &&
+				    !same_input_call(s, i));
+				bind[d] = 0;
+			} else
+				other[d] = 1;
+		} else if ((s[i] == ')' || s[i] == ']' || s[i] == '}') && d > 0)
+			d--;
+		else if (s[i] == '|' && s[i + 1] != '=') {
+			/* "E as $x | body": body's . is E's input. */
+			if (!bind[d])
+				other[d] = 1;
+			bind[d] = 0;
+		} else if (strncmp(s + i, "as", 2) == 0 && !is_ident(s[i + 2]) &&
+		    (i == 0 || (!is_ident(s[i - 1]) && s[i - 1] != '.' &&
+		    s[i - 1] != '$')))
+			bind[d] = 1;
+		else if (strncmp(s + i, "def", 3) == 0 && !is_ident(s[i + 3]) &&
+		    (i == 0 || (!is_ident(s[i - 1]) && s[i - 1] != '.' &&
+		    s[i - 1] != '$')))
+			memset(other, 1, sizeof(other));	/* any input */
+		certain = !other[d];
 		if (strncmp(s + i, ".steps", 6) == 0 && !is_ident(s[i + 6]) &&
 		    ((!is_ident(prev) && strchr(".]})\"?$", prev) == NULL) ||
 		    (is_ident(prev) && after_keyword(s, i)))) {
@@ -693,17 +749,17 @@ jqx_step_refs(const char *s, void (*fn)(void *, const char *, size_t),
 			    !(s[j + 1] >= '0' && s[j + 1] <= '9')) {
 				for (n = j + 1; is_ident(s[n]); n++)
 					;
-				fn(arg, s + j + 1, n - j - 1);
+				fn(arg, s + j + 1, n - j - 1, certain);
 				i = n;
 			} else if (s[j] == '.' && (n = plain_string(s + j + 1,
 			    &len)) > 0) {
-				fn(arg, s + j + 2, len);
+				fn(arg, s + j + 2, len, certain);
 				i = j + 1 + n;
 			} else if ((s[j] == '[' || (s[j] == '.' &&
 			    s[j + 1] == '[')) &&
 			    (n = plain_string(s + j + (s[j] == '.') + 1,
 			    &len)) > 0 && s[j + (s[j] == '.') + 1 + n] == ']') {
-				fn(arg, s + j + (s[j] == '.') + 2, len);
+				fn(arg, s + j + (s[j] == '.') + 2, len, certain);
 				i = j + (s[j] == '.') + 2 + n;
 			} else {
 				dynamic = 1;

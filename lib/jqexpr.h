@@ -39,15 +39,18 @@ int	 jqx_truthy(jv v);
 /*
  * Source-level checks that need no compile (a small jq lexer):
  * jqx_balanced: brackets balance outside strings and comments.
- * jqx_step_refs: calls fn for each static ".steps.ID" reference; returns 1
- * if .steps is also used dynamically (all ancestors needed), else 0.
+ * jqx_step_refs: calls fn for each static ".steps.ID" reference, with
+ * certain 0 where . may no longer be the context (after a |, inside map()
+ * and the like); returns 1 if .steps is also used dynamically (all
+ * ancestors needed), else 0.
  * jqx_unknown_top: 1 if the expression starts by reading a key the context
  * never has (sets key, len), else 0.
  */
 int	 jqx_balanced(const char *src);
 int	 jqx_unknown_top(const char *src, const char **key, size_t *len);
 int	 jqx_step_refs(const char *src,
-	    void (*fn)(void *, const char *id, size_t len), void *arg);
+	    void (*fn)(void *, const char *id, size_t len, int certain),
+	    void *arg);
 
 /* Where a template of a "run" string stands: how to quote its value. */
 enum { TQ_WORD, TQ_SQ, TQ_DQ };

@@ -767,8 +767,14 @@ struct refctx {
 	uint32_t	*stamp, *mark;
 };
 
+/*
+ * A ".steps.ID" in an expression of step r->step.  Where . may not be the
+ * context (certain 0: after a |, in map()...), it may be other data's key:
+ * an unknown or non-ancestor ID is then no error, and all ancestors are
+ * given, in case it was the context after all.
+ */
 static void
-on_ref(void *arg, const char *id, size_t len)
+on_ref(void *arg, const char *id, size_t len, int certain)
 {
 	struct refctx *r = arg;
 	struct dag *g = r->L->g;
@@ -776,6 +782,11 @@ on_ref(void *arg, const char *id, size_t len)
 	int64_t t = dag_find(g, id, len);
 	uint32_t i;
 
+	if (!certain && (t == -1 || !dag_is_ancestor(g, (uint32_t)t, r->step,
+	    r->stamp, r->mark))) {
+		s->all_refs = 1;
+		return;
+	}
 	if (t == -1) {
 		char *name = xstrndup(id, len);
 

@@ -318,6 +318,21 @@ EOF2
 	assert_equal "$(jq '.errors | length' <<<"$output")" 3
 }
 
+@test ".steps.X where . may be other data (after a |, in map) is not checked; where it is the context, it is" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "a", "run": "true"},
+ {"id": "b", "needs": ["a"], "run": "true", "when": ".steps.a.output | .steps.foo"},
+ {"id": "c", "needs": ["a"], "run": "true", "when": "{\"steps\": {\"z\": 1}} | .steps.z == 1"},
+ {"id": "d", "needs": ["a"], "run": "true", "input": "[.steps.a.output.list[]? | map(.steps.x)]"},
+ {"id": "e", "needs": ["a"], "run": "true", "when": ".params as $p | .steps.nosuch"},
+ {"id": "f", "needs": ["a"], "run": "true", "when": "select(.steps.nope.status == \"ok\") and (.steps.nada // true)"}]}
+EOF2
+	run -1 --separate-stderr dag-validate wf.json
+	assert_equal "$stderr" 'wf.json: steps[4].when: refers to .steps.nosuch, but there is no step "nosuch"
+wf.json: steps[5].when: refers to .steps.nope, but there is no step "nope"
+wf.json: steps[5].when: refers to .steps.nada, but there is no step "nada"'
+}
+
 @test "invalid JSON reports line and column" {
 	printf '{"steps": [\n  {"id": "a" "run": "true"}\n]}\n' > wf.json
 	run -1 --separate-stderr dag-validate wf.json

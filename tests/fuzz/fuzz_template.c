@@ -8,11 +8,12 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void
-ref(void *arg, const char *id, size_t len)
+ref(void *arg, const char *id, size_t len, int certain)
 {
 	(void)arg;
 	(void)id;
 	(void)len;
+	(void)certain;
 }
 
 int
