@@ -136,7 +136,8 @@ fuzz:
 	@sh tests/deps.sh clang libclang-rt-14-dev
 	mkdir -p build/fuzz
 	for f in $(FUZZERS); do \
-	    clang -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \
+	    clang -g -O1 -fsanitize=fuzzer,address,undefined \
+	        -fno-sanitize-recover=undefined $(CPPFLAGS) \
 	        -o build/fuzz/$$f tests/fuzz/fuzz_$$f.c $(LIBSRC) $(LDLIBS) || exit 1; \
 	done
 	for f in $(FUZZERS); do \

@@ -15,7 +15,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -319,6 +321,17 @@ get_num(const struct jdoc *d, uint32_t obj, const char *k, double dflt)
 	return v != JNONE && d->n[v].kind == J_NUM ? jdoc_num(d, v) : dflt;
 }
 
+/* A whole number in [lo, hi], else dflt: a damaged journal's 1e300 must
+ * not reach a cast, whose result would be undefined. */
+static long long
+get_int(const struct jdoc *d, uint32_t obj, const char *k, long long dflt,
+    long long lo, long long hi)
+{
+	double x = get_num(d, obj, k, (double)dflt);
+
+	return x >= (double)lo && x <= (double)hi ? (long long)x : dflt;
+}
+
 static char *
 get_str(const struct jdoc *d, uint32_t obj, const char *k)
 {
@@ -347,8 +360,9 @@ apply_step(const struct jdoc *d, uint32_t o, const char *ev,
 
 	if (strcmp(ev, "step_started") == 0) {
 		s->status = ST_RUNNING;
-		s->attempts = (uint32_t)get_num(d, o, "attempt", s->attempts + 1);
-		s->pid = (pid_t)get_num(d, o, "pid", 0);
+		s->attempts = (uint32_t)get_int(d, o, "attempt",
+		    (long long)s->attempts + 1, 0, UINT32_MAX);
+		s->pid = (pid_t)get_int(d, o, "pid", 0, 0, INT_MAX);
 		if (s->attempts <= 1 || s->started == 0)
 			s->started = ts;
 		s->finished = 0;
@@ -358,9 +372,11 @@ apply_step(const struct jdoc *d, uint32_t o, const char *ev,
 	} else if (strcmp(ev, "step_finished") == 0) {
 		if ((st = get_status(d, o, "status", 0)) >= 0)
 			s->status = (uint8_t)st;
-		s->attempts = (uint32_t)get_num(d, o, "attempt", s->attempts);
-		s->exit_code = (int32_t)get_num(d, o, "exit_code", -1);
-		s->signal = (int16_t)get_num(d, o, "signal", 0);
+		s->attempts = (uint32_t)get_int(d, o, "attempt", s->attempts, 0,
+		    UINT32_MAX);
+		s->exit_code = (int32_t)get_int(d, o, "exit_code", -1, -1,
+		    INT_MAX);
+		s->signal = (int16_t)get_int(d, o, "signal", 0, 0, INT16_MAX);
 		s->finished = ts;
 		s->duration = s->started ? (double)(ts - s->started) / 1000 :
 		    get_num(d, o, "duration", 0);
@@ -406,7 +422,7 @@ apply_run(const struct jdoc *d, uint32_t o, const char *ev,
 			rs->started = ts;
 		rs->status = RUN_RUNNING;
 		rs->finished = 0;
-		rs->pid = (pid_t)get_num(d, o, "pid", 0);
+		rs->pid = (pid_t)get_int(d, o, "pid", 0, 0, INT_MAX);
 		if (rs->dag == NULL)
 			rs->dag = get_str(d, o, "dag");
 		if ((v = jdoc_get(d, o, "external")) != JNONE)
