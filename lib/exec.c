@@ -506,28 +506,29 @@ finish(int fd, struct strbuf *sb)
 	_exit(0);
 }
 
+/* {"error": msg}, with "syserr": true for a system error, not the
+ * step's (a need's output damaged, the run directory not writable). */
 static __dead void
-fail(int fd, const char *what, const char *msg)
-{
-	struct strbuf sb = STRBUF_INIT;
-	char *m = xasprintf("%s%s", what, msg);
-
-	strbuf_adds(&sb, "{\"error\":");
-	strbuf_add_json_str(&sb, m, strlen(m));
-	strbuf_adds(&sb, "}\n");
-	finish(fd, &sb);
-}
-
-/* A system error, not the step's: a need's output is damaged. */
-static __dead void
-fail_sys(int fd, const char *msg)
+fail_msg(int fd, const char *msg, int sys)
 {
 	struct strbuf sb = STRBUF_INIT;
 
 	strbuf_adds(&sb, "{\"error\":");
 	strbuf_add_json_str(&sb, msg, strlen(msg));
-	strbuf_adds(&sb, ",\"syserr\":true}\n");
+	strbuf_adds(&sb, sys ? ",\"syserr\":true}\n" : "}\n");
 	finish(fd, &sb);
+}
+
+static __dead void
+fail(int fd, const char *what, const char *msg)
+{
+	fail_msg(fd, xasprintf("%s%s", what, msg), 0);
+}
+
+static __dead void
+fail_sys(int fd, const char *msg)
+{
+	fail_msg(fd, msg, 1);
 }
 
 /* The same for a file of the run directory that cannot be written. */
