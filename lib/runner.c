@@ -1593,7 +1593,8 @@ on_timer(struct runner *r, const struct heap_item *it)
 	if (l->timer != it->key)
 		return;		/* superseded */
 	l->timer = 0;
-	if (l->phase == PH_WAIT && r->stopping && !is_handler(&r->g->s[i])) {
+	if (l->phase == PH_WAIT && (r->syserr ||
+	    (r->stopping && !is_handler(&r->g->s[i])))) {
 		end_wait(r, i);
 		return;
 	}
