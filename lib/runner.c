@@ -832,14 +832,8 @@ spawn_cmd(struct runner *r, uint32_t i, struct cmdspec *c)
 		e = spawn_start(&(struct spawn_req){ file, c->argv, env.v,
 		    in != -1 ? in : r->devnull, p[0][1], p[1][1], cwd,
 		    &r->oldmask }, &pid);
-	if (e != 0 && is_resource_errno(e)) {
-		/* Not the step's fault: no shell to try, no retry. */
-		msg = xasprintf("cannot start: %s", strerror(e));
-		sys_fail(r, i, -1, msg);
-		free(msg);
-		goto out;
-	}
-	if (e != 0 && r->g->s[i].kind == CMD_RUN && !c->shell) {
+	if (e != 0 && !is_resource_errno(e) && r->g->s[i].kind == CMD_RUN &&
+	    !c->shell) {
 		/* The direct path failed: let the shell say it its way. */
 		struct strbuf sb = STRBUF_INIT;
 		char *sh[4] = { "/bin/sh", "-c", NULL, NULL };
@@ -855,6 +849,7 @@ spawn_cmd(struct runner *r, uint32_t i, struct cmdspec *c)
 		strbuf_release(&sb);
 	}
 	if (e != 0 && is_resource_errno(e)) {
+		/* Not the step's fault: no shell was tried, no retry. */
 		msg = xasprintf("cannot start: %s", strerror(e));
 		sys_fail(r, i, -1, msg);
 		free(msg);
