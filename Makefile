@@ -22,7 +22,7 @@ PKGS_TEST = bats bats-support bats-assert bats-file mandoc procps \
 	python3-jsonschema shellcheck chromium make valgrind
 
 .PHONY: all check test test-asan test-valgrind demo deps deps-test clean lint bench fuzz \
-	install uninstall
+	install uninstall unit
 
 all: $(BINS)
 
@@ -36,8 +36,18 @@ $(LIB): $(OBJ)
 $(BUILD)/bin/%: cmd/%.c $(LIB) $(LIBHDR) | $(BUILD)/bin
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-$(BUILD)/obj $(BUILD)/bin:
+$(BUILD)/obj $(BUILD)/bin $(BUILD)/unit:
 	mkdir -p $@
+
+# C test programs of the library (tests/unit/*.c), run by make test.
+UNITS = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/*.c))
+
+$(BUILD)/unit/%: tests/unit/%.c $(LIB) $(LIBHDR) | $(BUILD)/unit
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) \
+	    $(LDLIBS) -lpthread
+
+unit: $(UNITS)
+	for u in $(UNITS); do $(UNIT_RUN) $$u || exit 1; done
 
 # Installs what is missing, and only that (CI runs as root on Debian).
 deps:
@@ -53,12 +63,13 @@ check: deps-test
 	$(MAKE) test-asan
 	$(MAKE) test-valgrind
 
-test: all
+test: all unit
 	DAGKIT_BIN=$(CURDIR)/$(BUILD)/bin bats --jobs 1 tests
 
 # The same suite against an AddressSanitizer + UBSan build.
 test-asan:
-	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" LDFLAGS="-fsanitize=address,undefined" all
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=70 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=70 \
+	    $(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" LDFLAGS="-fsanitize=address,undefined" all unit
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=70 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=70 \
 	    DAGKIT_BIN=$(CURDIR)/build/asan/bin bats --jobs 1 tests
 
@@ -76,6 +87,7 @@ test-valgrind: all
 	        "$(CURDIR)/$(BUILD)/bin/$$p" > build/valgrind/bin/$$p; \
 	    chmod +x build/valgrind/bin/$$p; \
 	done
+	$(MAKE) unit UNIT_RUN="$(VALGRIND)"
 	DAGKIT_SLOW=1 DAGKIT_BIN=$(CURDIR)/build/valgrind/bin bats --jobs 1 tests
 
 lint:

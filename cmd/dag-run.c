@@ -7,13 +7,13 @@
 
 #include "../lib/exitcode.h"
 #include "../lib/opts.h"
-#include "../lib/runner.h"
+#include "../lib/run.h"
 #include "../lib/xalloc.h"
 
 enum {
 	OPT_VERSION = 256, OPT_EVENTS, OPT_JSON, OPT_LOCK, OPT_LOCK_WAIT,
 	OPT_PREPARE, OPT_RESUME, OPT_RUN_DIR, OPT_RUN_ID, OPT_RUNS, OPT_TARGET,
-	OPT_LAUNCHER, OPT_ORDER
+	OPT_LAUNCHER, OPT_ORDER, OPT_PARAMS_CHANGED
 };
 
 static const struct option longopts[] = {
@@ -28,6 +28,7 @@ static const struct option longopts[] = {
 	{ "lock-wait", required_argument, NULL, OPT_LOCK_WAIT },
 	{ "order", required_argument, NULL, OPT_ORDER },
 	{ "param", required_argument, NULL, 'p' },
+	{ "params-changed", no_argument, NULL, OPT_PARAMS_CHANGED },
 	{ "prepare", no_argument, NULL, OPT_PREPARE },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "resume", required_argument, NULL, OPT_RESUME },
@@ -44,9 +45,10 @@ static __dead void
 usage(FILE *fp, int status)
 {
 	fprintf(fp, "usage: dag-run [-hknqv] [--events] [--json] [--lock] "
-	    "[--prepare] [-j jobs]\n"
-	    "               [--launcher slurm|json-array] [--lock-wait secs] "
-	    "[-p key=value]\n               "
+	    "[--params-changed]\n"
+	    "               [--prepare] [-j jobs]"
+	    " [--launcher slurm|json-array] [--lock-wait secs]\n"
+	    "               [-p key=value] "
 	    "[--order critical-path|declaration] [--resume run]\n"
 	    "               [--run-dir dir] [--run-id id] [--runs dir]\n"
 	    "               [--target id] [--version] [file]\n");
@@ -115,6 +117,9 @@ main(int argc, char *argv[])
 			else
 				errx(EXIT_USAGE, "--order '%s': expected "
 				    "critical-path or declaration", optarg);
+			break;
+		case OPT_PARAMS_CHANGED:
+			o.params_changed = 1;
 			break;
 		case OPT_PREPARE:
 			o.prepare = 1;

@@ -5,7 +5,7 @@
 
 #include "../lib/exitcode.h"
 #include "../lib/opts.h"
-#include "../lib/runner.h"
+#include "../lib/step.h"
 
 enum { OPT_VERSION = 256, OPT_FINISH, OPT_JSON, OPT_RUN_DIR };
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "jdoc.h"
+#include "sched.h"
 
 struct diag;
 struct jqx;
@@ -13,11 +14,6 @@ struct strbuf;
 struct tmpl;
 
 enum cmd_kind { CMD_RUN, CMD_ARGV, CMD_TRANSFORM };
-enum trigger {
-	TRIG_ALL_SUCCESS, TRIG_ALL_DONE, TRIG_ALL_FAILED, TRIG_ONE_FAILED,
-	TRIG_ONE_SUCCESS, TRIG_NONE_FAILED
-};
-enum on_failure { ONF_STOP, ONF_CONTINUE, ONF_ABORT };
 enum out_mode { OUT_FILE, OUT_STDOUT };
 
 extern const char *const trigger_names[];
@@ -47,18 +43,12 @@ struct step {
 	uint32_t	 launcher;	/* "slurm" or argv prefix node, JNONE */
 	uint32_t	 max_output;	/* bytes, 0: the default (16 MiB) */
 	uint8_t		 kind;		/* enum cmd_kind */
-	uint8_t		 trigger;	/* enum trigger */
 	uint8_t		 output;	/* enum out_mode */
-	uint8_t		 allow_failure;
-	uint8_t		 jitter;
-	int32_t		 pool;		/* index or -1 */
-	uint32_t	 attempts;
+	struct sched_step pol;		/* trigger, pool, retry: sched.h */
 	double		 timeout;	/* 0: none */
 	double		 kill_grace;
-	double		 delay, factor, max_delay, max_duration;
 	double		 estimate;	/* x-estimate, else -1 */
 	int32_t		 when, input, check, transform;	/* jqx index, -1 */
-	uint8_t		*exit_codes;	/* 256 flags, or NULL: any failure */
 	struct step_tmpl *tp;		/* NULL when no templates */
 	int		 all_refs;	/* expressions use .steps dynamically */
 	uint32_t	*refs;		/* static .steps.X references */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "diag.h"
+#include "exitcode.h"
 #include "jdoc.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -194,4 +195,12 @@ diag_print_json(const struct diag *d, FILE *fp)
 	strbuf_adds(&sb, "}\n");
 	fwrite(sb.buf, 1, sb.len, fp);
 	strbuf_release(&sb);
+}
+
+void
+diag_bug(const char *what)
+{
+	fflush(NULL);
+	fprintf(stderr, "%s: internal error: %s\n", getprogname(), what);
+	exit(EXIT_BUG);
 }

@@ -34,6 +34,8 @@ int	diag_add(struct diag *, enum diag_sev, const char *path,
 /* Adds a DIAG_SYSERR with ": strerror(errno)" appended. */
 int	diag_sys(struct diag *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* The impossible happened: says so on stderr and exits EXIT_BUG (70). */
+__attribute__((__noreturn__)) void diag_bug(const char *what);
 /* Prints "FILE: PATH: message" lines (warnings get "warning: "). */
 void	diag_print(const struct diag *, FILE *);
 /* Prints {"valid", "errors", "warnings"} as one JSON line. */

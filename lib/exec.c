@@ -828,3 +828,27 @@ exec_output_name(const struct dag *g, uint32_t i, uint32_t attempt,
 {
 	(void)snprintf(buf, len, "%s@%u.output", g->s[i].id, attempt);
 }
+
+void
+exec_describe(const struct execctx *x, uint32_t i, struct strbuf *sb)
+{
+	const struct step *s = &x->g->s[i];
+	struct cmdspec c;
+	char *err;
+	int k;
+
+	if (s->kind == CMD_TRANSFORM)
+		strbuf_adds(sb, "transform");
+	else if (s->tp != NULL)
+		strbuf_adds(sb, "(templates: rendered when it runs)");
+	else if (exec_literal(x, i, &c, &err) == 0) {
+		for (k = c.shell ? 2 : 0; c.argv[k] != NULL; k++) {
+			strbuf_adds(sb, k > (c.shell ? 2 : 0) ? " " : "");
+			strbuf_adds(sb, c.argv[k]);
+		}
+		cmdspec_release(&c);
+	} else {
+		strbuf_adds(sb, err);
+		free(err);
+	}
+}

@@ -93,4 +93,10 @@ int	 exec_step_dir(const struct execctx *, uint32_t i, int create);
 /* 1 if post-processing (output parse, check) is needed after exit 0. */
 int	 exec_needs_post(const struct execctx *, uint32_t i, uint32_t attempt);
 
+/*
+ * What dag-run -n and dag-step -n show of step i, appended to sb: its
+ * command line, "transform", or why it cannot be shown yet.
+ */
+void	 exec_describe(const struct execctx *, uint32_t i, struct strbuf *);
+
 #endif

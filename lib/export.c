@@ -116,7 +116,7 @@ export_slurm(const struct dag *g, const char *dir, const char *id,
 		v = g->order[i];
 		strbuf_addf(sb, "job[%s]=$(submit %s", g->s[v].id, g->s[v].id);
 		if (g->need_off[v] != g->need_off[v + 1]) {
-			type = dep_type(g->s[v].trigger, &join);
+			type = dep_type(g->s[v].pol.trigger, &join);
 			strbuf_adds(sb, " --dependency=");
 			for (k = g->need_off[v]; k < g->need_off[v + 1]; k++) {
 				if (k > g->need_off[v])

@@ -28,6 +28,7 @@
 #include "diag.h"
 #include "jdoc.h"
 #include "journal.h"
+#include "rundir.h"
 #include "state.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -298,6 +299,149 @@ journal_flush(struct journal *j)
 	return rc;
 }
 
+/* Starts the line of a step event: ts, run, event and step. */
+static struct strbuf *
+step_line(struct journal *j, const char *event, const char *id)
+{
+	struct strbuf *sb = journal_begin(j, event);
+
+	strbuf_adds(sb, ",\"step\":");
+	strbuf_add_json_str(sb, id, strlen(id));
+	return sb;
+}
+
+void
+journal_step_started(struct journal *j, const char *id, uint32_t attempt,
+    long pid)
+{
+	struct strbuf *sb = step_line(j, "step_started", id);
+
+	strbuf_adds(sb, ",\"attempt\":");
+	strbuf_add_int(sb, attempt);
+	strbuf_adds(sb, ",\"pid\":");
+	strbuf_add_int(sb, pid);
+	(void)journal_end(j);
+}
+
+void
+journal_step_finished(struct journal *j, const char *id,
+    const struct sstate *s, int status, double secs, int retry)
+{
+	struct strbuf *sb = step_line(j, "step_finished", id);
+
+	strbuf_adds(sb, ",\"attempt\":");
+	strbuf_add_int(sb, s->attempts);
+	strbuf_adds(sb, ",\"status\":\"");
+	strbuf_adds(sb, step_status_names[status]);
+	strbuf_adds(sb, "\",\"exit_code\":");
+	if (s->exit_code >= 0)
+		strbuf_add_int(sb, s->exit_code);
+	else
+		strbuf_adds(sb, "null");
+	strbuf_adds(sb, ",\"signal\":");
+	if (s->signal > 0)
+		strbuf_add_int(sb, s->signal);
+	else
+		strbuf_adds(sb, "null");
+	strbuf_adds(sb, ",\"duration\":");
+	strbuf_add_secs(sb, secs);
+	if (s->reason != NULL) {
+		strbuf_adds(sb, ",\"reason\":");
+		strbuf_add_json_str(sb, s->reason, strlen(s->reason));
+	}
+	if (s->has_output)
+		strbuf_adds(sb, ",\"output\":true");
+	if (s->allowed)
+		strbuf_adds(sb, ",\"allowed\":true");
+	if (retry)
+		strbuf_adds(sb, ",\"retry\":true");	/* not final */
+	(void)journal_end(j);
+}
+
+void
+journal_step_skipped(struct journal *j, const char *id,
+    const struct sstate *s)
+{
+	struct strbuf *sb = step_line(j, "step_skipped", id);
+
+	strbuf_adds(sb, ",\"status\":\"");
+	strbuf_adds(sb, step_status_names[s->status]);
+	strbuf_adds(sb, "\",\"reason\":");
+	strbuf_add_json_str(sb, s->reason ? s->reason : "",
+	    s->reason ? strlen(s->reason) : 0);
+	(void)journal_end(j);
+}
+
+void
+journal_step_retry(struct journal *j, const char *id, uint32_t attempt,
+    double delay)
+{
+	struct strbuf *sb = step_line(j, "step_retry", id);
+
+	strbuf_adds(sb, ",\"attempt\":");
+	strbuf_add_int(sb, attempt);
+	strbuf_adds(sb, ",\"delay\":");
+	strbuf_add_secs(sb, delay);
+	(void)journal_end(j);
+}
+
+void
+journal_step_reset(struct journal *j, const char *id)
+{
+	(void)step_line(j, "step_reset", id);
+	(void)journal_end(j);
+}
+
+void
+journal_run_started(struct journal *j, const struct runstate *rs,
+    const struct dag *g, int targets, int resumed)
+{
+	struct strbuf *sb = journal_begin(j, "run_started");
+	uint32_t i;
+	int first = 1;
+
+	strbuf_adds(sb, ",\"dag\":");
+	strbuf_add_json_str(sb, rs->dag, strlen(rs->dag));
+	strbuf_adds(sb, ",\"params\":");
+	strbuf_adds(sb, rs->params != NULL ? rs->params : "{}");
+	strbuf_adds(sb, ",\"pid\":");
+	strbuf_add_int(sb, rs->pid);
+	strbuf_adds(sb, ",\"dir\":");
+	strbuf_add_json_str(sb, rs->dir, strlen(rs->dir));
+	if (rs->external)
+		strbuf_adds(sb, ",\"external\":true");
+	if (resumed)
+		strbuf_adds(sb, ",\"resume\":true");
+	if (targets) {
+		strbuf_adds(sb, ",\"targets\":[");
+		for (i = 0; i < g->n; i++)
+			if (rs->s[i].selected) {
+				strbuf_adds(sb, first ? "" : ",");
+				strbuf_add_json_str(sb, g->s[i].id,
+				    strlen(g->s[i].id));
+				first = 0;
+			}
+		strbuf_addc(sb, ']');
+	}
+	(void)journal_end(j);
+}
+
+void
+journal_run_finished(struct journal *j, const struct runstate *rs)
+{
+	struct strbuf *sb = journal_begin(j, "run_finished");
+	uint32_t counts[ST__N];
+
+	strbuf_adds(sb, ",\"status\":\"");
+	strbuf_adds(sb, run_status_names[rs->status]);
+	strbuf_adds(sb, "\",\"counts\":");
+	state_counts(rs, counts);
+	state_emit_counts(counts, sb);
+	strbuf_adds(sb, ",\"duration\":");
+	strbuf_add_secs(sb, (double)(rs->finished - rs->started) / 1000);
+	(void)journal_end(j);
+}
+
 static int64_t
 get_ts(const struct jdoc *d, uint32_t obj)
 {
@@ -398,15 +542,8 @@ apply_step(const struct jdoc *d, uint32_t o, const char *ev,
 		free(s->reason);
 		s->reason = get_str(d, o, "reason");
 	} else if (strcmp(ev, "step_reset") == 0) {
-		/* --resume: the step will run again. */
-		s->status = ST_PENDING;
-		s->finished = 0;
-		s->exit_code = -1;
-		s->signal = 0;
-		s->has_output = 0;
-		s->started = 0;
-		s->allowed = 0;
-		state_set_reason(s, NULL);
+		/* --resume or dag-step: the step will run again. */
+		state_clear(s);
 	}
 }
 
@@ -435,12 +572,12 @@ apply_run(const struct jdoc *d, uint32_t o, const char *ev,
 			free(rs->params);
 			rs->params = strbuf_detach(&sb, NULL);
 		}
-		if ((v = jdoc_get(d, o, "targets")) != JNONE &&
-		    d->n[v].kind == J_ARR) {
-			uint32_t i;
-
-			for (i = 0; i < rs->n; i++)
-				rs->s[i].selected = 0;
+		/* --target aims the invocation that names it; one without
+		 * aims at the whole DAG again. */
+		v = jdoc_get(d, o, "targets");
+		for (k = 0; k < rs->n; k++)
+			rs->s[k].selected = v == JNONE || d->n[v].kind != J_ARR;
+		if (v != JNONE && d->n[v].kind == J_ARR) {
 			for (k = v + 1; k < d->n[v].end; k = d->n[k].end) {
 				int64_t t;
 
@@ -496,6 +633,19 @@ out:
 	jdoc_release(&d);
 	diag_release(&dg);
 	return ok;
+}
+
+int
+journal_load(int dirfd, const struct dag *g, struct runstate *rs)
+{
+	size_t len;
+	char *text;
+
+	if ((text = rundir_read(dirfd, "events.jsonl", &len)) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	(void)journal_replay(text, len, g, rs);
+	free(text);
+	return 0;
 }
 
 size_t

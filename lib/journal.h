@@ -7,8 +7,9 @@
 #include "strbuf.h"
 
 struct dag;
-struct runstate;
 struct diag;
+struct runstate;
+struct sstate;
 
 /*
  * events.jsonl, the run's source of truth: one JSON object a line, each
@@ -55,6 +56,37 @@ void	 journal_mirror_push(struct journal *);
 
 /* write(2) until all of p is written or an error (EINTR retried): 0/-1. */
 int	 journal_write_all(int fd, const char *p, size_t n);
+
+/*
+ * The events of SPEC section 4, one line each.  A failed write is kept
+ * in j->error for the caller to tell; the run goes on (what the journal
+ * lost, a resume redoes).  Each borrows its arguments.
+ */
+void	 journal_step_started(struct journal *, const char *id,
+	    uint32_t attempt, long pid);
+/* status is the attempt's (the step's may be retry_wait already);
+ * retry: another attempt follows. */
+void	 journal_step_finished(struct journal *, const char *id,
+	    const struct sstate *, int status, double secs, int retry);
+void	 journal_step_skipped(struct journal *, const char *id,
+	    const struct sstate *);
+void	 journal_step_retry(struct journal *, const char *id,
+	    uint32_t attempt, double delay);
+void	 journal_step_reset(struct journal *, const char *id);
+/*
+ * run_started: the run's dag, params, our pid and dir, and the selected
+ * steps when targets is set (--target), else none: the whole DAG.
+ */
+void	 journal_run_started(struct journal *, const struct runstate *,
+	    const struct dag *, int targets, int resumed);
+void	 journal_run_finished(struct journal *, const struct runstate *);
+
+/*
+ * Reads dirfd/events.jsonl into rs (which state_init prepared for g), as
+ * journal_replay.  Returns 0 (a missing journal is an empty one), or -1
+ * with errno.
+ */
+int	 journal_load(int dirfd, const struct dag *, struct runstate *);
 
 /*
  * Replays a journal text into rs (which state_init prepared for g): the

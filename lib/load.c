@@ -288,10 +288,10 @@ check_retry(struct loader *L, uint32_t v, const char *base, struct step *s)
 		switch (f) {
 		case 0:
 			if (get_int(L, val, path, 1, 1000, &x) == 0)
-				s->attempts = (uint32_t)x;
+				s->pol.attempts = (uint32_t)x;
 			break;
 		case 1:
-			(void)get_duration(L, val, path, &s->delay, 0);
+			(void)get_duration(L, val, path, &s->pol.delay, 0);
 			break;
 		case 2:
 			if (want_kind(L, val, J_NUM, path, "a number") == 0) {
@@ -300,36 +300,37 @@ check_retry(struct loader *L, uint32_t v, const char *base, struct step *s)
 					diag_add(L->d, DIAG_ERROR, path,
 					    "must be a number from 1 to 1000");
 				else
-					s->factor = x;
+					s->pol.factor = x;
 			}
 			break;
 		case 3:
-			(void)get_duration(L, val, path, &s->max_delay, 0);
+			(void)get_duration(L, val, path, &s->pol.max_delay, 0);
 			break;
 		case 4:
 			if (want_kind(L, val, J_TRUE, path, "a boolean") == 0)
-				s->jitter = j->n[val].kind == J_TRUE;
+				s->pol.jitter = j->n[val].kind == J_TRUE;
 			break;
 		case 5:
 			if (want_kind(L, val, J_ARR, path,
 			    "an array of exit statuses") == -1)
 				break;
-			if (s->exit_codes == NULL || s->exit_codes ==
-			    L->def.exit_codes)
-				s->exit_codes = xcalloc(256, 1);
+			if (s->pol.exit_codes == NULL || s->pol.exit_codes ==
+			    L->def.pol.exit_codes)
+				s->pol.exit_codes = xcalloc(256, 1);
 			else
-				memset(s->exit_codes, 0, 256);
+				memset(s->pol.exit_codes, 0, 256);
 			for (e = val + 1, f = 0; e < j->n[val].end; e = j->n[e].end,
 			    f++) {
 				char p2[300];
 
 				path_of(p2, sizeof(p2), "%s[%d]", path, f);
 				if (get_int(L, e, p2, 0, 255, &x) == 0)
-					s->exit_codes[(int)x] = 1;
+					s->pol.exit_codes[(int)x] = 1;
 			}
 			break;
 		case 6:
-			(void)get_duration(L, val, path, &s->max_duration, 1);
+			(void)get_duration(L, val, path, &s->pol.max_duration,
+			    1);
 			break;
 		}
 	}
@@ -448,7 +449,7 @@ check_fields(struct loader *L, uint32_t obj, const char *base, struct step *s,
 				    sug ? sug : "", sug ? "\"?)" : "");
 				free(t);
 			} else
-				s->trigger = (uint8_t)f;
+				s->pol.trigger = (uint8_t)f;
 			break;
 		case F_WHEN:
 			s->when = add_expr(L, v, path);
@@ -490,7 +491,7 @@ check_fields(struct loader *L, uint32_t obj, const char *base, struct step *s,
 		case F_POOL:
 			if (want_kind(L, v, J_STR, path, "a string") == -1)
 				break;
-			s->pool = -2;	/* resolved below */
+			s->pol.pool = -2;	/* resolved below */
 			{
 				uint32_t p;
 				char *name = jdoc_strdup(j, v, NULL);
@@ -500,7 +501,7 @@ check_fields(struct loader *L, uint32_t obj, const char *base, struct step *s,
 					    0)
 						break;
 				if (p < L->g->npools)
-					s->pool = (int32_t)p;
+					s->pol.pool = (int32_t)p;
 				else {
 					const char *sug = spell_suggest(name,
 					    (const char *const *)
@@ -517,7 +518,7 @@ check_fields(struct loader *L, uint32_t obj, const char *base, struct step *s,
 			break;
 		case F_ALLOW_FAILURE:
 			if (want_kind(L, v, J_TRUE, path, "a boolean") == 0)
-				s->allow_failure = j->n[v].kind == J_TRUE;
+				s->pol.allow_failure = j->n[v].kind == J_TRUE;
 			break;
 		case F_DESCRIPTION:
 			(void)want_kind(L, v, J_STR, path, "a string");
@@ -750,12 +751,12 @@ step_init(struct step *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->cmd = s->env = s->env_def = s->cwd = s->launcher = JNONE;
-	s->pool = -1;
-	s->attempts = 1;
+	s->pol.pool = -1;
+	s->pol.attempts = 1;
 	s->kill_grace = 5;
-	s->delay = 1;
-	s->factor = 2;
-	s->max_delay = 300;
+	s->pol.delay = 1;
+	s->pol.factor = 2;
+	s->pol.max_delay = 300;
 	s->estimate = -1;
 	s->when = s->input = s->check = s->transform = -1;
 }
@@ -1161,9 +1162,9 @@ load_steps(struct loader *L, uint32_t steps)
 		*s = L->def;
 		s->node = e;
 		L->needs_node[i] = JNONE;
-		if (L->def.exit_codes != NULL) {
-			s->exit_codes = xmalloc(256);
-			memcpy(s->exit_codes, L->def.exit_codes, 256);
+		if (L->def.pol.exit_codes != NULL) {
+			s->pol.exit_codes = xmalloc(256);
+			memcpy(s->pol.exit_codes, L->def.pol.exit_codes, 256);
 		}
 		path_of(path, sizeof(path), "steps[%u]", i);
 		if (want_kind(L, e, J_OBJ, path, "an object") == -1) {
@@ -1344,14 +1345,14 @@ dag_load_buf(char *buf, size_t len, const char *display, const char *name,
 		(void)jqx_compile(g->jqx, d);
 	report_late(&L);
 	free(L.needs_node);
-	free(L.def.exit_codes);
+	free(L.def.pol.exit_codes);
 	if (d->nerr > 0)
 		goto fail_late;
 	return g;
 fail:
 	report_late(&L);
 	free(L.needs_node);
-	free(L.def.exit_codes);
+	free(L.def.pol.exit_codes);
 fail_late:
 	dag_free(g);
 	return NULL;
@@ -1388,7 +1389,7 @@ dag_free(struct dag *g)
 		struct step *s = &g->s[i];
 
 		free(s->id);
-		free(s->exit_codes);
+		free(s->pol.exit_codes);
 		free(s->refs);
 		if (s->tp != NULL) {
 			tmpl_free(s->tp->run);

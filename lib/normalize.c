@@ -40,25 +40,26 @@ emit_retry(const struct step *s, struct strbuf *sb)
 {
 	int i, first = 1;
 
-	strbuf_addf(sb, "{\"attempts\":%u,\"delay\":", s->attempts);
-	strbuf_add_json_num(sb, s->delay);
+	strbuf_addf(sb, "{\"attempts\":%u,\"delay\":", s->pol.attempts);
+	strbuf_add_json_num(sb, s->pol.delay);
 	strbuf_adds(sb, ",\"factor\":");
-	strbuf_add_json_num(sb, s->factor);
+	strbuf_add_json_num(sb, s->pol.factor);
 	strbuf_adds(sb, ",\"max_delay\":");
-	strbuf_add_json_num(sb, s->max_delay);
-	strbuf_adds(sb, s->jitter ? ",\"jitter\":true" : ",\"jitter\":false");
-	if (s->exit_codes != NULL) {
+	strbuf_add_json_num(sb, s->pol.max_delay);
+	strbuf_adds(sb, s->pol.jitter ? ",\"jitter\":true" :
+	    ",\"jitter\":false");
+	if (s->pol.exit_codes != NULL) {
 		strbuf_adds(sb, ",\"exit_codes\":[");
 		for (i = 0; i < 256; i++)
-			if (s->exit_codes[i]) {
+			if (s->pol.exit_codes[i]) {
 				strbuf_addf(sb, first ? "%d" : ",%d", i);
 				first = 0;
 			}
 		strbuf_addc(sb, ']');
 	}
-	if (s->max_duration > 0) {
+	if (s->pol.max_duration > 0) {
 		strbuf_adds(sb, ",\"max_duration\":");
-		strbuf_add_json_num(sb, s->max_duration);
+		strbuf_add_json_num(sb, s->pol.max_duration);
 	}
 	strbuf_addc(sb, '}');
 }

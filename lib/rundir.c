@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
@@ -362,4 +363,40 @@ rundir_read_stat(int dirfd, const char *name, size_t *lenp, struct stat *st)
 		return NULL;
 	}
 	return strbuf_detach(&sb, lenp);
+}
+
+int
+rundir_cron_lock(const char *runs, const char *dag, double wait,
+    struct diag *d)
+{
+	char *clean = rundir_clean_name(dag);
+	char *path = xasprintf("%s/%s.lock", runs, clean);
+	int64_t until = clock_mono_ms() + (int64_t)llround(wait * 1000);
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+	int fd, rc;
+
+	free(clean);
+	(void)rundir_mkdirs(runs);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) == -1) {
+		rc = diag_sys(d, "open '%s'", path);
+		free(path);
+		return rc;
+	}
+	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK && clock_mono_ms() < until) {
+			(void)nanosleep(&ts, NULL);
+			continue;
+		}
+		if (errno == EWOULDBLOCK) {
+			diag_add(d, DIAG_ERROR, NULL, "'%s' is locked: another "
+			    "run of \"%s\" is in progress", path, dag);
+			rc = -2;
+		} else
+			rc = diag_sys(d, "flock '%s'", path);
+		close(fd);
+		free(path);
+		return rc;
+	}
+	free(path);
+	return fd;
 }

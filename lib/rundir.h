@@ -50,6 +50,13 @@ int	 rundir_replace(int dirfd, const char *name, const void *data,
 int	 rundir_mkdirs(const char *path);
 /* mkdir steps/<id> (EEXIST is fine). */
 int	 rundir_step_dir(struct rundir *, const char *id);
+/*
+ * --lock: takes <runs>/<name>.lock (name made safe as a file name) for a
+ * DAG named dag, waiting up to wait seconds.  Returns the fd, held until
+ * exit, or -1 with a diagnostic, or -2 when another run holds it.
+ */
+int	 rundir_cron_lock(const char *runs, const char *dag, double wait,
+	    struct diag *);
 /* 1 if somebody holds the run's lock, 0 if not, -1 if unknown. */
 int	 rundir_lock_held(const char *dir);
 /* Reads a whole file relative to dirfd; NULL if absent.  malloc'd. */

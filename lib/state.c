@@ -8,6 +8,7 @@
 
 #include "clock.h"
 #include "dag.h"
+#include "rundir.h"
 #include "state.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -89,6 +90,32 @@ state_set_reason(struct sstate *ss, const char *why)
 {
 	free(ss->reason);
 	ss->reason = why != NULL ? xstrdup(why) : NULL;
+}
+
+void
+state_clear(struct sstate *s)
+{
+	s->status = ST_PENDING;
+	s->has_output = 0;
+	s->allowed = 0;
+	s->exit_code = -1;
+	s->signal = 0;
+	s->started = 0;
+	s->finished = 0;
+	state_set_reason(s, NULL);
+}
+
+int
+state_save(const struct runstate *rs, const struct dag *g, int dirfd)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int rc;
+
+	state_emit(rs, g, &sb);
+	strbuf_addc(&sb, '\n');
+	rc = rundir_replace(dirfd, "run.json", sb.buf, sb.len);
+	strbuf_release(&sb);
+	return rc;
 }
 
 void

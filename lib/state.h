@@ -58,8 +58,12 @@ int	step_status_terminal(int);
 int	step_status_parse(const char *, size_t);
 int	run_status_parse(const char *, size_t);
 void	state_set_reason(struct sstate *, const char *);
+/* The step will run again: its record is cleared, but for attempts. */
+void	state_clear(struct sstate *);
 /* Appends run.json's JSON (SPEC section 4) to sb. */
 void	state_emit(const struct runstate *, const struct dag *, struct strbuf *);
+/* Replaces dirfd/run.json with rs's: 0, or -1 with errno. */
+int	state_save(const struct runstate *, const struct dag *, int dirfd);
 /* Counts per step status of the selected steps. */
 void	state_counts(const struct runstate *, uint32_t counts[ST__N]);
 void	state_emit_counts(const uint32_t counts[ST__N], struct strbuf *);

@@ -1,0 +1,565 @@
+/*
+ * dag-run's entry point: a new run, or a resumed one, from options to
+ * exit status.  It sets up what the run works on (struct runctx: the DAG,
+ * the run directory, its lock, the journal, the params, the plan), hands
+ * it to the runner, and says what happened.  With dag-step (step.c) it is
+ * the only part of the engine that prints.
+ *
+ * A resume takes the run's lock before it reads anything of the run: two
+ * resumes started together must not both replay the journal and run the
+ * same steps; the second exits 75.
+ */
+#include "compat.h"
+
+#include <err.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "clock.h"
+#include "dag.h"
+#include "diag.h"
+#include "exitcode.h"
+#include "history.h"
+#include "json.h"
+#include "opts.h"
+#include "reaper.h"
+#include "run.h"
+#include "runner.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+void
+run_tell(struct runctx *c, int quiet)
+{
+	size_t k;
+
+	for (k = 0; k < c->news.n; k++)
+		if (c->news.v[k].sev != DIAG_WARNING || !quiet)
+			warnx("%s", c->news.v[k].msg);
+	diag_release(&c->news);
+	diag_init(&c->news, NULL);
+}
+
+void
+run_drive(struct runner *r, int quiet)
+{
+	while (runner_turn(r) == 0)
+		run_tell(r->c, quiet);
+	run_tell(r->c, quiet);
+}
+
+/*
+ * --launcher: the document gets a top-level "launcher" member in front, so
+ * the loader checks it like one written in the file (a file that has its
+ * own is refused as a duplicate key).
+ */
+static struct dag *
+load_with_launcher(const char *path, const char *display, const char *l,
+    struct diag *d)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char *buf, *brace;
+	size_t len;
+
+	if (json_read_file(path, &buf, &len, d) == -1)
+		return NULL;
+	if ((brace = memchr(buf, '{', len)) == NULL) {
+		free(buf);
+		diag_add(d, DIAG_ERROR, NULL, "the document must be a JSON "
+		    "object");
+		return NULL;
+	}
+	strbuf_add(&sb, buf, (size_t)(brace - buf) + 1);
+	strbuf_adds(&sb, "\"launcher\":");
+	strbuf_adds(&sb, strcmp(l, "slurm") == 0 ? "\"slurm\"" : l);
+	strbuf_addc(&sb, ',');
+	strbuf_add(&sb, brace + 1, len - (size_t)(brace - buf) - 1);
+	free(buf);
+	buf = strbuf_detach(&sb, &len);
+	return dag_load_buf(buf, len, display, NULL, 0, d);
+}
+
+int
+run_load(struct runctx *c, const char *path, const char *display,
+    const char *launcher)
+{
+	struct diag d;
+	int rc = EXIT_OK;
+
+	diag_init(&d, display);
+	c->g = launcher != NULL ? load_with_launcher(path, display, launcher,
+	    &d) : dag_load(path, display, 0, &d);
+	diag_print(&d, stderr);
+	if (c->g == NULL)
+		rc = d.worst == DIAG_SYSERR ? EXIT_SYSERR : EXIT_USAGE;
+	else
+		state_init(&c->rs, c->g);
+	diag_release(&d);
+	return rc;
+}
+
+/* A value for a message: compact JSON, cut at 40 bytes. */
+static void
+add_value(struct strbuf *sb, jv v)
+{
+	struct strbuf tmp = STRBUF_INIT;
+
+	json_append(&tmp, v);
+	if (tmp.len > 40) {
+		tmp.len = 37;
+		strbuf_adds(&tmp, "...");
+	}
+	strbuf_add(sb, tmp.buf, tmp.len);
+	strbuf_release(&tmp);
+}
+
+/* Sets key=value of one -p in *p; notes in diff a value that differs
+ * from the recorded one (rec, an object, or invalid). */
+static int
+set_param(jv *p, jv rec, const char *kv, struct strbuf *diff)
+{
+	const char *eq = strchr(kv, '=');
+	char *key;
+	jv v, old;
+
+	if (eq == NULL || eq == kv) {
+		warnx("-p '%s': expected key=value", kv);
+		return -1;
+	}
+	key = xstrndup(kv, (size_t)(eq - kv));
+	if (!jv_object_has(jv_copy(*p), jv_string(key))) {
+		warnx("-p %s: unknown parameter (the DAG's params declare the "
+		    "keys)", key);
+		free(key);
+		return -1;
+	}
+	v = jv_string(eq + 1);
+	if (jv_is_valid(rec) && jv_object_has(jv_copy(rec), jv_string(key))) {
+		old = jv_object_get(jv_copy(rec), jv_string(key));
+		if (!jv_equal(jv_copy(old), jv_copy(v))) {
+			strbuf_addf(diff, "%s%s was ", diff->len ? "; " : "",
+			    key);
+			add_value(diff, old);
+			strbuf_adds(diff, ", now ");
+			add_value(diff, jv_copy(v));
+		} else
+			jv_free(old);
+	}
+	*p = jv_object_set(*p, jv_string(key), v);
+	free(key);
+	return 0;
+}
+
+int
+run_params(struct runctx *c, char **kv, int n, int check, int changed)
+{
+	const struct dag *g = c->g;
+	struct strbuf sb = STRBUF_INIT, diff = STRBUF_INIT;
+	jv p = g->params != JNONE ? jdoc_jv(&g->doc, g->params) : jv_object();
+	jv rec = jv_invalid();
+	int i;
+
+	/* A resumed run or a dag-step keeps the params the run began with. */
+	if (c->rs.params != NULL) {
+		rec = json_parse_quiet(c->rs.params, strlen(c->rs.params));
+		if (jv_get_kind(rec) == JV_KIND_OBJECT)
+			p = jv_object_merge(p, jv_copy(rec));
+		else {
+			jv_free(rec);
+			rec = jv_invalid();
+		}
+		free(c->rs.params);
+		c->rs.params = NULL;
+	}
+	for (i = 0; i < n; i++)
+		if (set_param(&p, check ? rec : jv_invalid(), kv[i], &diff) ==
+		    -1)
+			goto fail;
+	if (diff.len > 0 && !changed) {
+		warnx("--resume: -p differs from the params the run began "
+		    "with: %s (give --params-changed to re-run what did not "
+		    "succeed with the new values)", diff.buf);
+		goto fail;
+	}
+	jv_free(rec);
+	strbuf_release(&diff);
+	json_append(&sb, jv_copy(p));
+	c->rs.params = strbuf_detach(&sb, NULL);
+	jv_free(c->x.params);
+	c->x.params = p;
+	return 0;
+fail:
+	jv_free(rec);
+	jv_free(p);
+	strbuf_release(&diff);
+	return -1;
+}
+
+/* --target: the steps named and their ancestors, by a worklist. */
+static int
+select_targets(struct runctx *c, char **t, int n)
+{
+	const struct dag *g = c->g;
+	uint32_t i, k, *q, head = 0, tail = 0;
+	int64_t v;
+	int ti;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; i < g->n; i++)
+		c->rs.s[i].selected = 0;
+	q = xcalloc(g->n + 1, sizeof(*q));
+	for (ti = 0; ti < n; ti++) {
+		if ((v = dag_find(g, t[ti], strlen(t[ti]))) < 0) {
+			warnx("--target %s: no such step", t[ti]);
+			free(q);
+			return -1;
+		}
+		if (!c->rs.s[v].selected) {
+			c->rs.s[v].selected = 1;
+			q[tail++] = (uint32_t)v;
+		}
+	}
+	while (head < tail) {
+		i = q[head++];
+		for (k = g->need_off[i]; k < g->need_off[i + 1]; k++)
+			if (!c->rs.s[g->need[k]].selected) {
+				c->rs.s[g->need[k]].selected = 1;
+				q[tail++] = g->need[k];
+			}
+	}
+	free(q);
+	return 0;
+}
+
+void
+run_describe(struct runctx *c, uint32_t i)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_adds(&sb, c->g->s[i].id);
+	strbuf_addc(&sb, '\t');
+	exec_describe(&c->x, i, &sb);
+	strbuf_addc(&sb, '\n');
+	fwrite(sb.buf, 1, sb.len, stdout);
+	strbuf_release(&sb);
+}
+
+/* -n: what would run, in topological order; a resume's finished steps
+ * would not. */
+static void
+dry_run(struct runctx *c)
+{
+	uint32_t k, v;
+
+	for (k = 0; k < c->g->n; k++) {
+		v = c->g->order[k];
+		if (c->rs.s[v].selected && c->rs.s[v].status != ST_SUCCEEDED &&
+		    c->rs.s[v].status != ST_SKIPPED)
+			run_describe(c, v);
+	}
+}
+
+/* Resolves --resume RUN: a directory, or "latest" in the runs dir. */
+static char *
+resume_dir(const char *runs, const char *arg)
+{
+	struct stat st;
+
+	if (strcmp(arg, "latest") == 0)
+		return xasprintf("%s/latest", runs);
+	if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
+		return xstrdup(arg);
+	return xasprintf("%s/%s", runs, arg);
+}
+
+/* --resume: the run's lock first, then its frozen DAG and its journal. */
+static int
+open_resume(struct runctx *c, const struct run_opts *o, const char *runs)
+{
+	char *dir = resume_dir(runs, o->resume), *path;
+	struct stat st;
+	struct diag d;
+	int rc;
+
+	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		warnx("--resume %s: no such run (%s)", o->resume, dir);
+		free(dir);
+		return EXIT_USAGE;
+	}
+	diag_init(&d, "dag-run");
+	if ((rc = rundir_open(&c->rd, dir, 0, &d)) != 0) {
+		diag_print(&d, stderr);
+		if (rc == -2)
+			warnx("'%s' is locked: a dag-run or dag-step is working "
+			    "on it", dir);
+		diag_release(&d);
+		free(dir);
+		return rc == -2 ? EXIT_LOCKED : EXIT_SYSERR;
+	}
+	diag_release(&d);
+	free(dir);
+	path = xasprintf("%s/dag.json", c->rd.path);
+	rc = run_load(c, path, path, NULL);
+	free(path);
+	if (rc != EXIT_OK)
+		return rc;
+	if (journal_load(c->rd.dfd, c->g, &c->rs) == -1) {
+		warn("read '%s/events.jsonl'", c->rd.path);
+		return EXIT_SYSERR;
+	}
+	c->rs.id = xstrdup(c->rd.id);
+	return EXIT_OK;
+}
+
+/* A new run's directory, its dag.json and its id. */
+static int
+create_run(struct runctx *c, const struct run_opts *o, const char *runs)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *b = o->run_dir != NULL ? strrchr(o->run_dir, '/') : NULL;
+	struct diag d;
+	char *id;
+	int rc = EXIT_OK;
+
+	/* The directory's name is the id dag-step will see. */
+	if (o->run_dir != NULL)
+		id = xstrdup(b != NULL && b[1] != '\0' ? b + 1 : o->run_dir);
+	else
+		id = o->run_id ? xstrdup(o->run_id) : rundir_new_id(c->g->name);
+	diag_init(&d, "dag-run");
+	if (rundir_create(&c->rd, runs, o->run_dir, id, &d) != 0) {
+		diag_print(&d, stderr);
+		rc = d.worst == DIAG_SYSERR ? EXIT_SYSERR : EXIT_USAGE;
+		diag_release(&d);
+		free(id);
+		return rc;
+	}
+	diag_release(&d);
+	c->rs.id = id;
+	dag_emit(c->g, &sb, NULL);
+	strbuf_adds(&sb, "}\n");
+	if (rundir_replace(c->rd.dfd, "dag.json", sb.buf, sb.len) == -1) {
+		warn("write '%s/dag.json'", c->rd.path);
+		rc = EXIT_SYSERR;
+	}
+	strbuf_release(&sb);
+	return rc;
+}
+
+static unsigned
+ncpu(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (unsigned)n : 1;
+}
+
+/* Everything but the run directory: DAG, journal, params, targets, plan. */
+static int
+set_up(struct runctx *c, const struct run_opts *o, const char *runs)
+{
+	double *hist;
+	int rc;
+
+	if (o->resume != NULL)
+		rc = open_resume(c, o, runs);
+	else
+		rc = run_load(c, o->input, input_name(o->input), o->launcher);
+	if (rc != EXIT_OK)
+		return rc;
+	if (o->keep_going)
+		c->g->on_failure = ONF_CONTINUE;
+	if (run_params(c, o->params, o->nparams, o->resume != NULL,
+	    o->params_changed) == -1 || select_targets(c, o->targets,
+	    o->ntargets) == -1)
+		return EXIT_USAGE;
+	hist = history_estimates(runs, c->g);
+	plan_compute(c->g, hist, &c->plan);
+	free(hist);
+	c->x.g = c->g;
+	c->x.rs = &c->rs;
+	c->x.rd = &c->rd;
+	c->x.max_output = 16u << 20;
+	c->x.checked = xcalloc(c->g->n + 1, sizeof(*c->x.checked));
+	return EXIT_OK;
+}
+
+/* run.json and the journal written, or said why not: 0 or -1. */
+static int
+saved(struct runctx *c)
+{
+	int rc = 0;
+
+	if (runctx_snapshot(c) == -1) {
+		warn("write '%s/run.json'", c->rd.path);
+		rc = -1;
+	}
+	if (c->jr.error != 0) {
+		warnx("write '%s/events.jsonl': %s", c->rd.path,
+		    strerror(c->jr.error));
+		c->jr.error = 0;
+		rc = -1;
+	}
+	return rc;
+}
+
+/* --prepare: the run exists, for dag-step drivers; nothing starts. */
+static int
+prepare(struct runctx *c)
+{
+	struct diag d;
+
+	int rc = EXIT_OK;
+
+	c->rs.external = 1;
+	journal_run_started(&c->jr, &c->rs, c->g, 0, 0);
+	if (saved(c) == -1)
+		rc = EXIT_SYSERR;
+	diag_init(&d, "dag-run");
+	(void)rundir_latest(&c->rd, &d);
+	diag_release(&d);
+	printf("%s\n", c->rd.path);
+	return rc;
+}
+
+/* Steps this invocation has to decide, for the progress's total. */
+static uint32_t
+to_do(const struct runctx *c)
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; i < c->g->n; i++)
+		n += c->rs.s[i].selected &&
+		    !step_status_terminal(c->rs.s[i].status);
+	return n;
+}
+
+/* run_finished, the last run.json, --json and the last word. */
+static int
+conclude(struct runctx *c, struct runner *r, const struct run_opts *o)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	c->rs.status = (uint8_t)runner_status(r);
+	c->rs.finished = clock_wall_ms();
+	journal_run_finished(&c->jr, &c->rs);
+	if (saved(c) == -1)
+		r->syserr = 1;
+	progress_done(&c->pg);
+	if (o->json) {
+		state_emit(&c->rs, c->g, &sb);
+		strbuf_addc(&sb, '\n');
+		fwrite(sb.buf, 1, sb.len, stdout);
+		strbuf_release(&sb);
+	}
+	if (!o->quiet && c->rs.status != RUN_SUCCEEDED)
+		fprintf(stderr, "dag-run: run %s %s (%s)\n", c->rs.id,
+		    run_status_names[c->rs.status], c->rd.path);
+	if (r->cancel_sig)
+		return exit_for_signal(r->cancel_sig);
+	if (c->rs.status == RUN_TIMED_OUT)
+		return EXIT_TIMEOUT;
+	if (r->syserr)
+		return EXIT_SYSERR;
+	return c->rs.status == RUN_SUCCEEDED ? EXIT_OK : EXIT_FAILED;
+}
+
+/* The run itself, once its directory and journal are open. */
+static int
+execute(struct runctx *c, const struct run_opts *o)
+{
+	struct runner r;
+	struct diag d;
+	unsigned jobs = o->jobs ? o->jobs : c->g->max_parallel ?
+	    c->g->max_parallel : ncpu();
+	int rc;
+
+	if (runner_init(&r, c, &(struct runner_opts){ jobs,
+	    o->declaration_order, o->verbose, 0 }) == -1) {
+		warn("setting up signals");
+		runner_release(&r);
+		return EXIT_SYSERR;
+	}
+	if (o->resume != NULL) {
+		/* What a dead dag-run of this run left running. */
+		reaper_kill_orphans(c->rs.id, NULL);
+		runner_resume(&r);
+	}
+	progress_init(&c->pg, to_do(c), o->quiet);
+	journal_run_started(&c->jr, &c->rs, c->g, o->ntargets > 0,
+	    o->resume != NULL);
+	runner_begin(&r);
+	diag_init(&d, "dag-run");
+	if (rundir_latest(&c->rd, &d) == -1)
+		diag_print(&d, stderr);
+	diag_release(&d);
+	run_drive(&r, o->quiet);
+	runner_end(&r);
+	run_tell(c, o->quiet);
+	rc = conclude(c, &r, o);
+	runner_release(&r);
+	return rc;
+}
+
+int
+run_main(const struct run_opts *o)
+{
+	const char *runs = rundir_runs(o->runs);
+	struct runctx c;
+	struct diag d;
+	int rc, lockfd = -1;
+
+	if (o->run_id != NULL && rundir_id_ok(o->run_id) == -1) {
+		warnx("--run-id '%s': not a valid run id (no '/', not '.', "
+		    "'..' or 'latest')", o->run_id);
+		return EXIT_USAGE;
+	}
+	if (o->params_changed && o->resume == NULL) {
+		warnx("--params-changed goes with --resume");
+		return EXIT_USAGE;
+	}
+	runctx_init(&c);
+	if ((rc = set_up(&c, o, runs)) != EXIT_OK)
+		goto out;
+	if (o->dry_run) {
+		dry_run(&c);
+		goto out;
+	}
+	diag_init(&d, "dag-run");
+	if (o->lock && (lockfd = rundir_cron_lock(runs, c.g->name,
+	    o->lock_wait, &d)) < 0) {
+		diag_print(&d, stderr);
+		rc = lockfd == -2 ? EXIT_LOCKED : EXIT_SYSERR;
+		lockfd = -1;
+	}
+	diag_release(&d);
+	if (rc != EXIT_OK || (o->resume == NULL && (rc = create_run(&c, o,
+	    runs)) != EXIT_OK))
+		goto out;
+	free(c.rs.dag);
+	c.rs.dag = xstrdup(c.g->name);
+	free(c.rs.dir);
+	c.rs.dir = xstrdup(c.rd.path);
+	c.rs.pid = getpid();
+	c.rs.started = o->resume != NULL && c.rs.started ? c.rs.started :
+	    clock_wall_ms();
+	c.rs.status = RUN_RUNNING;
+	c.rs.finished = 0;
+	if (journal_open(&c.jr, c.rd.dfd, c.rs.id) == -1) {
+		warn("open '%s/events.jsonl'", c.rd.path);
+		rc = EXIT_SYSERR;
+		goto out;
+	}
+	if (o->events)
+		journal_mirror(&c.jr, STDOUT_FILENO);
+	rc = o->prepare ? prepare(&c) : execute(&c, o);
+out:
+	if (lockfd != -1)
+		close(lockfd);
+	runctx_release(&c);
+	return rc;
+}

@@ -1,0 +1,58 @@
+#ifndef RUN_H
+#define RUN_H
+
+#include <stdint.h>
+
+struct runctx;
+struct runner;
+
+struct run_opts {
+	const char	*input;		/* DAG or plan file, "-": stdin */
+	const char	*runs;		/* --runs */
+	const char	*run_dir;	/* --run-dir */
+	const char	*run_id;	/* --run-id */
+	const char	*resume;	/* --resume RUN */
+	unsigned	 jobs;		/* -j, 0: max_parallel or CPUs */
+	int		 keep_going;	/* -k */
+	int		 dry_run;	/* -n */
+	int		 events;	/* --events */
+	int		 json;		/* --json */
+	int		 verbose;	/* -v */
+	int		 quiet;		/* -q: no progress */
+	int		 lock;		/* --lock */
+	double		 lock_wait;	/* --lock-wait seconds */
+	int		 prepare;	/* --prepare */
+	int		 params_changed; /* --params-changed */
+	const char	*launcher;	/* --launcher: "slurm" or a JSON array */
+	int		 declaration_order; /* --order declaration */
+	char		**targets;
+	int		 ntargets;
+	char		**params;	/* "key=value" */
+	int		 nparams;
+};
+
+/* dag-run: returns the exit status of SPEC section 6. */
+int	run_main(const struct run_opts *);
+
+/*
+ * What dag-step shares with dag-run (run.c prints; step.c calls these).
+ * Loads the DAG at path into c->g, printing what is wrong: EXIT_OK, or
+ * the exit status.
+ */
+int	run_load(struct runctx *, const char *path, const char *display,
+	    const char *launcher);
+/*
+ * c->x.params: the DAG's params, then those the run recorded (c->rs),
+ * then kv[0..n) ("key=value").  On a resume (check set), a value that
+ * differs from the recorded one is refused unless changed is set.
+ * 0, or -1 after saying why.
+ */
+int	run_params(struct runctx *, char **kv, int n, int check, int changed);
+/* Prints step i's line of -n (its id, a tab, its command). */
+void	run_describe(struct runctx *, uint32_t i);
+/* Runs the loop to its end, printing the news between turns. */
+void	run_drive(struct runner *, int quiet);
+/* Prints c's news and forgets them; notes only unless quiet. */
+void	run_tell(struct runctx *, int quiet);
+
+#endif

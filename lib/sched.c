@@ -1,0 +1,653 @@
+/*
+ * The scheduler and the run's lifecycle, as decisions only: which steps
+ * may start (trigger rules over the outcomes of their needs, -j slots,
+ * pools, the ready heap ordered by remaining critical path), what a
+ * failure stops (on_failure), whether an attempt is retried and after how
+ * long, and the run's final status.  Rules of this file: it includes no
+ * header that does I/O, reads no clock (times come with the events), and
+ * prints nothing; every change it makes to the graph's state is handed to
+ * the caller as an action.  It is unit-tested without processes
+ * (tests/unit/sched_test.c), and dag-run, dag-step and dag-step --finish
+ * all go through it.
+ *
+ * Each step keeps the counts of its needs that ended well (succeeded, or
+ * failed with allow_failure), skipped, or badly, so deciding a step is
+ * O(1) however many needs it has.  A step's end is propagated by a
+ * worklist, never by recursion: a failing chain of a million steps
+ * settles in one loop with a flat stack.  A step ends once per
+ * scheduler, so the worklist is one array of n entries, used once.
+ */
+#include "compat.h"
+
+#include <math.h>
+
+#include "heap.h"
+#include "sched.h"
+#include "state.h"
+#include "xalloc.h"
+
+enum decision { D_WAIT, D_RUN, D_SKIP, D_UPFAIL };
+
+static const struct sched_step *
+pol(const struct sched *s, uint32_t i)
+{
+	return (const struct sched_step *)(const void *)((const char *)
+	    s->g.pol + (size_t)i * s->g.stride);
+}
+
+/* all_done, one_failed, all_failed: cleanups and alerts, which still
+ * start after a failure stopped the run. */
+static int
+is_handler(const struct sched_step *p)
+{
+	return p->trigger == TRIG_ALL_DONE || p->trigger == TRIG_ONE_FAILED ||
+	    p->trigger == TRIG_ALL_FAILED;
+}
+
+/* A failure that fails the run: not one that allow_failure excuses. */
+static int
+is_failure(const struct sstate *ss)
+{
+	return (ss->status == ST_FAILED || ss->status == ST_TIMED_OUT) &&
+	    !ss->allowed;
+}
+
+static void
+push_action(struct sched *s, int kind, uint32_t i, int st, const char *why)
+{
+	if (s->qtail == s->qcap) {
+		s->qcap = s->qcap ? 2 * s->qcap : 64;
+		s->q = xreallocarray(s->q, s->qcap, sizeof(*s->q));
+	}
+	s->q[s->qtail++] = (struct sched_action){ (uint8_t)kind, (uint8_t)st,
+	    0, i, 0, why };
+}
+
+void
+sched_init(struct sched *s, const struct sched_graph *g, struct sstate *ss)
+{
+	uint32_t i;
+
+	memset(s, 0, sizeof(*s));
+	s->g = *g;
+	s->ss = ss;
+	s->v = xcalloc(g->n + 1, sizeof(*s->v));
+	s->work = xcalloc(g->n + 1, sizeof(*s->work));
+	s->poolq = xcalloc(g->npools + 1, sizeof(*s->poolq));
+	s->pool_used = xcalloc(g->npools + 1, sizeof(*s->pool_used));
+	s->rng = g->seed != 0 ? g->seed : 0x9e3779b97f4a7c15ULL;
+	heap_init(&s->ready);
+	heap_init(&s->waits);
+	for (i = 0; i < g->npools; i++)
+		heap_init(&s->poolq[i]);
+	for (i = 0; i < g->n; i++)
+		s->v[i].base = ss[i].attempts;
+}
+
+void
+sched_release(struct sched *s)
+{
+	uint32_t i;
+
+	for (i = 0; s->poolq != NULL && i < s->g.npools; i++)
+		heap_release(&s->poolq[i]);
+	free(s->poolq);
+	free(s->pool_used);
+	heap_release(&s->ready);
+	heap_release(&s->waits);
+	free(s->q);
+	free(s->work);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+void
+sched_reset(struct sched *s, uint32_t i, int all)
+{
+	struct sstate *ss = &s->ss[i];
+
+	if (!ss->selected || ss->status == ST_PENDING || (!all &&
+	    (ss->status == ST_SUCCEEDED || ss->status == ST_SKIPPED)))
+		return;
+	ss->status = ST_PENDING;
+	ss->allowed = 0;
+	push_action(s, SA_RESET, i, ST_PENDING, NULL);
+}
+
+void
+sched_resume(struct sched *s)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->g.n; i++)
+		sched_reset(s, i, 0);
+}
+
+/* Step d learns that its need k ended. */
+static void
+count_need(struct sched_node *d, const struct sstate *k)
+{
+	if (k->status == ST_SUCCEEDED || k->allowed)
+		d->nok++;
+	else if (k->status == ST_SKIPPED)
+		d->nskip++;
+	else
+		d->nbad++;
+}
+
+/*
+ * What step i's trigger makes of its needs so far (Airflow's rules): run
+ * it, wait, or end it skipped or upstream_failed (*why says why).  O(1).
+ */
+static enum decision
+decide(const struct sched *s, uint32_t i, const char **why)
+{
+	const struct sched_node *v = &s->v[i];
+	uint32_t n = s->g.need_off[i + 1] - s->g.need_off[i];
+	uint32_t done = v->nok + v->nskip + v->nbad;
+
+	*why = NULL;
+	switch (pol(s, i)->trigger) {
+	case TRIG_ALL_SUCCESS:
+	case TRIG_NONE_FAILED:
+		if (v->nbad > 0) {
+			*why = "a need did not succeed";
+			return D_UPFAIL;
+		}
+		return done == n ? D_RUN : D_WAIT;
+	case TRIG_ALL_DONE:
+		return done == n ? D_RUN : D_WAIT;
+	case TRIG_ALL_FAILED:
+		if (v->nok + v->nskip > 0) {
+			*why = "trigger all_failed: a need did not fail";
+			return D_SKIP;
+		}
+		return done == n ? D_RUN : D_WAIT;
+	case TRIG_ONE_FAILED:
+		if (v->nbad > 0)
+			return D_RUN;
+		if (done < n)
+			return D_WAIT;
+		*why = "trigger one_failed: no need failed";
+		return D_SKIP;
+	default:	/* one_success */
+		if (v->nok > 0)
+			return D_RUN;
+		if (done < n)
+			return D_WAIT;
+		if (v->nskip == n) {
+			*why = "trigger one_success: every need was skipped";
+			return D_SKIP;
+		}
+		*why = "trigger one_success: no need succeeded";
+		return D_UPFAIL;
+	}
+}
+
+/* Step i has ended: its dependents learn it when the worklist drains. */
+static void
+ended(struct sched *s, uint32_t i)
+{
+	s->work[s->wtail++] = i;
+}
+
+/* Step i ends without running: skipped, upstream_failed, cancelled. */
+static void
+end_unrun(struct sched *s, uint32_t i, int st, const char *why)
+{
+	s->ss[i].status = (uint8_t)st;
+	push_action(s, SA_SKIP, i, st, why);
+	ended(s, i);
+}
+
+/* Step i ends with status st; why: the scheduler's reason, if it is. */
+static void
+finalize(struct sched *s, uint32_t i, int st, const char *why)
+{
+	struct sstate *ss = &s->ss[i];
+
+	ss->status = (uint8_t)st;
+	ss->allowed = (st == ST_FAILED || st == ST_TIMED_OUT) &&
+	    pol(s, i)->allow_failure;
+	push_action(s, SA_FINAL, i, st, why);
+	if (is_failure(ss))
+		s->failed = 1;
+	ended(s, i);
+}
+
+static void
+enqueue(struct sched *s, uint32_t i)
+{
+	s->v[i].queued = 1;
+	heap_push(&s->ready, s->g.rank != NULL ? -s->g.rank[i] : 0, i);
+}
+
+/* Step i may be decidable now: queue it, or end it unrun. */
+static void
+consider(struct sched *s, uint32_t i)
+{
+	const char *why;
+
+	if (!s->ss[i].selected || s->ss[i].status != ST_PENDING ||
+	    s->v[i].queued || s->frozen)
+		return;
+	switch (decide(s, i, &why)) {
+	case D_RUN:
+		enqueue(s, i);
+		break;
+	case D_SKIP:
+		end_unrun(s, i, ST_SKIPPED, why);
+		break;
+	case D_UPFAIL:
+		end_unrun(s, i, ST_UPSTREAM_FAILED, why);
+		break;
+	default:
+		break;
+	}
+}
+
+/* A retry wait ends now with the outcome of the attempt before it. */
+static void
+end_wait(struct sched *s, uint32_t i, int st, const char *why)
+{
+	s->waiting--;
+	finalize(s, i, st, why);
+}
+
+/* Ends the retry waits: of every step (handlers too) or of non-handlers,
+ * with their last outcome (st < 0) or with st and why. */
+static void
+end_waits(struct sched *s, int handlers, int st, const char *why)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->g.n && s->waiting > 0; i++)
+		if (s->ss[i].status == ST_RETRY_WAIT &&
+		    (handlers || !is_handler(pol(s, i))))
+			end_wait(s, i, st < 0 ? s->v[i].wait_st : st, why);
+}
+
+static void
+kill_running(struct sched *s, int reason)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->g.n; i++)
+		if (s->ss[i].status == ST_RUNNING) {
+			push_action(s, SA_KILL, i, ST_RUNNING, NULL);
+			s->q[s->qtail - 1].reason = (uint8_t)reason;
+		}
+}
+
+static void
+raise_stop(struct sched *s, int why)
+{
+	if (why > s->stop)
+		s->stop = (uint8_t)why;
+}
+
+/* A step failed for good: what on_failure says to do about it. */
+static void
+on_failure(struct sched *s)
+{
+	if (s->g.on_failure == ONF_STOP && !s->stopping) {
+		s->stopping = 1;
+		raise_stop(s, STOP_FAILURE);
+		end_waits(s, 0, -1, NULL);	/* a retry is something new */
+	} else if (s->g.on_failure == ONF_ABORT && !s->aborting) {
+		s->stopping = s->aborting = 1;
+		raise_stop(s, STOP_ABORT);
+		end_waits(s, 1, ST_CANCELLED, "cancelled while waiting to "
+		    "retry");
+		kill_running(s, STOP_ABORT);
+	}
+}
+
+/*
+ * Propagates what has ended: each ended step's dependents count it and
+ * may be decided, ending in turn.  A worklist, so the stack stays flat;
+ * O(out-degree) per ended step.
+ */
+static void
+settle(struct sched *s)
+{
+	const struct sched_graph *g = &s->g;
+	uint32_t i, k;
+
+	for (;;) {
+		if (s->failed) {
+			s->failed = 0;
+			on_failure(s);
+			continue;
+		}
+		if (s->whead == s->wtail)
+			break;
+		i = s->work[s->whead++];
+		for (k = g->dep_off[i]; k < g->dep_off[i + 1]; k++) {
+			count_need(&s->v[g->dep[k]], &s->ss[i]);
+			consider(s, g->dep[k]);
+		}
+	}
+}
+
+/* Each step counts its needs that have ended, once statuses are set. */
+static void
+count_all(struct sched *s)
+{
+	const struct sched_graph *g = &s->g;
+	uint32_t i, k;
+
+	for (i = 0; i < g->n; i++)
+		for (k = g->need_off[i]; k < g->need_off[i + 1]; k++)
+			if (step_status_terminal(s->ss[g->need[k]].status))
+				count_need(&s->v[i], &s->ss[g->need[k]]);
+}
+
+void
+sched_begin(struct sched *s)
+{
+	const struct sched_graph *g = &s->g;
+	uint32_t i, v;
+
+	count_all(s);
+	for (i = 0; i < g->n; i++) {
+		v = g->order != NULL ? g->order[i] : i;
+		consider(s, v);
+		settle(s);
+	}
+}
+
+/* Takes step i into a slot (and its pool). */
+static void
+start(struct sched *s, uint32_t i, int64_t now)
+{
+	const struct sched_step *p = pol(s, i);
+
+	s->running++;
+	if (p->pool >= 0)
+		s->pool_used[p->pool]++;
+	s->ss[i].attempts++;
+	s->ss[i].status = ST_RUNNING;
+	if (!s->v[i].began) {
+		s->v[i].began = 1;
+		s->v[i].t_first = now;
+	}
+}
+
+/* Gives back step i's slot and pool place, waking a step that waits for
+ * the pool. */
+static void
+release(struct sched *s, uint32_t i)
+{
+	const struct sched_step *p = pol(s, i);
+	struct heap_item it;
+
+	s->running--;
+	if (p->pool >= 0) {
+		s->pool_used[p->pool]--;
+		if (heap_pop(&s->poolq[p->pool], &it) == 0)
+			heap_push(&s->ready, it.key, it.val);
+	}
+}
+
+int
+sched_next(struct sched *s, int64_t now, struct sched_action *a)
+{
+	const struct sched_step *p;
+	struct heap_item it;
+
+	if (s->qhead < s->qtail) {
+		*a = s->q[s->qhead++];
+		if (s->qhead == s->qtail)
+			s->qhead = s->qtail = 0;
+		return 1;
+	}
+	while (s->running < s->g.slots && heap_pop(&s->ready, &it) == 0) {
+		p = pol(s, it.val);
+		s->v[it.val].queued = 0;
+		/* Stopped: it stays pending (for --resume). */
+		if (s->frozen || s->syserr || (s->stopping && !is_handler(p)))
+			continue;
+		if (p->pool >= 0 && s->pool_used[p->pool] >=
+		    s->g.pool_cap[p->pool]) {
+			s->v[it.val].queued = 1;
+			heap_push(&s->poolq[p->pool], it.key, it.val);
+			continue;
+		}
+		start(s, it.val, now);
+		*a = (struct sched_action){ SA_START, ST_RUNNING, 0, it.val, 0,
+		    NULL };
+		return 1;
+	}
+	return 0;
+}
+
+static uint64_t
+next_random(struct sched *s)
+{
+	/* xorshift64*: the jitter needs spread, not secrecy. */
+	s->rng ^= s->rng >> 12;
+	s->rng ^= s->rng << 25;
+	s->rng ^= s->rng >> 27;
+	return s->rng * 0x2545f4914f6cdd1dULL;
+}
+
+int64_t
+sched_backoff(struct sched *s, const struct sched_step *p, uint32_t attempt)
+{
+	double d = p->delay * pow(p->factor, attempt > 0 ? attempt - 1 : 0);
+
+	if (!(d <= p->max_delay))	/* inf and nan too */
+		d = p->max_delay;
+	if (p->jitter && d > 0)
+		d = d / 2 + d / 2 * ((double)(next_random(s) >> 11) *
+		    0x1.0p-53);
+	return llround(d * 1000);
+}
+
+/*
+ * Whether step i, whose attempt ended with st and code, gets another
+ * attempt, and after how many ms (*ms).  A retry is a new start: none
+ * once the run is stopping (but for handlers), none past the step's
+ * budget for this invocation or past max_duration.
+ */
+static int
+want_retry(struct sched *s, uint32_t i, int st, int code, int64_t now,
+    int64_t *ms)
+{
+	const struct sched_step *p = pol(s, i);
+	const struct sched_node *v = &s->v[i];
+
+	if (st != ST_FAILED && st != ST_TIMED_OUT)
+		return 0;
+	if (s->ss[i].attempts - v->base >= p->attempts || s->frozen ||
+	    s->aborting || s->syserr || (s->stopping && !is_handler(p)))
+		return 0;
+	if (p->exit_codes != NULL && (code < 0 || code > 255 ||
+	    !p->exit_codes[code]))
+		return 0;
+	*ms = sched_backoff(s, p, s->ss[i].attempts - v->base);
+	if (p->max_duration > 0 && now + *ms - v->t_first >=
+	    llround(p->max_duration * 1000))
+		return 0;
+	return 1;
+}
+
+void
+sched_finished(struct sched *s, uint32_t i, int st, int code, int64_t now)
+{
+	struct sched_node *v = &s->v[i];
+	int64_t ms;
+
+	release(s, i);
+	if (want_retry(s, i, st, code, now, &ms)) {
+		s->ss[i].status = ST_RETRY_WAIT;
+		v->wait_st = (uint8_t)st;
+		v->wake = now + ms;
+		heap_push(&s->waits, v->wake, i);
+		s->waiting++;
+		push_action(s, SA_RETRY, i, st, NULL);
+		s->q[s->qtail - 1].ms = ms;
+		return;
+	}
+	finalize(s, i, st, NULL);
+	settle(s);
+}
+
+void
+sched_skip(struct sched *s, uint32_t i, const char *why)
+{
+	release(s, i);
+	s->ss[i].attempts--;
+	end_unrun(s, i, ST_SKIPPED, why);
+	settle(s);
+}
+
+int64_t
+sched_wake(const struct sched *s)
+{
+	const struct heap_item *top = heap_top(&s->waits);
+
+	return top != NULL ? top->key : -1;
+}
+
+void
+sched_tick(struct sched *s, int64_t now)
+{
+	const struct heap_item *top;
+	struct heap_item it;
+	uint32_t i;
+
+	while ((top = heap_top(&s->waits)) != NULL && top->key <= now) {
+		(void)heap_pop(&s->waits, &it);
+		i = it.val;
+		if (s->ss[i].status != ST_RETRY_WAIT || s->v[i].wake != it.key)
+			continue;	/* ended while it waited, or stale */
+		if (s->syserr || s->frozen || (s->stopping &&
+		    !is_handler(pol(s, i)))) {
+			end_wait(s, i, s->v[i].wait_st, NULL);
+			continue;
+		}
+		s->waiting--;
+		s->ss[i].status = ST_PENDING;
+		enqueue(s, i);
+	}
+	settle(s);
+}
+
+void
+sched_stop(struct sched *s, int why)
+{
+	raise_stop(s, why);
+	s->stopping = 1;
+	switch (why) {
+	case STOP_SYSERR:
+		/* Nothing new starts, retries included: the waits end now
+		 * with what their last attempt did. */
+		s->syserr = 1;
+		end_waits(s, 1, -1, NULL);
+		break;
+	case STOP_CANCEL:
+	case STOP_DEADLINE:
+		/* Decide nothing more: what has not started stays pending,
+		 * for --resume. */
+		if (s->frozen)
+			break;
+		s->frozen = 1;
+		if (why == STOP_DEADLINE)
+			end_waits(s, 1, ST_TIMED_OUT, "run deadline exceeded");
+		else
+			end_waits(s, 1, ST_CANCELLED, "cancelled while waiting "
+			    "to retry");
+		kill_running(s, why);
+		break;
+	default:
+		break;
+	}
+	settle(s);
+}
+
+void
+sched_close(struct sched *s, const char *why)
+{
+	const struct sched_graph *g = &s->g;
+	const char *r;
+	uint32_t i, v;
+	int st;
+
+	/* Decided in topological order, each from needs already ended; the
+	 * propagation only counts. */
+	count_all(s);
+	s->frozen = 1;
+	for (i = 0; i < g->n; i++) {
+		v = g->order != NULL ? g->order[i] : i;
+		if (!s->ss[v].selected || s->ss[v].status != ST_PENDING)
+			continue;
+		switch (decide(s, v, &r)) {
+		case D_SKIP:
+			st = ST_SKIPPED;
+			break;
+		case D_UPFAIL:
+			st = ST_UPSTREAM_FAILED;
+			break;
+		default:
+			st = ST_CANCELLED;
+			r = why;
+		}
+		end_unrun(s, v, st, r);
+		settle(s);
+	}
+}
+
+int
+sched_done(const struct sched *s)
+{
+	return s->running == 0 && s->waiting == 0 && s->qhead == s->qtail &&
+	    s->ready.n == 0;
+}
+
+int
+sched_status_of(const struct sstate *ss, uint32_t n, int stop)
+{
+	uint32_t i;
+
+	if (stop == STOP_CANCEL)
+		return RUN_CANCELLED;
+	if (stop == STOP_DEADLINE)
+		return RUN_TIMED_OUT;
+	for (i = 0; i < n; i++)
+		if (ss[i].selected && (!step_status_terminal(ss[i].status) ||
+		    is_failure(&ss[i]) || ss[i].status == ST_UPSTREAM_FAILED ||
+		    ss[i].status == ST_CANCELLED))
+			return RUN_FAILED;
+	return stop == STOP_SYSERR ? RUN_FAILED : RUN_SUCCEEDED;
+}
+
+int
+sched_status(const struct sched *s)
+{
+	return sched_status_of(s->ss, s->g.n, s->syserr && s->stop <
+	    STOP_DEADLINE ? STOP_SYSERR : s->stop);
+}
+
+int
+sched_restatus(const struct sstate *ss, uint32_t n, int prev)
+{
+	uint32_t i;
+	int unended = 0, cancelled = 0, timed_out = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!ss[i].selected)
+			continue;
+		unended |= !step_status_terminal(ss[i].status);
+		cancelled |= ss[i].status == ST_CANCELLED;
+		timed_out |= ss[i].status == ST_TIMED_OUT && !ss[i].allowed;
+	}
+	if (prev == RUN_RUNNING && unended)
+		return RUN_RUNNING;
+	if (prev == RUN_CANCELLED && (unended || cancelled))
+		return RUN_CANCELLED;
+	if (prev == RUN_TIMED_OUT && (unended || timed_out))
+		return RUN_TIMED_OUT;
+	return sched_status_of(ss, n, STOP_NONE);
+}

@@ -1,0 +1,330 @@
+/*
+ * dag-step's entry point: one step of an existing run (made by dag-run or
+ * by dag-run --prepare), run by the same scheduler and runner as dag-run
+ * with that step alone selected, so its trigger, when, retries (a full
+ * budget, as a resume gets) and timeout behave the same.  Any change of
+ * the step's status is followed by the run's status, recomputed by the
+ * scheduler's rule from the whole journal.  --finish closes a run an
+ * external engine drove: the steps it never ran get the status dag-run
+ * would give them.
+ *
+ * Locks: the run's lock shared (dag-steps of one run work together, not
+ * beside a dag-run), the step's exclusively, and the journal's flock
+ * while the run's status is recomputed, so two dag-steps ending together
+ * do not both decide it from half the story.
+ */
+#include "compat.h"
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/file.h>
+
+#include "clock.h"
+#include "dag.h"
+#include "exitcode.h"
+#include "reaper.h"
+#include "run.h"
+#include "runner.h"
+#include "step.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+/* Loads the run's frozen DAG, then takes its lock (shared). */
+static int
+open_run(struct runctx *c, const char *dir)
+{
+	char *path = xasprintf("%s/dag.json", dir);
+	struct diag d;
+	int rc;
+
+	rc = run_load(c, path, path, NULL);
+	free(path);
+	if (rc != EXIT_OK)
+		return rc;
+	diag_init(&d, "dag-step");
+	if ((rc = rundir_open(&c->rd, dir, 1, &d)) != 0) {
+		diag_print(&d, stderr);
+		if (rc == -2)
+			warnx("'%s' is locked by a dag-run working on it", dir);
+		diag_release(&d);
+		return rc == -2 ? EXIT_LOCKED : EXIT_USAGE;
+	}
+	diag_release(&d);
+	c->rs.id = xstrdup(c->rd.id);
+	c->rs.dag = xstrdup(c->g->name);
+	c->rs.dir = xstrdup(c->rd.path);
+	return EXIT_OK;
+}
+
+/* The journal, with the params the run began with. */
+static int
+read_run(struct runctx *c)
+{
+	if (journal_load(c->rd.dfd, c->g, &c->rs) == -1) {
+		warn("read '%s/events.jsonl'", c->rd.path);
+		return EXIT_SYSERR;
+	}
+	if (run_params(c, NULL, 0, 0, 0) == -1)
+		return EXIT_USAGE;
+	c->x.g = c->g;
+	c->x.rs = &c->rs;
+	c->x.rd = &c->rd;
+	c->x.max_output = 16u << 20;
+	c->x.checked = xcalloc(c->g->n + 1, sizeof(*c->x.checked));
+	return EXIT_OK;
+}
+
+/*
+ * The run's status once a step's changed (changed set): replayed afresh
+ * under the journal's lock (other dag-steps write it too), recomputed,
+ * and appended as run_finished when it differs; run.json rewritten.
+ * 0, or -1 after saying why.
+ */
+static int
+close_run(struct runctx *c, int changed)
+{
+	struct runstate fresh;
+	int rc = 0, st;
+
+	if (flock(c->jr.fd, LOCK_EX) == -1) {
+		warn("flock '%s/events.jsonl'", c->rd.path);
+		return -1;
+	}
+	state_init(&fresh, c->g);
+	fresh.id = xstrdup(c->rs.id);
+	fresh.dag = xstrdup(c->g->name);
+	if (journal_load(c->rd.dfd, c->g, &fresh) == -1) {
+		warn("read '%s/events.jsonl'", c->rd.path);
+		rc = -1;
+		goto out;
+	}
+	if (fresh.params == NULL)
+		fresh.params = xstrdup(c->rs.params);
+	st = sched_restatus(fresh.s, fresh.n, fresh.status);
+	if (changed && st != fresh.status) {
+		fresh.status = (uint8_t)st;
+		fresh.finished = clock_wall_ms();
+		journal_run_finished(&c->jr, &fresh);
+	}
+	if (state_save(&fresh, c->g, c->rd.dfd) == -1) {
+		warn("write '%s/run.json'", c->rd.path);
+		rc = -1;
+	}
+	if (c->jr.error != 0) {
+		warnx("write '%s/events.jsonl': %s", c->rd.path,
+		    strerror(c->jr.error));
+		rc = -1;
+	}
+out:
+	(void)flock(c->jr.fd, LOCK_UN);
+	state_release(&fresh);
+	return rc;
+}
+
+/*
+ * --finish: after an external engine ran what it would, every step still
+ * pending gets the status dag-run would have given it (upstream_failed or
+ * skipped when its trigger can no longer be met; else cancelled, since
+ * the engine never ran it), and the run is closed.
+ */
+static int
+finish(const struct step_opts *o)
+{
+	struct sched_action a;
+	struct sched_graph sg;
+	struct runctx c;
+	struct sched sc;
+	uint32_t k, npending = 0;
+	int rc;
+
+	runctx_init(&c);
+	if ((rc = open_run(&c, o->run_dir)) != EXIT_OK)
+		goto out;
+	if (journal_open(&c.jr, c.rd.dfd, c.rs.id) == -1 ||
+	    flock(c.jr.fd, LOCK_EX) == -1) {
+		warn("%s/events.jsonl", o->run_dir);
+		rc = EXIT_SYSERR;
+		goto out;
+	}
+	if ((rc = read_run(&c)) != EXIT_OK)
+		goto out;
+	for (k = 0; k < c.g->n; k++)
+		npending += c.rs.s[k].selected && c.rs.s[k].status ==
+		    ST_PENDING;
+	/* A line for each step it gives a status to. */
+	progress_init(&c.pg, npending, o->quiet);
+	runctx_graph(&c, 1, 1, &sg);
+	sched_init(&sc, &sg, c.rs.s);
+	sched_close(&sc, "never run by the external engine");
+	while (sched_next(&sc, clock_mono_ms(), &a))
+		runctx_record(&c, &a, 0);
+	sched_release(&sc);
+	(void)flock(c.jr.fd, LOCK_UN);
+	rc = close_run(&c, 1) == -1 ? EXIT_SYSERR : EXIT_OK;
+out:
+	runctx_release(&c);
+	return rc;
+}
+
+/* The step's own lock, in steps/<id>/lock: one dag-step of it at once. */
+static int
+lock_step(struct runctx *c, uint32_t i, int *fd)
+{
+	char name[300];
+
+	(void)snprintf(name, sizeof(name), "%s/lock", c->g->s[i].id);
+	if (rundir_step_dir(&c->rd, c->g->s[i].id) == -1 || (*fd =
+	    openat(c->rd.sdfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) ==
+	    -1) {
+		warn("%s/steps/%s", c->rd.path, c->g->s[i].id);
+		return EXIT_SYSERR;
+	}
+	if (flock(*fd, LOCK_EX | LOCK_NB) == -1) {
+		warnx("step \"%s\" is locked by another process",
+		    c->g->s[i].id);
+		return EXIT_LOCKED;
+	}
+	return EXIT_OK;
+}
+
+/* Every need of step i has ended, whatever its status. */
+static int
+needs_ended(const struct runctx *c, uint32_t i)
+{
+	const struct dag *g = c->g;
+	uint32_t k, n;
+
+	for (k = g->need_off[i]; k < g->need_off[i + 1]; k++) {
+		n = g->need[k];
+		if (!step_status_terminal(c->rs.s[n].status)) {
+			warnx("step \"%s\" needs \"%s\", which has not "
+			    "finished (%s)", g->s[i].id, g->s[n].id,
+			    step_status_names[c->rs.s[n].status]);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static void
+print_json(const struct runctx *c, uint32_t i)
+{
+	const struct sstate *s = &c->rs.s[i];
+	struct strbuf sb = STRBUF_INIT;
+	const char *id = c->g->s[i].id;
+
+	strbuf_adds(&sb, "{\"id\":");
+	strbuf_add_json_str(&sb, id, strlen(id));
+	strbuf_addf(&sb, ",\"status\":\"%s\",\"attempts\":%u",
+	    step_status_names[s->status], s->attempts);
+	if (s->exit_code >= 0)
+		strbuf_addf(&sb, ",\"exit_code\":%d", s->exit_code);
+	else
+		strbuf_adds(&sb, ",\"exit_code\":null");
+	strbuf_adds(&sb, ",\"duration\":");
+	strbuf_add_json_num(&sb, s->duration);
+	strbuf_adds(&sb, ",\"reason\":");
+	if (s->reason != NULL)
+		strbuf_add_json_str(&sb, s->reason, strlen(s->reason));
+	else
+		strbuf_adds(&sb, "null");
+	strbuf_adds(&sb, "}\n");
+	fwrite(sb.buf, 1, sb.len, stdout);
+	strbuf_release(&sb);
+}
+
+static int
+step_exit(const struct runner *r, const struct sstate *s)
+{
+	if (r->cancel_sig)
+		return exit_for_signal(r->cancel_sig);
+	if (r->syserr)
+		return EXIT_SYSERR;
+	switch (s->status) {
+	case ST_SUCCEEDED:
+	case ST_SKIPPED:
+		return EXIT_OK;
+	case ST_TIMED_OUT:
+		return s->allowed ? EXIT_OK : EXIT_TIMEOUT;
+	case ST_FAILED:
+		return s->allowed ? EXIT_OK : EXIT_FAILED;
+	default:
+		return EXIT_FAILED;
+	}
+}
+
+/* Runs step i, once its run is open and read. */
+static int
+run_step(struct runctx *c, const struct step_opts *o, uint32_t i)
+{
+	struct runner r;
+	int rc, before = c->rs.s[i].status;
+
+	if (journal_open(&c->jr, c->rd.dfd, c->rs.id) == -1) {
+		warn("open '%s/events.jsonl'", c->rd.path);
+		return EXIT_SYSERR;
+	}
+	if (runner_init(&r, c, &(struct runner_opts){ 1, 1, o->verbose,
+	    1 }) == -1) {
+		warn("setting up signals");
+		runner_release(&r);
+		return EXIT_SYSERR;
+	}
+	/* What an earlier dag-step of this step, or a dead dag-run, left. */
+	reaper_kill_orphans(c->rs.id, c->g->s[i].id);
+	runner_rerun(&r, i);
+	progress_init(&c->pg, 1, o->quiet);
+	runner_begin(&r);
+	run_drive(&r, o->quiet);
+	runner_end(&r);
+	run_tell(c, o->quiet);
+	progress_done(&c->pg);
+	if (close_run(c, c->rs.s[i].status != before) == -1)
+		r.syserr = 1;
+	if (o->json)
+		print_json(c, i);
+	rc = step_exit(&r, &c->rs.s[i]);
+	runner_release(&r);
+	return rc;
+}
+
+int
+step_main(const struct step_opts *o)
+{
+	struct runctx c;
+	int64_t idx;
+	uint32_t k;
+	int rc, sfd = -1;
+
+	if (o->finish)
+		return finish(o);
+	runctx_init(&c);
+	if ((rc = open_run(&c, o->run_dir)) != EXIT_OK)
+		goto out;
+	if ((idx = dag_find(c.g, o->step, strlen(o->step))) < 0) {
+		warnx("%s: no step \"%s\" in this run", o->run_dir, o->step);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if ((rc = lock_step(&c, (uint32_t)idx, &sfd)) != EXIT_OK ||
+	    (rc = read_run(&c)) != EXIT_OK)
+		goto out;
+	if (!needs_ended(&c, (uint32_t)idx)) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	for (k = 0; k < c.g->n; k++)
+		c.rs.s[k].selected = k == idx;
+	if (o->dry_run)
+		run_describe(&c, (uint32_t)idx);
+	else
+		rc = run_step(&c, o, (uint32_t)idx);
+out:
+	if (sfd != -1)
+		close(sfd);
+	runctx_release(&c);
+	return rc;
+}
