@@ -90,8 +90,10 @@ test-valgrind: all
 	$(MAKE) unit UNIT_RUN="$(VALGRIND)"
 	DAGKIT_SLOW=1 DAGKIT_BIN=$(CURDIR)/build/valgrind/bin bats --jobs 1 tests
 
+# The man pages, and the rules of the tree a script can check.
 lint:
 	mandoc -Tlint -W warning man/*.1
+	sh tests/lint.sh
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the programs, their man
 # pages, the bash completion (one file, linked under each program's name)

@@ -37,22 +37,19 @@ graph_build_deps(struct dag *g)
 
 /*
  * Tarjan's strongly connected components, iteratively (a chain of 100,000
- * steps must not overflow the C stack).  For each component of more than
- * one step, reports one cycle through it, found by walking needs inside the
- * component from its first-declared step back to itself.
+ * steps must not overflow the C stack): comp[v] gets v's component, from
+ * 1.  Returns how many there are.  O(V + E).
  */
-static void
-report_cycles(struct dag *g, struct diag *d)
+static uint32_t
+components(const struct dag *g, uint32_t *comp)
 {
-	uint32_t n = g->n, i, idx = 0, sp = 0, cs = 0;
+	uint32_t n = g->n, i, idx = 0, sp = 0, cs = 0, ncomp = 0;
 	uint32_t *index = xcalloc(n, sizeof(*index));
 	uint32_t *low = xcalloc(n, sizeof(*low));
 	uint32_t *stack = xcalloc(n, sizeof(*stack));
-	uint32_t *comp = xcalloc(n, sizeof(*comp));
 	uint32_t *call = xcalloc(n, sizeof(*call));	/* DFS call stack */
 	uint32_t *edge = xcalloc(n, sizeof(*edge));	/* next edge per frame */
 	uint8_t *onstack = xcalloc(n, 1);
-	uint32_t ncomp = 0;
 
 	for (i = 0; i < n; i++) {
 		if (index[i] != 0)
@@ -90,86 +87,107 @@ report_cycles(struct dag *g, struct diag *d)
 			} while (w != v);
 		}
 	}
-	/* One cycle per non-trivial component, by BFS within it. */
-	{
-		uint32_t *prev = xcalloc(n, sizeof(*prev));
-		uint32_t *q = xcalloc(n, sizeof(*q));
-		uint8_t *seen = xcalloc(ncomp + 1, 1);
-		uint8_t *vis = xcalloc(n, 1);
-
-		for (i = 0; i < n; i++) {
-			uint32_t c = comp[i], head = 0, tail = 0, k, v, len;
-			struct strbuf sb = STRBUF_INIT;
-			uint32_t *path;
-			int found = 0;
-
-			if (seen[c])
-				continue;
-			seen[c] = 1;
-			/* Is the component more than this one step? */
-			for (k = i + 1; k < n && comp[k] != c; k++)
-				;
-			if (k == n)
-				continue;
-			q[tail++] = i;
-			vis[i] = 1;
-			while (head < tail && !found) {
-				v = q[head++];
-				for (k = g->need_off[v]; k < g->need_off[v + 1];
-				    k++) {
-					uint32_t w = g->need[k];
-
-					if (comp[w] != c)
-						continue;
-					if (w == i) {
-						prev[i] = v;
-						found = 1;
-						break;
-					}
-					if (!vis[w]) {
-						vis[w] = 1;
-						prev[w] = v;
-						q[tail++] = w;
-					}
-				}
-			}
-			/* Walk back: i <- ... gives needs order; print as
-			 * dependency direction a -> b meaning a needs b. */
-			path = xcalloc(n + 1, sizeof(*path));
-			len = 0;
-			v = prev[i];
-			path[len++] = i;
-			while (v != i && len <= n) {
-				path[len++] = v;
-				v = prev[v];
-			}
-			/* path: i, prev(i)... ; reverse to follow needs. */
-			strbuf_adds(&sb, "cycle: ");
-			strbuf_adds(&sb, g->s[i].id);
-			for (k = len; k-- > 1; ) {
-				strbuf_adds(&sb, " -> ");
-				strbuf_adds(&sb, g->s[path[k]].id);
-			}
-			strbuf_adds(&sb, " -> ");
-			strbuf_adds(&sb, g->s[i].id);
-			diag_add(d, DIAG_ERROR, "steps", "%s", sb.buf);
-			strbuf_release(&sb);
-			free(path);
-			for (k = 0; k < tail; k++)
-				vis[q[k]] = 0;
-		}
-		free(prev);
-		free(q);
-		free(seen);
-		free(vis);
-	}
 	free(index);
 	free(low);
 	free(stack);
-	free(comp);
 	free(call);
 	free(edge);
 	free(onstack);
+	return ncomp;
+}
+
+/* Scratch space of report_cycle, n entries each, allocated once. */
+struct cyc {
+	uint32_t	*prev, *q, *path;
+	uint8_t		*vis;
+};
+
+/*
+ * Reports the cycle through step i that a BFS along needs inside i's
+ * component finds back to i: "cycle: a -> b -> a", a needing b.
+ * O(size of the component).
+ */
+static void
+report_cycle(const struct dag *g, struct diag *d, const uint32_t *comp,
+    uint32_t i, struct cyc *w)
+{
+	struct strbuf sb = STRBUF_INIT;
+	uint32_t head = 0, tail = 0, k, v, len = 0;
+	int found = 0;
+
+	w->q[tail++] = i;
+	w->vis[i] = 1;
+	while (head < tail && !found) {
+		v = w->q[head++];
+		for (k = g->need_off[v]; k < g->need_off[v + 1]; k++) {
+			uint32_t x = g->need[k];
+
+			if (comp[x] != comp[i])
+				continue;
+			if (x == i) {
+				w->prev[i] = v;
+				found = 1;
+				break;
+			}
+			if (!w->vis[x]) {
+				w->vis[x] = 1;
+				w->prev[x] = v;
+				w->q[tail++] = x;
+			}
+		}
+	}
+	/* Walk back from i: the path runs against the needs; print it
+	 * reversed, so each arrow points to what the step needs. */
+	w->path[len++] = i;
+	for (v = w->prev[i]; v != i && len < g->n; v = w->prev[v])
+		w->path[len++] = v;
+	strbuf_adds(&sb, "cycle: ");
+	strbuf_adds(&sb, g->s[i].id);
+	for (k = len; k-- > 1; ) {
+		strbuf_adds(&sb, " -> ");
+		strbuf_adds(&sb, g->s[w->path[k]].id);
+	}
+	strbuf_adds(&sb, " -> ");
+	strbuf_adds(&sb, g->s[i].id);
+	diag_add(d, DIAG_ERROR, "steps", "%s", sb.buf);
+	strbuf_release(&sb);
+	for (k = 0; k < tail; k++)
+		w->vis[w->q[k]] = 0;
+}
+
+/*
+ * One cycle per component of more than one step, through its first-
+ * declared step.  O(V + E).
+ */
+static void
+report_cycles(struct dag *g, struct diag *d)
+{
+	uint32_t n = g->n, i, ncomp;
+	uint32_t *comp = xcalloc(n, sizeof(*comp));
+	uint32_t *size, *first;
+	struct cyc w;
+
+	ncomp = components(g, comp);
+	size = xcalloc(ncomp + 1, sizeof(*size));
+	first = xcalloc(ncomp + 1, sizeof(*first));
+	for (i = n; i-- > 0; ) {
+		size[comp[i]]++;
+		first[comp[i]] = i;
+	}
+	w.prev = xcalloc(n, sizeof(*w.prev));
+	w.q = xcalloc(n, sizeof(*w.q));
+	w.path = xcalloc(n + 1, sizeof(*w.path));
+	w.vis = xcalloc(n, 1);
+	for (i = 0; i < n; i++)
+		if (first[comp[i]] == i && size[comp[i]] > 1)
+			report_cycle(g, d, comp, i, &w);
+	free(w.prev);
+	free(w.q);
+	free(w.path);
+	free(w.vis);
+	free(size);
+	free(first);
+	free(comp);
 }
 
 int

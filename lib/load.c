@@ -8,6 +8,11 @@
  *
  * Cost: one pass over the tape per step plus O(V + E) graph work and one
  * batched jq compile, so 100,000 steps load in a fraction of a second.
+ *
+ * Interface: dag.h (dag_load, dag_find, dag_free; dag_emit is
+ * normalize.c's).  Long: it is the one place where every field of the
+ * format is checked, in the order a document is read; split across files
+ * its checks would lose the loader they all share.
  */
 #include "compat.h"
 
@@ -360,6 +365,7 @@ check_env(struct loader *L, uint32_t v, const char *base)
 /*
  * Checks one step-like object (a step, or defaults when s == &L->def) and
  * fills s.  Fields that only steps may have are refused in defaults.
+ * Long: one case of a few lines per field of SPEC section 2.
  */
 static void
 check_fields(struct loader *L, uint32_t obj, const char *base, struct step *s,
@@ -888,6 +894,96 @@ expr_src(struct loader *L, uint32_t node)
 	return jdoc_strdup(L->j, node, NULL);
 }
 
+/*
+ * The templates of the strings of array node arr (argv, launcher), named
+ * "steps[i].what[n]": an array of arr's length, or NULL if none has one.
+ */
+static struct tmpl *
+array_tmpls(struct loader *L, struct refctx *r, uint32_t arr,
+    const char *what, uint32_t i)
+{
+	const struct jdoc *j = L->j;
+	struct tmpl *v = NULL, *t;
+	uint32_t e, n;
+	char path[300];
+
+	for (e = arr + 1, n = 0; e < j->n[arr].end; e = j->n[e].end, n++) {
+		if (j->n[e].kind != J_STR)
+			continue;
+		path_of(path, sizeof(path), "steps[%u].%s[%u]", i, what, n);
+		if ((t = add_tmpl(L, e, path)) == NULL)
+			continue;
+		if (v == NULL)
+			v = xcalloc(j->n[arr].len + 1, sizeof(*v));
+		v[n] = *t;
+		free(t);
+		scan_tmpl_refs(r, &v[n], path, 1);
+	}
+	return v;
+}
+
+/*
+ * The templates of step i's effective env: defaults.env entries, then the
+ * step's own, in that order (as exec.c renders them).  NULL if none.
+ */
+static struct tmpl *
+env_tmpls(struct loader *L, struct refctx *r, const struct step *s,
+    uint32_t i)
+{
+	const struct jdoc *j = L->j;
+	uint32_t objs[2] = { s->env_def, s->env }, o, total = 0, k, n;
+	struct tmpl *v = NULL, *t;
+	char path[300], *name;
+	int w;
+
+	for (w = 0; w < 2; w++)
+		if (objs[w] != JNONE && j->n[objs[w]].kind == J_OBJ)
+			total += j->n[objs[w]].len;
+	for (w = 0, n = 0; w < 2; w++) {
+		o = objs[w];
+		if (o == JNONE || j->n[o].kind != J_OBJ)
+			continue;
+		for (k = o + 1; k < j->n[o].end; k = j->n[k + 1].end, n++) {
+			if (j->n[k + 1].kind != J_STR)
+				continue;
+			name = jdoc_strdup(j, k, NULL);
+			if (w == 0)
+				path_of(path, sizeof(path), "defaults.env.%.100s",
+				    name);
+			else
+				path_of(path, sizeof(path),
+				    "steps[%u].env.%.100s", i, name);
+			free(name);
+			if ((t = add_tmpl(L, k + 1, path)) == NULL)
+				continue;
+			if (v == NULL)
+				v = xcalloc(total, sizeof(*v));
+			v[n] = *t;
+			free(t);
+			scan_tmpl_refs(r, &v[n], path, w == 0 ? 2 : 1);
+		}
+		if (w == 0)
+			L->def_env_seen = 1;
+	}
+	return v;
+}
+
+/* The .steps references of the jq expression at step i's key. */
+static void
+expr_refs(struct loader *L, struct refctx *r, uint32_t i, int32_t expr,
+    const char *key)
+{
+	char path[300], *src;
+	uint32_t k;
+
+	if (expr < 0 || (k = jdoc_get(L->j, L->g->s[i].node, key)) == JNONE)
+		return;
+	src = expr_src(L, k);
+	scan_refs(r, expr, src, path_of(path, sizeof(path), "steps[%u].%s",
+	    i, key), 0);
+	free(src);
+}
+
 /* Templates and .steps references of step i: needs the graph. */
 static void
 check_exprs(struct loader *L, uint32_t i, uint32_t *stamp, uint32_t *mark)
@@ -895,31 +991,18 @@ check_exprs(struct loader *L, uint32_t i, uint32_t *stamp, uint32_t *mark)
 	const struct jdoc *j = L->j;
 	struct step *s = &L->g->s[i];
 	struct refctx r = { L, i, NULL, stamp, mark };
-	char path[300], *src;
-	uint32_t k, e, n;
-	int anyt = 0;
 	struct step_tmpl tp;
+	char path[300];
 
 	memset(&tp, 0, sizeof(tp));
-	if (s->when >= 0 && (k = jdoc_get(j, s->node, "when")) != JNONE) {
-		src = expr_src(L, k);
-		scan_refs(&r, s->when, src, path_of(path, sizeof(path),
-		    "steps[%u].when", i), 0);
-		free(src);
-	}
-	if (s->input >= 0 && (k = jdoc_get(j, s->node, "input")) != JNONE) {
-		src = expr_src(L, k);
-		scan_refs(&r, s->input, src, path_of(path, sizeof(path),
-		    "steps[%u].input", i), 0);
-		free(src);
-	}
+	expr_refs(L, &r, i, s->when, "when");
+	expr_refs(L, &r, i, s->input, "input");
 	if (s->kind == CMD_RUN && s->cmd != JNONE && j->n[s->cmd].kind == J_STR) {
 		path_of(path, sizeof(path), "steps[%u].run", i);
 		if ((tp.run = add_tmpl(L, s->cmd, path)) != NULL) {
 			size_t bad;
 			const char *why;
 
-			anyt = 1;
 			scan_tmpl_refs(&r, tp.run, path, 1);
 			if (tmpl_shell_places(tp.run, &bad, &why) == -1)
 				diag_add(L->d, DIAG_ERROR, path, "template {{ %s }} "
@@ -929,94 +1012,20 @@ check_exprs(struct loader *L, uint32_t i, uint32_t *stamp, uint32_t *mark)
 				    tp.run->part[bad].text, why);
 		}
 	}
-	if (s->kind == CMD_ARGV && s->cmd != JNONE && j->n[s->cmd].kind == J_ARR) {
-		tp.argv = xcalloc(j->n[s->cmd].len + 1, sizeof(*tp.argv));
-		for (e = s->cmd + 1, n = 0; e < j->n[s->cmd].end;
-		    e = j->n[e].end, n++) {
-			struct tmpl *t;
-
-			if (j->n[e].kind != J_STR)
-				continue;
-			path_of(path, sizeof(path), "steps[%u].argv[%u]", i, n);
-			if ((t = add_tmpl(L, e, path)) != NULL) {
-				anyt = 1;
-				tp.argv[n] = *t;
-				free(t);
-				scan_tmpl_refs(&r, &tp.argv[n], path, 1);
-			}
-		}
-	}
-	if (s->launcher != JNONE && j->n[s->launcher].kind == J_ARR) {
-		tp.launcher = xcalloc(j->n[s->launcher].len + 1,
-		    sizeof(*tp.launcher));
-		for (e = s->launcher + 1, n = 0; e < j->n[s->launcher].end;
-		    e = j->n[e].end, n++) {
-			struct tmpl *t;
-
-			path_of(path, sizeof(path), "steps[%u].launcher[%u]", i,
-			    n);
-			if ((t = add_tmpl(L, e, path)) != NULL) {
-				anyt = 1;
-				tp.launcher[n] = *t;
-				free(t);
-				scan_tmpl_refs(&r, &tp.launcher[n], path, 1);
-			}
-		}
-	}
+	if (s->kind == CMD_ARGV && s->cmd != JNONE && j->n[s->cmd].kind == J_ARR)
+		tp.argv = array_tmpls(L, &r, s->cmd, "argv", i);
+	if (s->launcher != JNONE && j->n[s->launcher].kind == J_ARR)
+		tp.launcher = array_tmpls(L, &r, s->launcher, "launcher", i);
 	if (s->cwd != JNONE) {
 		path_of(path, sizeof(path), "steps[%u].cwd", i);
-		if ((tp.cwd = add_tmpl(L, s->cwd, path)) != NULL) {
-			anyt = 1;
+		if ((tp.cwd = add_tmpl(L, s->cwd, path)) != NULL)
 			scan_tmpl_refs(&r, tp.cwd, path, 1);
-		}
 	}
-	/* Effective env: defaults.env entries, then the step's own. */
-	{
-		uint32_t objs[2] = { s->env_def, s->env }, o, total = 0;
-		int w;
-
-		for (w = 0; w < 2; w++)
-			if (objs[w] != JNONE && j->n[objs[w]].kind == J_OBJ)
-				total += j->n[objs[w]].len;
-		if (total > 0)
-			tp.env = xcalloc(total, sizeof(*tp.env));
-		for (w = 0, n = 0; w < 2; w++) {
-			o = objs[w];
-			if (o == JNONE || j->n[o].kind != J_OBJ)
-				continue;
-			for (k = o + 1; k < j->n[o].end; k = j->n[k + 1].end,
-			    n++) {
-				struct tmpl *t;
-				char *name;
-
-				if (j->n[k + 1].kind != J_STR)
-					continue;
-				name = jdoc_strdup(j, k, NULL);
-				path_of(path, sizeof(path), "%s.env.%.100s",
-				    w == 0 ? "defaults" : "", name);
-				if (w == 1)
-					path_of(path, sizeof(path),
-					    "steps[%u].env.%.100s", i, name);
-				free(name);
-				if ((t = add_tmpl(L, k + 1, path)) != NULL) {
-					anyt = 1;
-					tp.env[n] = *t;
-					free(t);
-					scan_tmpl_refs(&r, &tp.env[n], path,
-					    w == 0 ? 2 : 1);
-				}
-			}
-			if (w == 0)
-				L->def_env_seen = 1;
-		}
-	}
-	if (anyt) {
+	tp.env = env_tmpls(L, &r, s, i);
+	if (tp.run != NULL || tp.argv != NULL || tp.launcher != NULL ||
+	    tp.cwd != NULL || tp.env != NULL) {
 		s->tp = xmalloc(sizeof(*s->tp));
 		*s->tp = tp;
-	} else {
-		free(tp.argv);
-		free(tp.env);
-		free(tp.launcher);
 	}
 	/* Templates in the top-level env see each step's context too. */
 	if (L->g->env_has_tmpl)
@@ -1400,10 +1409,12 @@ dag_free(struct dag *g)
 					tmpl_release(&s->tp->argv[k]);
 			}
 			if (s->tp->env != NULL) {
-				n = 0;
-				if (s->env_def != JNONE)
+				n = 0;	/* as env_tmpls counted them */
+				if (s->env_def != JNONE &&
+				    g->doc.n[s->env_def].kind == J_OBJ)
 					n += g->doc.n[s->env_def].len;
-				if (s->env != JNONE)
+				if (s->env != JNONE &&
+				    g->doc.n[s->env].kind == J_OBJ)
 					n += g->doc.n[s->env].len;
 				for (k = 0; k < n; k++)
 					tmpl_release(&s->tp->env[k]);

@@ -6,6 +6,8 @@
  * dag-plan and dag-run read raw and normalized DAGs through the same
  * loader.  Values the loader does not interpret are copied token by token
  * from the source text, which makes this a linear pass with no jv at all.
+ *
+ * Interface: dag.h (dag_emit).
  */
 #include "compat.h"
 

@@ -198,7 +198,10 @@ fail:
 	return -1;
 }
 
-/* --target: the steps named and their ancestors, by a worklist. */
+/*
+ * --target: the steps named and their ancestors, by a worklist; without
+ * it the whole DAG, whatever a resumed run's last invocation aimed at.
+ */
 static int
 select_targets(struct runctx *c, char **t, int n)
 {
@@ -207,10 +210,10 @@ select_targets(struct runctx *c, char **t, int n)
 	int64_t v;
 	int ti;
 
+	for (i = 0; i < g->n; i++)
+		c->rs.s[i].selected = n == 0;
 	if (n == 0)
 		return 0;
-	for (i = 0; i < g->n; i++)
-		c->rs.s[i].selected = 0;
 	q = xcalloc(g->n + 1, sizeof(*q));
 	for (ti = 0; ti < n; ti++) {
 		if ((v = dag_find(g, t[ti], strlen(t[ti]))) < 0) {

@@ -12,7 +12,8 @@
  * shell's state, so each template's place is known before any runs.
  * Backslash-newline is removed by the shell before it reads tokens (but in
  * '...' and comments), so "$\<newline>(" opens a $(...) and "<\<newline><"
- * a here-document: the scan skips such pairs, in its look-aheads too.
+ * a here-document: the scan skips such pairs, in its look-aheads too. *
+ * Interface: jqexpr.h (tmpl_shell_places, shell_quote_at).
  */
 #include "compat.h"
 
@@ -87,7 +88,11 @@ word_at(const char *p, const char *w, const char **end)
 	return 1;
 }
 
-/* Scans literal text, moving through the frames. */
+/*
+ * Scans literal text, moving through the frames.  Long: one loop over the
+ * characters, a case per token of the shell's grammar that changes where
+ * a template stands; the cases share the position and the frame stack.
+ */
 static void
 scan(struct lex *L, const char *s)
 {

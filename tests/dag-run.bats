@@ -33,31 +33,37 @@ EOF2
 }
 
 @test "-j bounds parallelism; steps run in parallel up to it" {
-	dag wf.json <<'EOF2'
-{"steps": [{"id": "a", "run": "echo $$ >> pids; sleep 1"}, {"id": "b", "run": "echo $$ >> pids; sleep 1"},
- {"id": "c", "run": "echo $$ >> pids; sleep 1"}, {"id": "d", "run": "echo $$ >> pids; sleep 1"}]}
+	# Each step waits until $N steps have started (or 20 s): with -jN
+	# and a barrier of N, N steps must be running at once to get past it.
+	# The journal, not the clock, shows how many ran together.
+	cat > barrier.sh <<'EOF2'
+touch "up.$DAG_STEP_ID"; i=0
+while [ "$(ls up.* | wc -l)" -lt "$N" ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
+[ "$(ls up.* | wc -l)" -ge "$N" ]
 EOF2
-	start=$(date +%s%N)
-	run -0 timeout 30 dag-run -q -j4 wf.json
-	par=$(( ($(date +%s%N) - start) / 1000000 ))
-	start=$(date +%s%N)
-	run -0 timeout 30 dag-run -q -j1 wf.json
-	ser=$(( ($(date +%s%N) - start) / 1000000 ))
-	# Four 1 s steps: together about 1 s, one at a time at least 4 s.
-	[ "$par" -lt 3500 ]
-	[ "$ser" -ge 4000 ]
-	# -j1: never two at once (intervals from the journal do not overlap).
+	jq -nc '{steps: [range(6) | {id: "s\(.)", argv: ["sh", "barrier.sh"]}]}' > wf.json
+	for j in 4 2; do
+		rm -f up.*
+		N=$j run -0 timeout 60 dag-run -q -j$j wf.json
+		assert_equal "$(max_together "$(latest)")" "$j"
+	done
+	# -j1: never two at once, whatever the machine's load.
+	N=1 run -0 timeout 60 dag-run -q -j1 wf.json
+	assert_equal "$(max_together "$(latest)")" 1
 	run jq -rs '[.[] | select(.event == "step_started" or .event == "step_finished") | .event] | join(" ")' "$(latest)/events.jsonl"
-	assert_output "step_started step_finished step_started step_finished step_started step_finished step_started step_finished"
+	assert_output "$(printf 'step_started step_finished %.0s' 1 2 3 4 5 6 | sed 's/ $//')"
 }
 
 @test "event-driven: a short chain beside a long step finishes before it" {
+	# long ends only once s3 has run: with -j2 it holds one slot, so the
+	# chain must go on in the other as each step ends, not by levels.
 	dag wf.json <<'EOF2'
-{"steps": [{"id": "long", "run": "sleep 2"}, {"id": "s1", "run": "sleep 0.2"},
- {"id": "s2", "needs": ["s1"], "run": "sleep 0.2"}, {"id": "s3", "needs": ["s2"], "run": "sleep 0.2"},
+{"steps": [{"id": "long", "run": "i=0; while [ ! -e s3.done ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done; [ -e s3.done ]"},
+ {"id": "s1", "run": "true"}, {"id": "s2", "needs": ["s1"], "run": "true"},
+ {"id": "s3", "needs": ["s2"], "run": "touch s3.done"},
  {"id": "after", "needs": ["long", "s3"], "run": "true"}]}
 EOF2
-	run -0 timeout 30 dag-run -q -j2 wf.json
+	run -0 timeout 60 dag-run -q -j2 wf.json
 	run jq -r 'select(.event == "step_finished") | .step' "$(latest)/events.jsonl"
 	assert_equal "$(paste -sd' ' <<<"$output")" "s1 s2 s3 long after"
 }
@@ -605,4 +611,84 @@ EOF2
 	assert_equal "$(jq -r '.steps.b.attempts' "$d/run.json")" 2
 	run -2 dag-step --run-dir "$d" nope
 	run -2 dag-step b
+}
+
+# ---------------------------------------------------------------------------
+# The run's lifecycle (sched.c): each of these failed before the engine
+# was redesigned.
+
+@test "a 300,000-step chain whose first step fails settles: the rest upstream_failed, exit 1, no stack overflow" {
+	n=300000
+	# Under ASan or valgrind frames are bigger and journal lines slower.
+	[ -n "${ASAN_OPTIONS:-}${DAGKIT_SLOW:-}" ] && n=100000
+	jq -nc --argjson n "$n" '{name: "chain", steps: ([{id: "s0", run: "false"}]
+	    + [range(1; $n) | {id: "s\(.)", run: "true", needs: ["s\(. - 1)"]}])}' > chain.json
+	run -1 --separate-stderr timeout 900 dag-run -q chain.json
+	assert_equal "$(jq -c .counts "$(latest)/run.json")" "{\"failed\":1,\"upstream_failed\":$((n - 1))}"
+	assert_equal "$(jq -r '.steps["s'$((n - 1))'"].reason' "$(latest)/run.json")" "a need did not succeed"
+	assert_equal "$(grep -c '"event":"step_skipped"' "$(latest)/events.jsonl")" $((n - 1))
+}
+
+@test "--target aims only the invocation that names it: a later --resume without it runs the whole DAG" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "a", "run": "test -e fixed"}, {"id": "b", "needs": ["a"], "run": "touch b.ran"}]}
+EOF2
+	run -1 timeout 30 dag-run -q wf.json
+	assert_equal "$(status_of b)" upstream_failed
+	touch fixed
+	run -0 timeout 30 dag-run -q --resume latest --target a
+	assert_file_not_exists b.ran
+	assert_equal "$(jq -c .counts "$(latest)/run.json")" '{"succeeded":1}'
+	run -0 timeout 30 dag-run -q --resume latest
+	assert_file_exists b.ran
+	run -0 dag-status
+	assert_line "status   succeeded"
+	assert_line "done     2/2"
+	assert_equal "$(jq -c .counts "$(latest)/run.json")" '{"succeeded":2}'
+	# The journal says it: targets on the invocation that named them only.
+	assert_equal "$(jq -c 'select(.event == "run_started") | .targets' "$(latest)/events.jsonl" | paste -sd' ')" 'null ["a"] null'
+}
+
+@test "--resume with other params is refused, naming them; --params-changed records the new ones" {
+	dag wf.json <<'EOF2'
+{"params": {"day": "today", "n": "1"}, "steps": [{"id": "a", "run": "echo a {{ .params.day }} >> log"},
+ {"id": "b", "needs": ["a"], "run": "echo b {{ .params.day }} >> log; test -e ok"}]}
+EOF2
+	run -1 timeout 30 dag-run -q -p day=2026-01-01 wf.json
+	touch ok
+	nev=$(wc -l < "$(latest)/events.jsonl")
+	run -2 --separate-stderr timeout 30 dag-run -q --resume latest -p day=2099-12-31 -p n=1
+	assert_equal "$stderr" 'dag-run: --resume: -p differs from the params the run began with: day was "2026-01-01", now "2099-12-31" (give --params-changed to re-run what did not succeed with the new values)'
+	# Refused before anything was written or run.
+	assert_equal "$(wc -l < "$(latest)/events.jsonl")" "$nev"
+	assert_equal "$(paste -sd' ' log)" "a 2026-01-01 b 2026-01-01"
+	run -2 --separate-stderr timeout 30 dag-run -q --params-changed wf.json
+	assert_equal "$stderr" "dag-run: --params-changed goes with --resume"
+	# The same values are no change; no -p keeps the run's.
+	rm ok
+	run -1 timeout 30 dag-run -q --resume latest -p day=2026-01-01
+	run -1 timeout 30 dag-run -q --resume latest
+	assert_equal "$(paste -sd' ' log)" "a 2026-01-01 b 2026-01-01 b 2026-01-01 b 2026-01-01"
+	touch ok
+	run -0 timeout 30 dag-run -q --resume latest -p day=2099-12-31 --params-changed
+	assert_equal "$(paste -sd' ' log)" "a 2026-01-01 b 2026-01-01 b 2026-01-01 b 2026-01-01 b 2099-12-31"
+	assert_equal "$(jq -c .params "$(latest)/run.json")" '{"day":"2099-12-31","n":"1"}'
+	assert_equal "$(jq -r 'select(.event == "run_started") | .params.day' "$(latest)/events.jsonl" | paste -sd' ')" \
+	    "2026-01-01 2026-01-01 2026-01-01 2099-12-31"
+}
+
+@test "a resumed step gets its full retry budget again; attempt numbers go on" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "a", "run": "echo $DAG_ATTEMPT >> attempts; test -e ok", "retry": {"attempts": 3, "delay": 0}}]}
+EOF2
+	run -1 timeout 30 dag-run -q wf.json
+	assert_equal "$(paste -sd' ' attempts)" "1 2 3"
+	run -1 timeout 30 dag-run -q --resume latest
+	assert_equal "$(paste -sd' ' attempts)" "1 2 3 4 5 6"
+	assert_equal "$(jq -r '.steps.a | [.status, .attempts] | @tsv' "$(latest)/run.json")" $'failed\t6'
+	assert_equal "$(jq -r 'select(.event == "step_finished") | "\(.attempt):\(.retry // false)"' "$(latest)/events.jsonl" | paste -sd' ')" \
+	    "1:true 2:true 3:false 4:true 5:true 6:false"
+	touch ok
+	run -0 timeout 30 dag-run -q --resume latest
+	assert_equal "$(jq -r '.steps.a | [.status, .attempts] | @tsv' "$(latest)/run.json")" $'succeeded\t7'
 }

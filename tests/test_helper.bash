@@ -31,3 +31,11 @@ dag() {
 running() {
 	[ -d "/proc/$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
 }
+
+# max_together RUNDIR: the most steps its journal shows running at once
+# (step_started +1, step_finished -1, in journal order).
+max_together() {
+	jq -s '[.[] | select(.event == "step_started" or .event == "step_finished")
+	    | if .event == "step_started" then 1 else -1 end]
+	    | reduce .[] as $d ({n: 0, max: 0}; .n += $d | .max = ([.max, .n] | max)) | .max' "$1/events.jsonl"
+}
