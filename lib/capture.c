@@ -7,6 +7,9 @@
  * pipe2 in the same turn of the loop.  A capture file that cannot be
  * created or written is remembered (capset.error) for the runner to tell
  * and to stop the run on: the step's output would be lost.
+ *
+ * Rules: this file never sees a DAG (no dag.h: a capture knows an id and
+ * an attempt number), and writes to stderr only the lines it relays.
  */
 #include "compat.h"
 

@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "../../lib/dag.h"
+#include "../../lib/diag.h"
+#include "../../lib/journal.h"
 #include "../../lib/sched.h"
 #include "../../lib/state.h"
 
@@ -704,6 +707,78 @@ test_resume(void)
 	printf("resume: resets, a fresh retry budget, attempts go on\n");
 }
 
+/*
+ * Resume from a real journal: the statuses journal_replay restores are
+ * what the scheduler starts from (a, succeeded, stays; b failed its two
+ * attempts and gets two more; c, upstream_failed, is decided again).
+ */
+static void
+test_resume_journal(void)
+{
+	static const char doc[] = "{\"steps\": [{\"id\": \"a\", \"run\": "
+	    "\"true\"}, {\"id\": \"b\", \"needs\": [\"a\"], \"run\": \"false\", "
+	    "\"retry\": {\"attempts\": 2, \"delay\": 0}}, {\"id\": \"c\", "
+	    "\"needs\": [\"b\"], \"run\": \"true\"}]}";
+	static const char journal[] =
+	    "{\"ts\":\"2026-01-01T00:00:00.000Z\",\"run\":\"r\",\"event\":\"run_started\",\"dag\":\"t\",\"params\":{}}\n"
+	    "{\"ts\":\"2026-01-01T00:00:00.001Z\",\"run\":\"r\",\"event\":\"step_started\",\"step\":\"a\",\"attempt\":1,\"pid\":9}\n"
+	    "{\"ts\":\"2026-01-01T00:00:00.002Z\",\"run\":\"r\",\"event\":\"step_finished\",\"step\":\"a\",\"attempt\":1,\"status\":\"succeeded\",\"exit_code\":0}\n"
+	    "{\"ts\":\"2026-01-01T00:00:00.003Z\",\"run\":\"r\",\"event\":\"step_started\",\"step\":\"b\",\"attempt\":1,\"pid\":10}\n"
+	    "{\"ts\":\"2026-01-01T00:00:00.004Z\",\"run\":\"r\",\"event\":\"step_finished\",\"step\":\"b\",\"attempt\":1,\"status\":\"failed\",\"exit_code\":1,\"retry\":true}\n"
+	    "{\"ts\":\"2026-01-01T00:00:00.005Z\",\"run\":\"r\",\"event\":\"step_started\",\"step\":\"b\",\"attempt\":2,\"pid\":11}\n"
+	    "{\"ts\":\"2026-01-01T00:00:00.006Z\",\"run\":\"r\",\"event\":\"step_finished\",\"step\":\"b\",\"attempt\":2,\"status\":\"failed\",\"exit_code\":1}\n"
+	    "{\"ts\":\"2026-01-01T00:00:00.007Z\",\"run\":\"r\",\"event\":\"step_skipped\",\"step\":\"c\",\"status\":\"upstream_failed\",\"reason\":\"x\"}\n"
+	    "{\"ts\":\"2026-01-01T00:00:00.008Z\",\"run\":\"r\",\"event\":\"run_finished\",\"status\":\"failed\"}\n"
+	    "{\"ts\":\"2026-01-01T00:00:00.009Z\",\"run\":\"r\",\"eve";	/* torn */
+	struct sched_action a;
+	struct sched_graph sg;
+	struct runstate rs;
+	struct diag d;
+	struct sched s;
+	struct dag *g;
+	int resets = 0, k;
+
+	diag_init(&d, "t");
+	g = dag_load_buf(strdup(doc), sizeof(doc) - 1, "t", "t", 0, &d);
+	CHECK(g != NULL);
+	if (g == NULL) {
+		diag_release(&d);
+		return;
+	}
+	state_init(&rs, g);
+	CHECK(journal_replay(journal, sizeof(journal) - 1, g, &rs) == 9);
+	CHECK(rs.status == RUN_FAILED && rs.s[0].status == ST_SUCCEEDED &&
+	    rs.s[1].status == ST_FAILED && rs.s[1].attempts == 2 &&
+	    rs.s[2].status == ST_UPSTREAM_FAILED);
+	sg = (struct sched_graph){ g->n, g->need_off, g->need, g->dep_off,
+	    g->dep, g->order, &g->s[0].pol, sizeof(g->s[0]), NULL, 0, NULL,
+	    g->on_failure, 2, 7 };
+	sched_init(&s, &sg, rs.s);
+	sched_resume(&s);
+	sched_begin(&s);
+	while (sched_next(&s, 0, &a)) {
+		resets += a.kind == SA_RESET;
+		CHECK(a.kind != SA_RESET || a.step != 0);
+	}
+	CHECK(resets == 2 && rs.s[1].status == ST_RUNNING &&
+	    rs.s[1].attempts == 3 && rs.s[2].status == ST_PENDING);
+	for (k = 0; k < 2; k++) {
+		sched_finished(&s, 1, ST_FAILED, 1, 0);
+		CHECK(sched_next(&s, 0, &a) && a.kind == (k == 0 ? SA_RETRY :
+		    SA_FINAL));
+		sched_tick(&s, 0);
+		while (sched_next(&s, 0, &a))
+			;
+	}
+	CHECK(rs.s[1].attempts == 4 && rs.s[2].status == ST_UPSTREAM_FAILED);
+	CHECK(sched_done(&s) && sched_status(&s) == RUN_FAILED);
+	sched_release(&s);
+	state_release(&rs);
+	dag_free(g);
+	diag_release(&d);
+	printf("resume: from a journal replayed, torn last line and all\n");
+}
+
 static void
 test_close_status(void)
 {
@@ -823,6 +898,7 @@ main(void)
 	test_stops();
 	test_targets_when();
 	test_resume();
+	test_resume_journal();
 	test_close_status();
 	test_chain();
 	printf("sched: %d checks, %d failed\n", checks, fails);
