@@ -29,6 +29,17 @@
 #include "xalloc.h"
 
 void
+exec_init(struct execctx *x, const struct dag *g, struct runstate *rs,
+    struct rundir *rd)
+{
+	x->g = g;
+	x->rs = rs;
+	x->rd = rd;
+	x->max_output = 16u << 20;
+	x->checked = xcalloc(g->n + 1, sizeof(*x->checked));
+}
+
+void
 cmdspec_release(struct cmdspec *c)
 {
 	size_t i;

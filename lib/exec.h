@@ -40,6 +40,9 @@ struct execctx {
 	struct exec_checked	*checked;	/* per step, or NULL */
 };
 
+/* Points x at a run (borrowed) for exec's work: no params yet. */
+void	 exec_init(struct execctx *, const struct dag *, struct runstate *,
+	    struct rundir *);
 void	 cmdspec_release(struct cmdspec *);
 /* 1 if step i needs a forked evaluator before its command. */
 int	 exec_needs_prep(const struct dag *, uint32_t i);

@@ -310,14 +310,24 @@ step_line(struct journal *j, const char *event, const char *id)
 	return sb;
 }
 
+/* The same, with the attempt's number. */
+static struct strbuf *
+attempt_line(struct journal *j, const char *event, const char *id,
+    uint32_t attempt)
+{
+	struct strbuf *sb = step_line(j, event, id);
+
+	strbuf_adds(sb, ",\"attempt\":");
+	strbuf_add_int(sb, attempt);
+	return sb;
+}
+
 void
 journal_step_started(struct journal *j, const char *id, uint32_t attempt,
     long pid)
 {
-	struct strbuf *sb = step_line(j, "step_started", id);
+	struct strbuf *sb = attempt_line(j, "step_started", id, attempt);
 
-	strbuf_adds(sb, ",\"attempt\":");
-	strbuf_add_int(sb, attempt);
 	strbuf_adds(sb, ",\"pid\":");
 	strbuf_add_int(sb, pid);
 	(void)journal_end(j);
@@ -327,22 +337,12 @@ void
 journal_step_finished(struct journal *j, const char *id,
     const struct sstate *s, int status, double secs, int retry)
 {
-	struct strbuf *sb = step_line(j, "step_finished", id);
+	struct strbuf *sb = attempt_line(j, "step_finished", id, s->attempts);
 
-	strbuf_adds(sb, ",\"attempt\":");
-	strbuf_add_int(sb, s->attempts);
 	strbuf_adds(sb, ",\"status\":\"");
 	strbuf_adds(sb, step_status_names[status]);
-	strbuf_adds(sb, "\",\"exit_code\":");
-	if (s->exit_code >= 0)
-		strbuf_add_int(sb, s->exit_code);
-	else
-		strbuf_adds(sb, "null");
-	strbuf_adds(sb, ",\"signal\":");
-	if (s->signal > 0)
-		strbuf_add_int(sb, s->signal);
-	else
-		strbuf_adds(sb, "null");
+	strbuf_addc(sb, '"');
+	state_emit_exit(s, sb);
 	strbuf_adds(sb, ",\"duration\":");
 	strbuf_add_secs(sb, secs);
 	if (s->reason != NULL) {
@@ -376,10 +376,8 @@ void
 journal_step_retry(struct journal *j, const char *id, uint32_t attempt,
     double delay)
 {
-	struct strbuf *sb = step_line(j, "step_retry", id);
+	struct strbuf *sb = attempt_line(j, "step_retry", id, attempt);
 
-	strbuf_adds(sb, ",\"attempt\":");
-	strbuf_add_int(sb, attempt);
 	strbuf_adds(sb, ",\"delay\":");
 	strbuf_add_secs(sb, delay);
 	(void)journal_end(j);

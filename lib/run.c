@@ -36,6 +36,8 @@ run_tell(struct runctx *c, int quiet)
 {
 	size_t k;
 
+	if (c->news.n == 0)
+		return;
 	for (k = 0; k < c->news.n; k++)
 		if (c->news.v[k].sev != DIAG_WARNING || !quiet)
 			warnx("%s", c->news.v[k].msg);
@@ -383,11 +385,7 @@ set_up(struct runctx *c, const struct run_opts *o, const char *runs)
 	hist = history_estimates(runs, c->g);
 	plan_compute(c->g, hist, &c->plan);
 	free(hist);
-	c->x.g = c->g;
-	c->x.rs = &c->rs;
-	c->x.rd = &c->rd;
-	c->x.max_output = 16u << 20;
-	c->x.checked = xcalloc(c->g->n + 1, sizeof(*c->x.checked));
+	exec_init(&c->x, c->g, &c->rs, &c->rd);
 	return EXIT_OK;
 }
 

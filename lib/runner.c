@@ -190,13 +190,13 @@ runner_init(struct runner *r, struct runctx *c, const struct runner_opts *o)
 	r->snap_every = 250;
 	heap_init(&r->timers);
 	r->slots = o->jobs > 0 ? o->jobs : 1;
+	if (r->slots > n)
+		r->slots = n;
 	if (procset_init(&r->ps, r->slots, &r->room) == -1)
 		return -1;
 	/* Past the fd limit, steps wait rather than fail with EMFILE. */
 	if (r->slots > r->room)
 		r->slots = r->room;
-	if (r->slots > n)
-		r->slots = n;
 	procset_shut_in_child(&r->ps, c->rd.lockfd);
 	reaper_init(&r->rp);
 	capset_init(&r->cs, c->rd.sdfd, o->verbose, &c->pg);
@@ -469,6 +469,9 @@ reap(struct runner *r)
 			if (ex[k].tag != PROCSET_NONE && !r->att[ex[k].tag].eval)
 				caps[nc++] = &r->att[ex[k].tag].cap;
 		capset_drain(&r->cs, caps, nc);
+		/* An output lost is a system error before the step ends:
+		 * no retry for it. */
+		check_io(r);
 		now = clock_mono_ms();
 		for (k = 0; k < n; k++) {
 			if (ex[k].tag == PROCSET_NONE) {
@@ -593,6 +596,7 @@ poll_once(struct runner *r)
 	/* Output first: a pipe that only hung up (a silent step's end) is
 	 * closed without a read, and the reaping then has nothing left. */
 	capset_polled(&r->cs, &r->pfd[1]);
+	check_io(r);
 	if (r->pfd[0].revents & POLLIN) {
 		ns = procset_signals(&r->ps, sigs, nitems(sigs));
 		for (k = 0; k < ns; k++)

@@ -164,6 +164,21 @@ time_field(struct strbuf *sb, const char *name, int64_t ms)
 }
 
 void
+state_emit_exit(const struct sstate *s, struct strbuf *sb)
+{
+	strbuf_adds(sb, ",\"exit_code\":");
+	if (s->exit_code >= 0)
+		strbuf_add_int(sb, s->exit_code);
+	else
+		strbuf_adds(sb, "null");
+	strbuf_adds(sb, ",\"signal\":");
+	if (s->signal > 0)
+		strbuf_add_int(sb, s->signal);
+	else
+		strbuf_adds(sb, "null");
+}
+
+void
 state_emit(const struct runstate *rs, const struct dag *g, struct strbuf *sb)
 {
 	uint32_t counts[ST__N], i;
@@ -200,16 +215,7 @@ state_emit(const struct runstate *rs, const struct dag *g, struct strbuf *sb)
 		strbuf_adds(sb, step_status_names[s->status]);
 		strbuf_adds(sb, "\",\"attempts\":");
 		strbuf_add_int(sb, s->attempts);
-		strbuf_adds(sb, ",\"exit_code\":");
-		if (s->exit_code >= 0)
-			strbuf_add_int(sb, s->exit_code);
-		else
-			strbuf_adds(sb, "null");
-		strbuf_adds(sb, ",\"signal\":");
-		if (s->signal > 0)
-			strbuf_add_int(sb, s->signal);
-		else
-			strbuf_adds(sb, "null");
+		state_emit_exit(s, sb);
 		time_field(sb, "started", s->started);
 		time_field(sb, "finished", s->finished);
 		strbuf_adds(sb, ",\"duration\":");

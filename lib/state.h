@@ -60,6 +60,8 @@ int	run_status_parse(const char *, size_t);
 void	state_set_reason(struct sstate *, const char *);
 /* The step will run again: its record is cleared, but for attempts. */
 void	state_clear(struct sstate *);
+/* Appends ,"exit_code":N,"signal":N of s to sb (null when none). */
+void	state_emit_exit(const struct sstate *, struct strbuf *);
 /* Appends run.json's JSON (SPEC section 4) to sb. */
 void	state_emit(const struct runstate *, const struct dag *, struct strbuf *);
 /* Replaces dirfd/run.json with rs's: 0, or -1 with errno. */

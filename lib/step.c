@@ -69,11 +69,7 @@ read_run(struct runctx *c)
 	}
 	if (run_params(c, NULL, 0, 0, 0) == -1)
 		return EXIT_USAGE;
-	c->x.g = c->g;
-	c->x.rs = &c->rs;
-	c->x.rd = &c->rd;
-	c->x.max_output = 16u << 20;
-	c->x.checked = xcalloc(c->g->n + 1, sizeof(*c->x.checked));
+	exec_init(&c->x, c->g, &c->rs, &c->rd);
 	return EXIT_OK;
 }
 

@@ -566,24 +566,32 @@ test_on_failure(void)
 	printf("on_failure: stop, continue, abort, allow_failure\n");
 }
 
+/* 0 runs, 1 waits to retry, 2 needs 0, 3 is a handler of 0; then the
+ * run stops for why. */
+static void
+stop_setup(struct tg *t, int why)
+{
+	static const uint32_t e[2][2] = { { 2, 0 }, { 3, 0 } };
+
+	tg_init(t, 4, e, 2);
+	t->pol[1].attempts = 2;
+	t->pol[3].trigger = TRIG_ALL_DONE;
+	tg_start(t);
+	sched_begin(&t->s);
+	drain(t, 0);
+	(void)fail_at(t, 1, ST_FAILED, 1, 0);
+	sched_stop(&t->s, why);
+	drain(t, 1);
+}
+
 static void
 test_stops(void)
 {
-	static const uint32_t e[2][2] = { { 2, 0 }, { 3, 0 } };
 	struct tg t;
 	int why;
 
-	/* 0 runs, 1 waits to retry, 2 needs 0, 3 is a handler of 0. */
 	for (why = STOP_DEADLINE; why <= STOP_CANCEL; why++) {
-		tg_init(&t, 4, e, 2);
-		t.pol[1].attempts = 2;
-		t.pol[3].trigger = TRIG_ALL_DONE;
-		tg_start(&t);
-		sched_begin(&t.s);
-		drain(&t, 0);
-		(void)fail_at(&t, 1, ST_FAILED, 1, 0);
-		sched_stop(&t.s, why);
-		drain(&t, 1);
+		stop_setup(&t, why);
 		CHECK(saw(&t, SA_KILL, 0) && find(&t, SA_KILL, 0)->reason ==
 		    why);
 		CHECK(saw(&t, SA_FINAL, 1) && find(&t, SA_FINAL, 1)->status ==
@@ -601,15 +609,7 @@ test_stops(void)
 	}
 
 	/* A system error: no handler, no retry; waits end as they were. */
-	tg_init(&t, 4, e, 2);
-	t.pol[1].attempts = 2;
-	t.pol[3].trigger = TRIG_ALL_DONE;
-	tg_start(&t);
-	sched_begin(&t.s);
-	drain(&t, 0);
-	(void)fail_at(&t, 1, ST_FAILED, 1, 0);
-	sched_stop(&t.s, STOP_SYSERR);
-	drain(&t, 1);
+	stop_setup(&t, STOP_SYSERR);
 	CHECK(saw(&t, SA_FINAL, 1) && find(&t, SA_FINAL, 1)->status ==
 	    ST_FAILED && !saw(&t, SA_KILL, 0));
 	sched_finished(&t.s, 0, ST_SUCCEEDED, 0, 2);
