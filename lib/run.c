@@ -103,13 +103,14 @@ run_load(struct runctx *c, const char *path, const char *display,
 	return rc;
 }
 
-/* A value for a message: compact JSON, cut at 40 bytes. */
+/* A value (consumed) for a message: compact JSON, cut at 40 bytes. */
 static void
 add_value(struct strbuf *sb, jv v)
 {
 	struct strbuf tmp = STRBUF_INIT;
 
 	json_append(&tmp, v);
+	jv_free(v);
 	if (tmp.len > 40) {
 		tmp.len = 37;
 		strbuf_adds(&tmp, "...");
@@ -188,7 +189,7 @@ run_params(struct runctx *c, char **kv, int n, int check, int changed)
 	}
 	jv_free(rec);
 	strbuf_release(&diff);
-	json_append(&sb, jv_copy(p));
+	json_append(&sb, p);
 	c->rs.params = strbuf_detach(&sb, NULL);
 	jv_free(c->x.params);
 	c->x.params = p;

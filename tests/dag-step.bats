@@ -52,7 +52,9 @@ EOF2
 	pid=$!
 	for _ in $(seq 300); do [ -e s.started ] && break; sleep 0.1; done
 	kill -TERM "$pid"
-	run -143 wait "$pid"
+	st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 143
 	run -130 dag-status
 	assert_equal "$(jq -r '[.steps.s.status, .steps.t.status] | @tsv' "$(latest)/run.json")" $'cancelled\tpending'
 	# t ran, but s still shows the cancel.
