@@ -205,14 +205,16 @@ failed(struct capset *cs, struct capture *c, const char *ext)
 /*
  * -v: what the step wrote on stream which goes to stderr by whole lines,
  * each prefixed "[id] ", so the lines of steps running together do not
- * mix; an unfinished line waits for its end (at EOF, a newline is added).
+ * mix; an unfinished line waits for its end, 64 KiB at most (a longer
+ * line goes out in pieces); at EOF a newline is added.  O(n).
  */
 static void
 relay_lines(struct capset *cs, struct capture *c, int which, const char *buf,
     size_t n, int eof)
 {
 	struct strbuf out = STRBUF_INIT, *part;
-	const char *p = buf, *end = buf + n, *nl;
+	size_t off = 0, left, k;
+	const char *nl;
 
 	if (c->vpart == NULL) {
 		if (n == 0)
@@ -220,21 +222,26 @@ relay_lines(struct capset *cs, struct capture *c, int which, const char *buf,
 		c->vpart = xcalloc(2, sizeof(*c->vpart));
 	}
 	part = &c->vpart[which];
-	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+	strbuf_add(part, buf, n);
+	while ((left = part->len - off) > 0) {
+		nl = memchr(part->buf + off, '\n', left < VLINE_MAX ? left :
+		    VLINE_MAX);
+		if (nl != NULL)
+			k = (size_t)(nl - (part->buf + off)) + 1;
+		else if (left >= VLINE_MAX || eof)
+			k = left < VLINE_MAX ? left : VLINE_MAX;
+		else
+			break;
 		strbuf_addf(&out, "[%s] ", c->id);
-		if (part->len > 0)
-			strbuf_add(&out, part->buf, part->len);
-		strbuf_reset(part);
-		strbuf_add(&out, p, (size_t)(nl - p + 1));
-		p = nl + 1;
+		strbuf_add(&out, part->buf + off, k);
+		if (nl == NULL)
+			strbuf_addc(&out, '\n');
+		off += k;
 	}
-	if (p < end)
-		strbuf_add(part, p, (size_t)(end - p));
-	if (part->len > 0 && (eof || part->len >= VLINE_MAX)) {
-		strbuf_addf(&out, "[%s] ", c->id);
-		strbuf_add(&out, part->buf, part->len);
-		strbuf_addc(&out, '\n');
-		strbuf_reset(part);
+	if (off > 0) {
+		memmove(part->buf, part->buf + off, part->len - off);
+		part->len -= off;
+		part->buf[part->len] = '\0';
 	}
 	if (out.len > 0) {
 		progress_done(cs->pg);

@@ -390,19 +390,24 @@ set_up(struct runctx *c, const struct run_opts *o, const char *runs)
 	return EXIT_OK;
 }
 
-/* run.json and the journal written, or said why not: 0 or -1. */
+/*
+ * run.json and the journal written, or said why not (unless the runner
+ * said it already: r, or NULL): 0 or -1.
+ */
 static int
-saved(struct runctx *c)
+saved(struct runctx *c, const struct runner *r)
 {
 	int rc = 0;
 
 	if (runctx_snapshot(c) == -1) {
-		warn("write '%s/run.json'", c->rd.path);
+		if (r == NULL || !r->told_snapshot)
+			warn("write '%s/run.json'", c->rd.path);
 		rc = -1;
 	}
 	if (c->jr.error != 0) {
-		warnx("write '%s/events.jsonl': %s", c->rd.path,
-		    strerror(c->jr.error));
+		if (r == NULL || !r->told_journal)
+			warnx("write '%s/events.jsonl': %s", c->rd.path,
+			    strerror(c->jr.error));
 		c->jr.error = 0;
 		rc = -1;
 	}
@@ -419,7 +424,7 @@ prepare(struct runctx *c)
 
 	c->rs.external = 1;
 	journal_run_started(&c->jr, &c->rs, c->g, 0, 0);
-	if (saved(c) == -1)
+	if (saved(c, NULL) == -1)
 		rc = EXIT_SYSERR;
 	diag_init(&d, "dag-run");
 	(void)rundir_latest(&c->rd, &d);
@@ -449,7 +454,7 @@ conclude(struct runctx *c, struct runner *r, const struct run_opts *o)
 	c->rs.status = (uint8_t)runner_status(r);
 	c->rs.finished = clock_wall_ms();
 	journal_run_finished(&c->jr, &c->rs);
-	if (saved(c) == -1)
+	if (saved(c, r) == -1)
 		r->syserr = 1;
 	progress_done(&c->pg);
 	if (o->json) {

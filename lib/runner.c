@@ -515,15 +515,15 @@ attempt_timers(struct runner *r, int64_t now)
 	const struct heap_item *top;
 	struct heap_item it;
 	struct attempt *a;
-	int64_t timer;
 
 	while ((top = heap_top(&r->timers)) != NULL && top->key <= now) {
 		(void)heap_pop(&r->timers, &it);
 		a = &r->att[it.val];
 		if (a->state == AT_FREE || a->timer != it.key)
 			continue;	/* superseded */
-		timer = a->timer;
-		after(r, a, attempt_timer(a, &r->ac, now), timer, now);
+		/* Its heap entry is gone: any timer it sets now is new, even
+		 * one due at once (a kill_grace of 0). */
+		after(r, a, attempt_timer(a, &r->ac, now), 0, now);
 	}
 }
 

@@ -246,12 +246,27 @@ consider(struct sched *s, uint32_t i)
 	}
 }
 
-/* A retry wait ends now with the outcome of the attempt before it. */
+/*
+ * A retry wait ends now with the outcome of the attempt before it: one
+ * still waiting for its delay, or one whose delay is over but that waits
+ * in the ready heap or a pool's queue for room (popped later, it is
+ * skipped then: it is no longer pending).
+ */
 static void
 end_wait(struct sched *s, uint32_t i, int st, const char *why)
 {
-	s->waiting--;
+	if (s->ss[i].status == ST_RETRY_WAIT)
+		s->waiting--;
+	s->v[i].retrying = 0;
 	finalize(s, i, st, why);
+}
+
+/* 1 if step i waits to retry: for its delay, or for room after it. */
+static int
+is_waiting(const struct sched *s, uint32_t i)
+{
+	return s->ss[i].status == ST_RETRY_WAIT ||
+	    (s->ss[i].status == ST_PENDING && s->v[i].retrying);
 }
 
 /* Ends the retry waits: of every step (handlers too) or of non-handlers,
@@ -261,9 +276,8 @@ end_waits(struct sched *s, int handlers, int st, const char *why)
 {
 	uint32_t i;
 
-	for (i = 0; i < s->g.n && s->waiting > 0; i++)
-		if (s->ss[i].status == ST_RETRY_WAIT &&
-		    (handlers || !is_handler(pol(s, i))))
+	for (i = 0; i < s->g.n; i++)
+		if (is_waiting(s, i) && (handlers || !is_handler(pol(s, i))))
 			end_wait(s, i, st < 0 ? s->v[i].wait_st : st, why);
 }
 
@@ -368,6 +382,7 @@ start(struct sched *s, uint32_t i, int64_t now)
 		s->pool_used[p->pool]++;
 	s->ss[i].attempts++;
 	s->ss[i].status = ST_RUNNING;
+	s->v[i].retrying = 0;
 	if (!s->v[i].began) {
 		s->v[i].began = 1;
 		s->v[i].t_first = now;
@@ -405,6 +420,8 @@ sched_next(struct sched *s, int64_t now, struct sched_action *a)
 	while (s->running < s->g.slots && heap_pop(&s->ready, &it) == 0) {
 		p = pol(s, it.val);
 		s->v[it.val].queued = 0;
+		if (s->ss[it.val].status != ST_PENDING)
+			continue;	/* a retry that a stop ended */
 		/* Stopped: it stays pending (for --resume). */
 		if (s->frozen || s->syserr || (s->stopping && !is_handler(p)))
 			continue;
@@ -463,8 +480,9 @@ want_retry(struct sched *s, uint32_t i, int st, int code, int64_t now,
 	if (s->ss[i].attempts - v->base >= p->attempts || s->frozen ||
 	    s->aborting || s->syserr || (s->stopping && !is_handler(p)))
 		return 0;
-	if (p->exit_codes != NULL && (code < 0 || code > 255 ||
-	    !p->exit_codes[code]))
+	/* With exit_codes, only those statuses: a timeout is not one. */
+	if (p->exit_codes != NULL && (st == ST_TIMED_OUT || code < 0 ||
+	    code > 255 || !p->exit_codes[code]))
 		return 0;
 	*ms = sched_backoff(s, p, s->ss[i].attempts - v->base);
 	if (p->max_duration > 0 && now + *ms - v->t_first >=
@@ -530,6 +548,7 @@ sched_tick(struct sched *s, int64_t now)
 		}
 		s->waiting--;
 		s->ss[i].status = ST_PENDING;
+		s->v[i].retrying = 1;
 		enqueue(s, i);
 	}
 	settle(s);
@@ -565,6 +584,16 @@ sched_stop(struct sched *s, int why)
 		break;
 	}
 	settle(s);
+}
+
+void
+sched_abandon(struct sched *s, uint32_t i, const char *why)
+{
+	/* Not ended(): sched_close counts every need's status afresh. */
+	if (s->ss[i].status != ST_RUNNING && s->ss[i].status != ST_RETRY_WAIT)
+		return;
+	s->ss[i].status = ST_CANCELLED;
+	push_action(s, SA_SKIP, i, ST_CANCELLED, why);
 }
 
 void

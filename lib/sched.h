@@ -87,6 +87,7 @@ struct sched_node {
 	int64_t		 t_first;	/* first attempt of this invocation */
 	int64_t		 wake;		/* retry_wait: until when */
 	uint8_t		 queued;	/* in the ready heap or a pool's */
+	uint8_t		 retrying;	/* queued again after a retry wait */
 	uint8_t		 began;		/* t_first is set */
 	uint8_t		 wait_st;	/* retry_wait: how the attempt ended */
 };
@@ -158,6 +159,12 @@ void	 sched_tick(struct sched *, int64_t now);
  * STOP_DEADLINE start nothing more, not even a handler.
  */
 void	 sched_stop(struct sched *, int why);
+/*
+ * dag-step --finish: step i, which the journal left running or waiting
+ * to retry but whose process is gone, ends cancelled (why).  Before
+ * sched_close.
+ */
+void	 sched_abandon(struct sched *, uint32_t i, const char *why);
 /*
  * dag-step --finish: every selected step still pending gets the status
  * its needs now give it, cancelled when they would let it run.

@@ -120,11 +120,47 @@ out:
 	return rc;
 }
 
+/* 1 if a live dag-step holds step i's lock: it is running it now. */
+static int
+step_busy(struct runctx *c, uint32_t i)
+{
+	char name[300];
+	int fd, busy;
+
+	(void)snprintf(name, sizeof(name), "%s/lock", c->g->s[i].id);
+	if ((fd = openat(c->rd.sdfd, name, O_RDWR | O_CLOEXEC)) == -1)
+		return 0;
+	busy = flock(fd, LOCK_EX | LOCK_NB) == -1 && errno == EWOULDBLOCK;
+	close(fd);
+	return busy;
+}
+
+/*
+ * Steps the journal left running or waiting to retry, whose dag-step or
+ * dag-run died (no live dag-step holds their lock): what they left is
+ * killed, and they end cancelled.
+ */
+static void
+abandon_dead(struct runctx *c, struct sched *sc)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->g->n; i++) {
+		if (!c->rs.s[i].selected || (c->rs.s[i].status != ST_RUNNING &&
+		    c->rs.s[i].status != ST_RETRY_WAIT) || step_busy(c, i))
+			continue;
+		reaper_kill_orphans(c->rs.id, c->g->s[i].id);
+		sched_abandon(sc, i, "its attempt never ended: the dag-step or "
+		    "dag-run running it died");
+	}
+}
+
 /*
  * --finish: after an external engine ran what it would, every step still
  * pending gets the status dag-run would have given it (upstream_failed or
  * skipped when its trigger can no longer be met; else cancelled, since
- * the engine never ran it), and the run is closed.
+ * the engine never ran it), and the run is closed; so are steps whose
+ * attempt a dead process left unended.
  */
 static int
 finish(const struct step_opts *o)
@@ -148,12 +184,13 @@ finish(const struct step_opts *o)
 	if ((rc = read_run(&c)) != EXIT_OK)
 		goto out;
 	for (k = 0; k < c.g->n; k++)
-		npending += c.rs.s[k].selected && c.rs.s[k].status ==
-		    ST_PENDING;
+		npending += c.rs.s[k].selected &&
+		    !step_status_terminal(c.rs.s[k].status);
 	/* A line for each step it gives a status to. */
 	progress_init(&c.pg, npending, o->quiet);
 	runctx_graph(&c, 1, 1, &sg);
 	sched_init(&sc, &sg, c.rs.s);
+	abandon_dead(&c, &sc);
 	sched_close(&sc, "never run by the external engine");
 	while (sched_next(&sc, clock_mono_ms(), &a))
 		runctx_record(&c, &a, 0);

@@ -122,6 +122,18 @@ EOF2
 	run ! alive me.pid
 }
 
+@test "kill_grace 0: a step that ignores SIGTERM gets SIGKILL at once" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "a", "timeout": "100ms", "kill_grace": 0,
+  "run": "trap '' TERM; echo $$ > me.pid; while :; do sleep 0.1; done"}]}
+EOF2
+	for _ in 1 2 3; do
+		run -1 timeout 30 dag-run -q wf.json
+		assert_equal "$(jq -r '.steps.a | [.status, .signal] | @tsv' "$(latest)/run.json")" $'timed_out\t9'
+		run ! alive me.pid
+	done
+}
+
 @test "a stopped step that times out gets SIGCONT with its SIGTERM: it ends by SIGTERM, not after kill_grace" {
 	dag wf.json <<'EOF2'
 {"steps": [{"id": "a", "timeout": "500ms", "kill_grace": "60s", "run": "kill -STOP $$; echo resumed"}]}
@@ -194,13 +206,15 @@ EOF2
 	assert_output 3
 }
 
-@test "retry exit_codes: only listed statuses are retried" {
+@test "retry exit_codes: only listed statuses are retried, and a timeout is not one" {
 	dag wf.json <<'EOF2'
 {"steps": [{"id": "a", "retry": {"attempts": 5, "delay": 0, "exit_codes": [75]}, "run": "exit 3"},
- {"id": "b", "retry": {"attempts": 3, "delay": 0, "exit_codes": [75]}, "run": "exit 75"}]}
+ {"id": "b", "retry": {"attempts": 3, "delay": 0, "exit_codes": [75]}, "run": "exit 75"},
+ {"id": "t", "timeout": "100ms", "retry": {"attempts": 3, "delay": 0, "exit_codes": [143]}, "run": "exec sleep 10"}]}
 EOF2
 	run -1 timeout 30 dag-run -q -k wf.json
 	assert_equal "$(jq -r '[.steps.a.attempts, .steps.a.exit_code, .steps.b.attempts, .steps.b.exit_code] | @tsv' "$(latest)/run.json")" $'1\t3\t3\t75'
+	assert_equal "$(jq -r '.steps.t | [.status, .attempts, .exit_code] | @tsv' "$(latest)/run.json")" $'timed_out\t1\t143'
 }
 
 @test "retries under on_failure stop and max_duration: no new attempt, the last outcome stands" {
@@ -225,6 +239,21 @@ EOF2
 EOF2
 	run -1 timeout 20 dag-run -q cap.json
 	assert_equal "$(jq -r '.steps.capped.attempts' "$(latest)/run.json")" 1
+}
+
+@test "a retry whose delay is over but that waits for a slot ends with its failure when the run stops" {
+	# -j2: long holds a slot; r fails, f takes its slot; r's delay ends
+	# while f runs, then f fails and the run stops: r is not left pending.
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "long", "run": "i=0; while [ ! -e f.done ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done"},
+ {"id": "r", "run": "exit 3", "retry": {"attempts": 2, "delay": "100ms"}},
+ {"id": "f", "run": "i=0; until grep -q step_retry \"$DAG_RUN_DIR/events.jsonl\" || [ $i -ge 400 ]; do sleep 0.05; i=$((i + 1)); done; sleep 1; touch f.done; exit 1"}]}
+EOF2
+	run -1 timeout 60 dag-run -q -j2 --order declaration wf.json
+	assert_equal "$(jq -r '.steps.r | [.status, .attempts, .exit_code] | @tsv' "$(latest)/run.json")" $'failed\t1\t3'
+	assert_equal "$(jq -c 'select(.step == "r" and .event == "step_finished") | .retry' "$(latest)/events.jsonl" | paste -sd' ')" "true null"
+	run -1 dag-status
+	refute_output --partial retry_wait
 }
 
 @test "on_failure stop: nothing new starts; -k continues; abort kills running steps" {
@@ -517,6 +546,10 @@ EOF2
 	# Every line of stderr is a relayed line or a progress line.
 	run grep -cvE '^\[([ab]|[0-9]+/2)\] ' <<<"$stderr"
 	assert_output 0
+	# A line longer than 64 KiB goes out in pieces of 64 KiB at most.
+	echo '{"steps": [{"id": "w", "run": "head -c 200000 /dev/zero | tr \"\\\\0\" x; echo; echo end"}]}' > long.json
+	run -0 --separate-stderr timeout 30 dag-run -q -v long.json
+	assert_equal "$(awk '{ print length($0) }' <<<"$stderr" | paste -sd' ')" "65540 65540 65540 3396 7"
 }
 
 @test "a missing command exits 127 with a reason; a missing cwd fails clearly" {

@@ -78,6 +78,28 @@ EOF2
 	run -1 dag-status "$dir"
 }
 
+@test "dag-step --finish closes a step whose dag-step died: what it left is killed, the run ends" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "s", "run": "echo $$ > s.pid; exec sleep 20"}, {"id": "t", "needs": ["s"], "run": "true"},
+ {"id": "u", "run": "true"}]}
+EOF2
+	dir=$(timeout 30 dag-run --prepare wf.json)
+	run -0 timeout 30 dag-step -q --run-dir "$dir" u
+	dag-step -q --run-dir "$dir" s 3>&- &
+	pid=$!
+	for _ in $(seq 300); do [ -s s.pid ] && break; sleep 0.1; done
+	kill -KILL "$pid"
+	wait "$pid" || true
+	running "$(cat s.pid)"
+	run -0 timeout 30 dag-step -q --finish --run-dir "$dir"
+	assert_equal "$(jq -r '.steps | [.s.status, .s.reason, .t.status] | @tsv' "$dir/run.json")" \
+	    $'cancelled\tits attempt never ended: the dag-step or dag-run running it died\tupstream_failed'
+	assert_equal "$(jq -r 'select(.event == "run_finished") | .status' "$dir/events.jsonl" | tail -n 1)" failed
+	run -1 dag-status "$dir"
+	for _ in $(seq 50); do running "$(cat s.pid)" || break; sleep 0.1; done
+	run ! running "$(cat s.pid)"
+}
+
 @test "dag-step refuses a step whose needs have not finished, and a run a dag-run holds" {
 	mixed
 	dir=$(timeout 30 dag-run --prepare wf.json)

@@ -523,6 +523,8 @@ EOF2
 	# The message gives the real cause (a short write leaves errno stale).
 	[[ "$said" == *"No space left on device"* ]]
 	[[ "$said" != *"No such file or directory"* ]]
+	# Each is said once.
+	assert_equal "$(printf '%s\n' "${stderr_lines[@]}" | sort | uniq -d)" ""
 }
 
 @test "the runs filesystem fills up during a run: the record does not say the run succeeded" {

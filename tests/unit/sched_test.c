@@ -448,10 +448,12 @@ test_retries(void)
 	CHECK(a != NULL && a->kind == SA_RETRY);
 	a = fail_at(&t, 1, ST_CANCELLED, 143, 0);
 	CHECK(a != NULL && a->kind == SA_FINAL && a->status == ST_CANCELLED);
+	/* A timeout is not an exit status listed, whatever its code. */
+	t.pol[0].exit_codes[143] = 1;
 	sched_tick(&t.s, 1000);
 	drain(&t, 1000);
-	a = fail_at(&t, 0, ST_FAILED, 1, 1000);
-	CHECK(a != NULL && a->kind == SA_FINAL);
+	a = fail_at(&t, 0, ST_TIMED_OUT, 143, 1000);
+	CHECK(a != NULL && a->kind == SA_FINAL && a->status == ST_TIMED_OUT);
 	free(t.pol[0].exit_codes);
 	tg_free(&t);
 
@@ -582,6 +584,50 @@ stop_setup(struct tg *t, int why)
 	(void)fail_at(t, 1, ST_FAILED, 1, 0);
 	sched_stop(&t->s, why);
 	drain(t, 1);
+}
+
+/*
+ * A retry whose delay is over but that waits for a slot when the run
+ * stops ends with its last outcome, as one still waiting for its delay:
+ * 0 runs long, 1 fails and retries, 2 fails in 1's slot meanwhile.
+ */
+static void
+test_retry_queued(void)
+{
+	struct tg t;
+	int onf;
+
+	for (onf = ONF_STOP; onf <= ONF_ABORT; onf++) {
+		tg_init(&t, 3, NULL, 0);
+		t.g.slots = 2;
+		t.g.on_failure = onf;
+		t.pol[1].attempts = 2;
+		t.pol[1].delay = 0.1;
+		t.g.rank = NULL;
+		tg_start(&t);
+		sched_begin(&t.s);
+		drain(&t, 0);
+		CHECK(saw(&t, SA_START, 0) && saw(&t, SA_START, 1));
+		(void)fail_at(&t, 1, ST_FAILED, 1, 0);
+		CHECK(saw(&t, SA_RETRY, 1) && saw(&t, SA_START, 2));
+		sched_tick(&t.s, 100);	/* its delay is over: no slot */
+		CHECK(drain(&t, 100) == 0 && t.ss[1].status == ST_PENDING);
+		(void)fail_at(&t, 2, ST_FAILED, 1, 200);
+		if (onf == ONF_CONTINUE) {
+			CHECK(saw(&t, SA_START, 1));
+			tg_free(&t);
+			continue;
+		}
+		CHECK(saw(&t, SA_FINAL, 1) && !saw(&t, SA_START, 1));
+		CHECK(t.ss[1].status == (onf == ONF_STOP ? ST_FAILED :
+		    ST_CANCELLED));
+		sched_finished(&t.s, 0, onf == ONF_STOP ? ST_SUCCEEDED :
+		    ST_CANCELLED, 0, 300);
+		drain(&t, 300);
+		CHECK(!saw(&t, SA_START, 1) && sched_done(&t.s));
+		tg_free(&t);
+	}
+	printf("retries: one waiting for a slot ends with the run's stop\n");
 }
 
 static void
@@ -803,6 +849,25 @@ test_close_status(void)
 	CHECK(t.ss[4].status == ST_CANCELLED);
 	CHECK(t.ss[5].status == ST_SKIPPED);
 	CHECK(count(&t, SA_START) == 0);
+	tg_free(&t);
+
+	/* A step a dead dag-step left running is abandoned first: what
+	 * needs it is decided from that. */
+	tg_init(&t, 6, e, 4);
+	set_outcome(&t.ss[0], O_OK);
+	t.ss[1].status = ST_RUNNING;
+	t.ss[1].attempts = 1;
+	tg_start(&t);
+	sched_abandon(&t.s, 1, "died");
+	sched_abandon(&t.s, 0, "not running: no-op");
+	sched_close(&t.s, "never run");
+	drain(&t, 0);
+	CHECK(t.ss[1].status == ST_CANCELLED && t.ss[0].status ==
+	    ST_SUCCEEDED);
+	CHECK(t.ss[2].status == ST_UPSTREAM_FAILED && t.ss[4].status ==
+	    ST_UPSTREAM_FAILED && t.ss[3].status == ST_CANCELLED);
+	CHECK(find(&t, SA_SKIP, 1) != NULL && strcmp(find(&t, SA_SKIP,
+	    1)->why, "died") == 0);
 	CHECK(sched_status_of(t.ss, 6, STOP_NONE) == RUN_FAILED);
 	tg_free(&t);
 
@@ -895,6 +960,7 @@ main(void)
 	test_slots_pools_order();
 	test_retries();
 	test_on_failure();
+	test_retry_queued();
 	test_stops();
 	test_targets_when();
 	test_resume();
