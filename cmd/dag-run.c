@@ -152,8 +152,11 @@ main(int argc, char *argv[])
 	if (o.events && o.json)
 		errx(EXIT_USAGE, "--events and --json both write to stdout: "
 		    "choose one");
-	if (argc > 1 || (o.resume != NULL && argc > 0))
+	if (argc > 1)
 		usage(stderr, EXIT_USAGE);
+	if (o.resume != NULL && argc > 0)
+		errx(EXIT_USAGE, "--resume continues a run with its own "
+		    "dag.json: give no file");
 	if (argc == 1)
 		o.input = argv[0];
 	ch = run_main(&o);

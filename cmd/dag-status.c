@@ -41,8 +41,12 @@ usage(FILE *fp, int status)
 static void
 set_view(struct status_opts *o, int v)
 {
+	static const char *const opt[] = { "", "--json", "--list", "--logs",
+	    "--gantt", "--html", "-f", "-" };
+
 	if (o->view != SV_TABLE && o->view != v)
-		usage(stderr, EXIT_USAGE);
+		errx(EXIT_USAGE, "%s and %s are two views: choose one",
+		    opt[o->view], opt[v]);
 	o->view = v;
 }
 
@@ -98,16 +102,16 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc > 1 || (argc == 1 && o.run != NULL))
+	if (argc > 1)
 		usage(stderr, EXIT_USAGE);
-	if (argc == 1 && strcmp(argv[0], "-") == 0) {
-		if (o.view != SV_TABLE)
-			usage(stderr, EXIT_USAGE);
-		o.view = SV_STREAM;
-	} else if (argc == 1)
+	if (argc == 1 && o.run != NULL)
+		errx(EXIT_USAGE, "a run and --run-dir: give one");
+	if (argc == 1 && strcmp(argv[0], "-") == 0)
+		set_view(&o, SV_STREAM);
+	else if (argc == 1)
 		o.run = argv[0];
 	if (o.follow && o.view != SV_TABLE)
-		usage(stderr, EXIT_USAGE);
+		set_view(&o, SV_FOLLOW);
 	if (o.attempt != 0 && o.view != SV_LOGS)
 		errx(EXIT_USAGE, "--attempt goes with --logs");
 	return stdout_close(status_main(&o));

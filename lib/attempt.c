@@ -162,8 +162,8 @@ fork_eval(struct attempt *a, const struct attempt_ctx *ctx,
 		return -1;
 	}
 	if (pid == 0)
-		exec_eval_child(ctx->x, a->step, ctx->x->rs->s[a->step].attempts,
-		    mode, fd);
+		exec_eval_child(ctx->x, a->step,
+		    ctx->x->rs->s[a->step].attempts, mode, fd);
 	a->pid = pid;
 	a->memfd = fd;
 	a->eval = 1;
@@ -332,7 +332,7 @@ start_cmd(struct attempt *a, const struct attempt_ctx *ctx,
 	    NULL, env.v, in != -1 ? in : ctx->ps->devnull, p[0][1], p[1][1],
 	    cwd, NULL })) != 0) {
 		if (is_resource_errno(e)) {
-			/* Not the step's fault: no shell was tried, no retry. */
+			/* Not the step's fault: no shell tried, no retry. */
 			msg = xasprintf("cannot start: %s", strerror(e));
 			rc = done_sys(a, ctx, -1, msg, 0);
 		} else {
@@ -434,9 +434,9 @@ eval_exit(struct attempt *a, const struct attempt_ctx *ctx, int ws,
 	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0 || exec_parse_result(text,
 	    len, &skip, &err, &sys, &output, &c) == -1) {
 		free(err);
-		err = xasprintf("jq evaluation crashed (%s %d)", WIFSIGNALED(ws) ?
-		    "signal" : "exit", WIFSIGNALED(ws) ? WTERMSIG(ws) :
-		    WEXITSTATUS(ws));
+		err = xasprintf("jq evaluation crashed (%s %d)",
+		    WIFSIGNALED(ws) ? "signal" : "exit", WIFSIGNALED(ws) ?
+		    WTERMSIG(ws) : WEXITSTATUS(ws));
 		rc = done(a, ST_FAILED, -1, 0, err, 0);
 		cmdspec_release(&c);
 		free(err);

@@ -42,7 +42,7 @@ enum attempt_news { AN_NONE, AN_STARTED, AN_DONE };
 
 struct attempt_result {
 	uint8_t		 status;	/* enum step_status; skipped: when */
-	uint8_t		 syserr;	/* the machine's fault, not the step's */
+	uint8_t		 syserr;	/* the machine's fault, not the step */
 	uint8_t		 output;	/* output.json written */
 	int		 exit_code;	/* -1: none */
 	int		 signal;	/* 0: none */
@@ -56,7 +56,7 @@ struct attempt_ctx {
 	struct procset		*ps;
 	struct capset		*cs;
 	const struct envv	*base;		/* the steps' environment */
-	const char		*run_env;	/* DAG_RUN_ID=..\0DAG_RUN_DIR=.. */
+	const char		*run_env;	/* DAG_RUN_ID=, DAG_RUN_DIR= */
 	struct diag		*news;		/* what the user should hear */
 };
 

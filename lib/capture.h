@@ -47,7 +47,7 @@ struct capset {
 	uint32_t	  nspare;
 	int		 *closeq;	/* fds to close after the next starts */
 	size_t		  ncloseq, capcloseq;
-	int		  error;	/* errno of a failed capture, not told */
+	int		  error;	/* a failed capture's errno, not told */
 	char		 *errpath;	/* and its file (malloc'd) */
 };
 

@@ -32,9 +32,9 @@ one_line(char *s)
 		c = (unsigned char)s[i];
 		if (c >= 0x20 && c < 0x7f)
 			continue;
-		if (c >= 0x80 && jdoc_utf8_len((unsigned char *)s + i,
+		if (c >= 0x80 && strbuf_utf8_len((unsigned char *)s + i,
 		    len - i) > 0) {
-			i += jdoc_utf8_len((unsigned char *)s + i, len - i) - 1;
+			i += strbuf_utf8_len((unsigned char *)s + i, len - i) - 1;
 			continue;
 		}
 		break;
@@ -43,7 +43,7 @@ one_line(char *s)
 		return s;	/* the usual case: nothing to change */
 	for (i = 0; i < len; i += n) {
 		c = (unsigned char)s[i];
-		n = c >= 0x80 ? jdoc_utf8_len((unsigned char *)s + i,
+		n = c >= 0x80 ? strbuf_utf8_len((unsigned char *)s + i,
 		    len - i) : 0;
 		if (n > 0)
 			strbuf_add(&sb, s + i, n);

@@ -13,21 +13,25 @@
 
 #include "duration.h"
 
-/* secs / per: "ms" divides, so 3195ms is 3.195 and not 3.1950000000000003. */
+/*
+ * A number of milliseconds is read as seconds with its exponent moved
+ * (strtod of "3195e-3"), so it is correctly rounded: 3195ms is 3.195 and
+ * 0.0001ms is 1e-07, not 3.1950000000000003 or 1.0000000000000001e-07.
+ */
 static const struct unit {
 	const char	*name;
-	double		 secs, per;
+	double		 secs;
+	const char	*exp;		/* appended to the number, or "" */
 } units[] = {
-	{ "d", 86400, 1 }, { "h", 3600, 1 }, { "m", 60, 1 }, { "s", 1, 1 },
-	{ "ms", 1, 1000 },
+	{ "d", 86400, "" }, { "h", 3600, "" }, { "m", 60, "" }, { "s", 1, "" },
+	{ "ms", 1, "e-3" },
 };
 
-/* Digits, a point, digits: read with strtod, so correctly rounded. */
+/* Digits, a point, digits: the text into buf (len bytes), *sp past it. */
 static int
-parse_number(const char **sp, double *v)
+parse_number(const char **sp, char *buf, size_t len)
 {
 	const char *s = *sp;
-	char buf[64];
 	size_t n;
 	int digits = 0;
 
@@ -36,11 +40,10 @@ parse_number(const char **sp, double *v)
 	if (*s == '.')
 		for (s++; *s >= '0' && *s <= '9'; s++)
 			digits++;
-	if (digits == 0 || (n = (size_t)(s - *sp)) >= sizeof(buf))
+	if (digits == 0 || (n = (size_t)(s - *sp)) + 4 >= len)
 		return -1;
 	memcpy(buf, *sp, n);
 	buf[n] = '\0';
-	*v = strtod(buf, NULL);
 	*sp = s;
 	return 0;
 }
@@ -48,8 +51,9 @@ parse_number(const char **sp, double *v)
 int
 duration_parse(const char *s, double *secs, const char **why)
 {
-	double total = 0, n;
+	double total = 0;
 	size_t next = 0, i, len;
+	char num[64];
 	int any = 0;
 
 	*why = "expected a duration such as 30s, 5m, 1h30m or 250ms";
@@ -60,12 +64,12 @@ duration_parse(const char *s, double *secs, const char **why)
 		return -1;
 	}
 	while (*s != '\0') {
-		if (parse_number(&s, &n) == -1)
+		if (parse_number(&s, num, sizeof(num)) == -1)
 			return -1;
 		if (*s == '\0') {
 			if (any)
 				return -1;	/* "1h30": unit missing */
-			total = n;
+			total = strtod(num, NULL);
 			break;
 		}
 		for (i = next; i < nitems(units); i++) {
@@ -76,7 +80,8 @@ duration_parse(const char *s, double *secs, const char **why)
 		}
 		if (i == nitems(units))
 			return -1;
-		total += n * units[i].secs / units[i].per;
+		(void)strlcat(num, units[i].exp, sizeof(num));
+		total += strtod(num, NULL) * units[i].secs;
 		s += strlen(units[i].name);
 		next = i + 1;
 		any = 1;

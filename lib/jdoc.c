@@ -65,35 +65,6 @@ skip_ws(struct parser *p)
 	}
 }
 
-size_t
-jdoc_utf8_len(const unsigned char *s, size_t avail)
-{
-	unsigned char c = s[0];
-	size_t n, i;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (avail < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return n;
-}
 
 static int
 is_hex(char c)
@@ -136,7 +107,7 @@ parse_string(struct parser *p)
 		if (s[p->pos] < 0x20)
 			return fail(p, s[p->pos] == 0 ? "NUL byte in string" :
 			    "control character in string (escape it)");
-		if ((n = jdoc_utf8_len(s + p->pos, p->len - p->pos)) == 0)
+		if ((n = strbuf_utf8_len(s + p->pos, p->len - p->pos)) == 0)
 			return fail(p, "invalid UTF-8 in string");
 		p->pos += n;
 	}

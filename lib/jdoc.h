@@ -54,8 +54,6 @@ double	 jdoc_num(const struct jdoc *, uint32_t);
 jv	 jdoc_jv(const struct jdoc *, uint32_t);
 /* Appends a subtree as compact JSON text (tokens copied verbatim). */
 void	 jdoc_emit(const struct jdoc *, uint32_t, struct strbuf *sb);
-/* Length of the UTF-8 sequence at s (1..4), or 0 if it is invalid. */
-size_t	 jdoc_utf8_len(const unsigned char *s, size_t avail);
 /* "an array", "a string", "null"...: for messages. */
 const char *jkind_article(enum jkind);
 

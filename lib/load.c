@@ -1253,7 +1253,7 @@ dag_name_ok(const char *s)
 	if (len == 0 || len > 100)
 		return 0;
 	for (i = 0; i < len; i += n)
-		if ((n = jdoc_utf8_len((const unsigned char *)s + i,
+		if ((n = strbuf_utf8_len((const unsigned char *)s + i,
 		    len - i)) == 0)
 			return 0;
 	return 1;
@@ -1278,7 +1278,7 @@ base_name(const char *display)
 		*dot = '\0';
 	len = strlen(name);
 	for (i = o = 0; i < len; i += n) {
-		if ((n = jdoc_utf8_len((unsigned char *)name + i,
+		if ((n = strbuf_utf8_len((unsigned char *)name + i,
 		    len - i)) == 0) {
 			n = 1;
 			name[i] = '_';

@@ -20,7 +20,7 @@ struct procset {
 	sigset_t	 oldmask;	/* the mask children get */
 	int		 sigfd;		/* CHLD, INT, TERM, HUP */
 	int		 devnull;	/* for stdin, and 0-2 if we lack them */
-	rlim_t		 nofile;	/* the soft fd limit children get, 0: ours */
+	rlim_t		 nofile;	/* children's soft fd limit, 0: ours */
 	pid_t		*pid;		/* open addressing: pid, -1 tombstone */
 	uint32_t	*tag;
 	size_t		 cap, used, live;

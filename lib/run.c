@@ -14,6 +14,7 @@
 #include <err.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -30,6 +31,28 @@
 #include "runner.h"
 #include "strbuf.h"
 #include "xalloc.h"
+
+void
+run_say(int e, const char *fmt, ...)
+{
+	struct diag d;
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		msg = NULL;
+	va_end(ap);
+	diag_init(&d, getprogname());
+	if (e != 0)
+		diag_add(&d, DIAG_ERROR, NULL, "%s: %s", msg != NULL ? msg :
+		    fmt, strerror(e));
+	else
+		diag_add(&d, DIAG_ERROR, NULL, "%s", msg != NULL ? msg : fmt);
+	diag_print(&d, stderr);
+	diag_release(&d);
+	free(msg);
+}
 
 void
 run_tell(struct runctx *c, int quiet)
@@ -129,13 +152,13 @@ set_param(jv *p, jv rec, const char *kv, struct strbuf *diff)
 	jv v, old;
 
 	if (eq == NULL || eq == kv) {
-		warnx("-p '%s': expected key=value", kv);
+		run_say(0, "-p '%s': expected key=value", kv);
 		return -1;
 	}
 	key = xstrndup(kv, (size_t)(eq - kv));
 	if (!jv_object_has(jv_copy(*p), jv_string(key))) {
-		warnx("-p %s: unknown parameter (the DAG's params declare the "
-		    "keys)", key);
+		run_say(0, "-p %s: unknown parameter (the DAG's params declare "
+		    "the keys)", key);
 		free(key);
 		return -1;
 	}
@@ -182,7 +205,7 @@ run_params(struct runctx *c, char **kv, int n, int check, int changed)
 		    -1)
 			goto fail;
 	if (diff.len > 0 && !changed) {
-		warnx("--resume: -p differs from the params the run began "
+		run_say(0, "--resume: -p differs from the params the run began "
 		    "with: %s (give --params-changed to re-run what did not "
 		    "succeed with the new values)", diff.buf);
 		goto fail;
@@ -220,7 +243,7 @@ select_targets(struct runctx *c, char **t, int n)
 	q = xcalloc(g->n + 1, sizeof(*q));
 	for (ti = 0; ti < n; ti++) {
 		if ((v = dag_find(g, t[ti], strlen(t[ti]))) < 0) {
-			warnx("--target %s: no such step", t[ti]);
+			run_say(0, "--target %s: no such step", t[ti]);
 			free(q);
 			return -1;
 		}
@@ -292,7 +315,7 @@ open_resume(struct runctx *c, const struct run_opts *o, const char *runs)
 	int rc;
 
 	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		warnx("--resume %s: no such run (%s)", o->resume, dir);
+		run_say(0, "--resume %s: no such run (%s)", o->resume, dir);
 		free(dir);
 		return EXIT_USAGE;
 	}
@@ -300,8 +323,8 @@ open_resume(struct runctx *c, const struct run_opts *o, const char *runs)
 	if ((rc = rundir_open(&c->rd, dir, 0, &d)) != 0) {
 		diag_print(&d, stderr);
 		if (rc == -2)
-			warnx("'%s' is locked: a dag-run or dag-step is working "
-			    "on it", dir);
+			run_say(0, "'%s' is locked: a dag-run or dag-step is "
+			    "working on it", dir);
 		diag_release(&d);
 		free(dir);
 		return rc == -2 ? EXIT_LOCKED : EXIT_SYSERR;
@@ -314,11 +337,33 @@ open_resume(struct runctx *c, const struct run_opts *o, const char *runs)
 	if (rc != EXIT_OK)
 		return rc;
 	if (journal_load(c->rd.dfd, c->g, &c->rs) == -1) {
-		warn("read '%s/events.jsonl'", c->rd.path);
+		run_say(errno, "read '%s/events.jsonl'", c->rd.path);
 		return EXIT_SYSERR;
 	}
 	c->rs.id = xstrdup(c->rd.id);
 	return EXIT_OK;
+}
+
+/*
+ * The id of a run in --run-dir dir: the directory's name, as a resume or
+ * dag-step will see it (trailing slashes are no part of it).  NULL when
+ * that name cannot be a run id.  malloc'd.
+ */
+static char *
+dir_id(const char *dir)
+{
+	char *p = xstrdup(dir), *b;
+	size_t n = strlen(p);
+
+	while (n > 1 && p[n - 1] == '/')
+		p[--n] = '\0';
+	b = xstrdup((b = strrchr(p, '/')) != NULL ? b + 1 : p);
+	free(p);
+	if (rundir_id_ok(b) == -1) {
+		free(b);
+		return NULL;
+	}
+	return b;
 }
 
 /* A new run's directory, its dag.json and its id. */
@@ -326,15 +371,16 @@ static int
 create_run(struct runctx *c, const struct run_opts *o, const char *runs)
 {
 	struct strbuf sb = STRBUF_INIT;
-	const char *b = o->run_dir != NULL ? strrchr(o->run_dir, '/') : NULL;
 	struct diag d;
 	char *id;
 	int rc = EXIT_OK;
 
-	/* The directory's name is the id dag-step will see. */
-	if (o->run_dir != NULL)
-		id = xstrdup(b != NULL && b[1] != '\0' ? b + 1 : o->run_dir);
-	else
+	if (o->run_dir != NULL && (id = dir_id(o->run_dir)) == NULL) {
+		run_say(0, "--run-dir '%s': its name cannot be a run id "
+		    "(UTF-8, no control character, not '.', '..' or 'latest')",
+		    o->run_dir);
+		return EXIT_USAGE;
+	} else if (o->run_dir == NULL)
 		id = o->run_id ? xstrdup(o->run_id) : rundir_new_id(c->g->name);
 	diag_init(&d, "dag-run");
 	if (rundir_create(&c->rd, runs, o->run_dir, id, &d) != 0) {
@@ -349,7 +395,7 @@ create_run(struct runctx *c, const struct run_opts *o, const char *runs)
 	dag_emit(c->g, &sb, NULL);
 	strbuf_adds(&sb, "}\n");
 	if (rundir_replace(c->rd.dfd, "dag.json", sb.buf, sb.len) == -1) {
-		warn("write '%s/dag.json'", c->rd.path);
+		run_say(errno, "write '%s/dag.json'", c->rd.path);
 		rc = EXIT_SYSERR;
 	}
 	strbuf_release(&sb);
@@ -401,12 +447,12 @@ saved(struct runctx *c, const struct runner *r)
 
 	if (runctx_snapshot(c) == -1) {
 		if (r == NULL || !r->told_snapshot)
-			warn("write '%s/run.json'", c->rd.path);
+			run_say(errno, "write '%s/run.json'", c->rd.path);
 		rc = -1;
 	}
 	if (c->jr.error != 0) {
 		if (r == NULL || !r->told_journal)
-			warnx("write '%s/events.jsonl': %s", c->rd.path,
+			run_say(0, "write '%s/events.jsonl': %s", c->rd.path,
 			    strerror(c->jr.error));
 		c->jr.error = 0;
 		rc = -1;
@@ -487,7 +533,7 @@ execute(struct runctx *c, const struct run_opts *o)
 
 	if (runner_init(&r, c, &(struct runner_opts){ jobs,
 	    o->declaration_order, o->verbose, 0 }) == -1) {
-		warn("setting up signals");
+		run_say(errno, "setting up signals");
 		runner_release(&r);
 		return EXIT_SYSERR;
 	}
@@ -521,12 +567,12 @@ run_main(const struct run_opts *o)
 	int rc, lockfd = -1;
 
 	if (o->run_id != NULL && rundir_id_ok(o->run_id) == -1) {
-		warnx("--run-id '%s': not a valid run id (no '/', not '.', "
-		    "'..' or 'latest')", o->run_id);
+		run_say(0, "--run-id '%s': not a valid run id (UTF-8, no '/', "
+		    "not '.', '..' or 'latest')", o->run_id);
 		return EXIT_USAGE;
 	}
 	if (o->params_changed && o->resume == NULL) {
-		warnx("--params-changed goes with --resume");
+		run_say(0, "--params-changed goes with --resume");
 		return EXIT_USAGE;
 	}
 	runctx_init(&c);
@@ -557,7 +603,7 @@ run_main(const struct run_opts *o)
 	c.rs.status = RUN_RUNNING;
 	c.rs.finished = 0;
 	if (journal_open(&c.jr, c.rd.dfd, c.rs.id) == -1) {
-		warn("open '%s/events.jsonl'", c.rd.path);
+		run_say(errno, "open '%s/events.jsonl'", c.rd.path);
 		rc = EXIT_SYSERR;
 		goto out;
 	}

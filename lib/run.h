@@ -23,7 +23,7 @@ struct run_opts {
 	double		 lock_wait;	/* --lock-wait seconds */
 	int		 prepare;	/* --prepare */
 	int		 params_changed; /* --params-changed */
-	const char	*launcher;	/* --launcher: "slurm" or a JSON array */
+	const char	*launcher;	/* --launcher: "slurm" or JSON array */
 	int		 declaration_order; /* --order declaration */
 	char		**targets;
 	int		 ntargets;
@@ -52,6 +52,12 @@ int	run_params(struct runctx *, char **kv, int n, int check, int changed);
 void	run_describe(struct runctx *, uint32_t i);
 /* Runs the loop to its end, printing the news between turns. */
 void	run_drive(struct runner *, int quiet);
+/*
+ * Says fmt on stderr after the program's name, with ": strerror(e)" when
+ * e is not 0, as one line of valid UTF-8 whatever bytes it quotes.
+ */
+void	run_say(int e, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 /* Prints c's news and forgets them; notes only unless quiet. */
 void	run_tell(struct runctx *, int quiet);
 

@@ -80,8 +80,11 @@ rundir_id_ok(const char *id)
 	    strcmp(id, "latest") == 0 || (strlen(id) > 5 &&
 	    strcmp(id + strlen(id) - 5, ".lock") == 0))
 		return -1;
-	for (p = id; *p != '\0'; p++)
-		if (*p == '/' || (unsigned char)*p < 0x20 || *p == 0x7f)
+	/* It lands in every journal line: UTF-8 text, nothing else. */
+	for (p = id; *p != '\0'; p += strbuf_utf8_len((const unsigned char *)p,
+	    strlen(p)))
+		if (*p == '/' || (unsigned char)*p < 0x20 || *p == 0x7f ||
+		    strbuf_utf8_len((const unsigned char *)p, strlen(p)) == 0)
 			return -1;
 	return 0;
 }

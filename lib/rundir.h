@@ -24,7 +24,8 @@ const char *rundir_runs(const char *opt);
 char	*rundir_clean_name(const char *name);
 /* A new run id: YYYYMMDDTHHMMSSZ-<name>-<4 hex>, malloc'd. */
 char	*rundir_new_id(const char *dag_name);
-/* 0 if id can name a run directory (no '/', not . or .., printable). */
+/* 0 if id can name a run directory: printable UTF-8, no '/', not . or
+ * .., latest, or a name ending in .lock; -1 if not. */
 int	 rundir_id_ok(const char *id);
 /*
  * Creates <runs>/<id> (or dir itself when runs is NULL), steps/, takes the

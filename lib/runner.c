@@ -466,7 +466,8 @@ reap(struct runner *r)
 		n = procset_reap(&r->ps, ex, REAP_BATCH, &more);
 		/* Evaluators have no pipes of ours. */
 		for (k = nc = 0; k < n; k++)
-			if (ex[k].tag != PROCSET_NONE && !r->att[ex[k].tag].eval)
+			if (ex[k].tag != PROCSET_NONE &&
+			    !r->att[ex[k].tag].eval)
 				caps[nc++] = &r->att[ex[k].tag].cap;
 		capset_drain(&r->cs, caps, nc);
 		/* An output lost is a system error before the step ends:

@@ -37,7 +37,7 @@ struct runner_opts {
 	unsigned	 jobs;		/* slots, >= 1 */
 	int		 declaration_order;
 	int		 verbose;	/* -v: relay the steps' output */
-	int		 single;	/* dag-step: no snapshots, no deadline */
+	int		 single;	/* dag-step: no snapshot, no deadline */
 };
 
 /*
@@ -59,11 +59,11 @@ struct runner {
 	uint32_t		*freeslot, nfree;
 	uint32_t		 slots, room;	/* room: steps fds allow */
 	uint32_t		*slot_of;	/* per step */
-	int64_t			*t_attempt;	/* per step: its attempt began */
-	struct heap		 timers;	/* attempts' deadlines, by slot */
+	int64_t			*t_attempt;	/* per step: attempt began */
+	struct heap		 timers;	/* attempts' deadlines: slots */
 	struct pollfd		*pfd;
 	size_t			 pfdcap;
-	int64_t			 deadline;	/* the run's, mono ms, 0: none */
+	int64_t			 deadline;	/* the run's, mono ms; 0 none */
 	int64_t			 snap_at;	/* next run.json, 0: none due */
 	int64_t			 snap_every;	/* ms */
 	int			 single;

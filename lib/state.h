@@ -63,7 +63,8 @@ void	state_clear(struct sstate *);
 /* Appends ,"exit_code":N,"signal":N of s to sb (null when none). */
 void	state_emit_exit(const struct sstate *, struct strbuf *);
 /* Appends run.json's JSON (SPEC section 4) to sb. */
-void	state_emit(const struct runstate *, const struct dag *, struct strbuf *);
+void	state_emit(const struct runstate *, const struct dag *,
+	    struct strbuf *);
 /* Replaces dirfd/run.json with rs's: 0, or -1 with errno. */
 int	state_save(const struct runstate *, const struct dag *, int dirfd);
 /* Counts per step status of the selected steps. */

@@ -67,7 +67,10 @@ run_exit(int status)
 	}
 }
 
-/* RUN operand or --run-dir: a directory, an id in the runs dir, latest. */
+/*
+ * RUN operand or --run-dir: a directory, an id in the runs dir, latest.
+ * A RUN with a '/' is a path only: the message names it as given.
+ */
 static char *
 find_run(const struct status_opts *o)
 {
@@ -77,6 +80,10 @@ find_run(const struct status_opts *o)
 
 	if (o->run != NULL && stat(o->run, &st) == 0 && S_ISDIR(st.st_mode))
 		return xstrdup(o->run);
+	if (o->run != NULL && strchr(o->run, '/') != NULL) {
+		warnx("no such run: %s", o->run);
+		return NULL;
+	}
 	p = xasprintf("%s/%s", runs, o->run != NULL ? o->run : "latest");
 	if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
 		return p;
@@ -145,8 +152,11 @@ view_open(struct view *v, const char *dir, int journal)
 	diag_print(&d, stderr);
 	diag_release(&d);
 	free(path);
-	if (v->g == NULL)
+	if (v->g == NULL) {
+		free(v->dir);
+		v->dir = NULL;
 		return -1;
+	}
 	state_init(&v->rs, v->g);
 	path = xasprintf("%s/events.jsonl", dir);
 	if (journal && (fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {

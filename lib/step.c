@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <unistd.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 
 #include "clock.h"
 #include "dag.h"
@@ -32,14 +33,23 @@
 #include "strbuf.h"
 #include "xalloc.h"
 
-/* Loads the run's frozen DAG, then takes its lock (shared). */
+/*
+ * Loads the run's frozen DAG, then takes its lock (shared).  No such run
+ * is a usage error; one that cannot be read or locked, a system error.
+ */
 static int
 open_run(struct runctx *c, const char *dir)
 {
-	char *path = xasprintf("%s/dag.json", dir);
+	struct stat st;
 	struct diag d;
+	char *path;
 	int rc;
 
+	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		run_say(0, "no such run: %s", dir);
+		return EXIT_USAGE;
+	}
+	path = xasprintf("%s/dag.json", dir);
 	rc = run_load(c, path, path, NULL);
 	free(path);
 	if (rc != EXIT_OK)
@@ -48,9 +58,10 @@ open_run(struct runctx *c, const char *dir)
 	if ((rc = rundir_open(&c->rd, dir, 1, &d)) != 0) {
 		diag_print(&d, stderr);
 		if (rc == -2)
-			warnx("'%s' is locked by a dag-run working on it", dir);
+			run_say(0, "'%s' is locked by a dag-run working on it",
+			    dir);
 		diag_release(&d);
-		return rc == -2 ? EXIT_LOCKED : EXIT_USAGE;
+		return rc == -2 ? EXIT_LOCKED : EXIT_SYSERR;
 	}
 	diag_release(&d);
 	c->rs.id = xstrdup(c->rd.id);
@@ -64,7 +75,7 @@ static int
 read_run(struct runctx *c)
 {
 	if (journal_load(c->rd.dfd, c->g, &c->rs) == -1) {
-		warn("read '%s/events.jsonl'", c->rd.path);
+		run_say(errno, "read '%s/events.jsonl'", c->rd.path);
 		return EXIT_SYSERR;
 	}
 	if (run_params(c, NULL, 0, 0, 0) == -1)
@@ -86,14 +97,14 @@ close_run(struct runctx *c, int changed)
 	int rc = 0, st;
 
 	if (flock(c->jr.fd, LOCK_EX) == -1) {
-		warn("flock '%s/events.jsonl'", c->rd.path);
+		run_say(errno, "flock '%s/events.jsonl'", c->rd.path);
 		return -1;
 	}
 	state_init(&fresh, c->g);
 	fresh.id = xstrdup(c->rs.id);
 	fresh.dag = xstrdup(c->g->name);
 	if (journal_load(c->rd.dfd, c->g, &fresh) == -1) {
-		warn("read '%s/events.jsonl'", c->rd.path);
+		run_say(errno, "read '%s/events.jsonl'", c->rd.path);
 		rc = -1;
 		goto out;
 	}
@@ -106,11 +117,11 @@ close_run(struct runctx *c, int changed)
 		journal_run_finished(&c->jr, &fresh);
 	}
 	if (state_save(&fresh, c->g, c->rd.dfd) == -1) {
-		warn("write '%s/run.json'", c->rd.path);
+		run_say(errno, "write '%s/run.json'", c->rd.path);
 		rc = -1;
 	}
 	if (c->jr.error != 0) {
-		warnx("write '%s/events.jsonl': %s", c->rd.path,
+		run_say(0, "write '%s/events.jsonl': %s", c->rd.path,
 		    strerror(c->jr.error));
 		rc = -1;
 	}
@@ -177,7 +188,7 @@ finish(const struct step_opts *o)
 		goto out;
 	if (journal_open(&c.jr, c.rd.dfd, c.rs.id) == -1 ||
 	    flock(c.jr.fd, LOCK_EX) == -1) {
-		warn("%s/events.jsonl", o->run_dir);
+		run_say(errno, "%s/events.jsonl", o->run_dir);
 		rc = EXIT_SYSERR;
 		goto out;
 	}
@@ -212,11 +223,11 @@ lock_step(struct runctx *c, uint32_t i, int *fd)
 	if (rundir_step_dir(&c->rd, c->g->s[i].id) == -1 || (*fd =
 	    openat(c->rd.sdfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) ==
 	    -1) {
-		warn("%s/steps/%s", c->rd.path, c->g->s[i].id);
+		run_say(errno, "%s/steps/%s", c->rd.path, c->g->s[i].id);
 		return EXIT_SYSERR;
 	}
 	if (flock(*fd, LOCK_EX | LOCK_NB) == -1) {
-		warnx("step \"%s\" is locked by another process",
+		run_say(0, "step \"%s\" is locked by another process",
 		    c->g->s[i].id);
 		return EXIT_LOCKED;
 	}
@@ -233,7 +244,7 @@ needs_ended(const struct runctx *c, uint32_t i)
 	for (k = g->need_off[i]; k < g->need_off[i + 1]; k++) {
 		n = g->need[k];
 		if (!step_status_terminal(c->rs.s[n].status)) {
-			warnx("step \"%s\" needs \"%s\", which has not "
+			run_say(0, "step \"%s\" needs \"%s\", which has not "
 			    "finished (%s)", g->s[i].id, g->s[n].id,
 			    step_status_names[c->rs.s[n].status]);
 			return 0;
@@ -297,12 +308,12 @@ run_step(struct runctx *c, const struct step_opts *o, uint32_t i)
 	int rc, before = c->rs.s[i].status;
 
 	if (journal_open(&c->jr, c->rd.dfd, c->rs.id) == -1) {
-		warn("open '%s/events.jsonl'", c->rd.path);
+		run_say(errno, "open '%s/events.jsonl'", c->rd.path);
 		return EXIT_SYSERR;
 	}
 	if (runner_init(&r, c, &(struct runner_opts){ 1, 1, o->verbose,
 	    1 }) == -1) {
-		warn("setting up signals");
+		run_say(errno, "setting up signals");
 		runner_release(&r);
 		return EXIT_SYSERR;
 	}
@@ -338,7 +349,8 @@ step_main(const struct step_opts *o)
 	if ((rc = open_run(&c, o->run_dir)) != EXIT_OK)
 		goto out;
 	if ((idx = dag_find(c.g, o->step, strlen(o->step))) < 0) {
-		warnx("%s: no step \"%s\" in this run", o->run_dir, o->step);
+		run_say(0, "%s: no step \"%s\" in this run", o->run_dir,
+		    o->step);
 		rc = EXIT_USAGE;
 		goto out;
 	}

@@ -80,11 +80,16 @@ strbuf_add_json_str(struct strbuf *sb, const char *s, size_t n)
 	strbuf_addc(sb, '"');
 	for (i = 0; i < n; i += run) {
 		unsigned char c = (unsigned char)s[i];
+		size_t u;
 
-		/* Copy the longest run that needs no escaping in one go. */
-		for (run = 0; i + run < n; run++) {
+		/* Copy the longest run that needs no escaping in one go:
+		 * ASCII, and whole UTF-8 sequences. */
+		for (run = 0; i + run < n; run += u) {
 			c = (unsigned char)s[i + run];
-			if (c < 0x20 || c == '"' || c == '\\')
+			u = 1;
+			if (c < 0x20 || c == '"' || c == '\\' || (c >= 0x80 &&
+			    (u = strbuf_utf8_len((const unsigned char *)s + i +
+			    run, n - i - run)) == 0))
 				break;
 		}
 		if (run > 0) {
@@ -92,6 +97,12 @@ strbuf_add_json_str(struct strbuf *sb, const char *s, size_t n)
 			continue;
 		}
 		run = 1;
+		/* A byte that is not UTF-8 (a path, a reason from the
+		 * system): JSON cannot hold it, U+FFFD stands for it. */
+		if (c >= 0x80) {
+			strbuf_add(sb, "\\ufffd", 6);
+			continue;
+		}
 		switch (c) {
 		case '"':
 			strbuf_add(sb, "\\\"", 2);
@@ -222,4 +233,35 @@ strbuf_add_int(struct strbuf *sb, long long v)
 	if (v < 0)
 		*--p = '-';
 	strbuf_add(sb, p, (size_t)(tmp + sizeof(tmp) - 1 - p));
+}
+
+/* RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF. */
+size_t
+strbuf_utf8_len(const unsigned char *s, size_t avail)
+{
+	unsigned char c = s[0];
+	size_t n, i;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (avail < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
 }

@@ -63,4 +63,7 @@ const char *strbuf_str(const struct strbuf *);
 /* Writes the contents to fp and resets once it holds at least min bytes. */
 void	 strbuf_flush(struct strbuf *, FILE *, size_t min);
 
+/* Length of the UTF-8 sequence at s (1..4), or 0 if it is invalid. */
+size_t	 strbuf_utf8_len(const unsigned char *s, size_t avail);
+
 #endif

@@ -63,7 +63,18 @@ EOF2
 	run -130 dag-status
 	assert_line "status   cancelled"
 	run -2 dag-status --bogus
-	run -2 dag-status --json --gantt
+	run -2 --separate-stderr dag-status --json --gantt
+	assert_equal "$stderr" "dag-status: --json and --gantt are two views: choose one"
+	run -2 --separate-stderr dag-status --list --json
+	assert_equal "$stderr" "dag-status: --list and --json are two views: choose one"
+	# No such run: named as given.
+	run -2 --separate-stderr dag-status --run-dir /nonexistent
+	assert_equal "$stderr" "dag-status: no such run: /nonexistent"
+	# A directory that is no run (no dag.json): 2, and nothing leaks on
+	# the way out (the ASan pass sees it).
+	mkdir notarun
+	run -2 --separate-stderr dag-status --run-dir notarun
+	[[ "$stderr" == "dag-status: open 'notarun/dag.json': No such file or directory" ]]
 }
 
 @test "exit 5 while running, 6 when the dag-run died (interrupted)" {

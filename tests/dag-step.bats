@@ -65,3 +65,27 @@ EOF2
 	run -0 dag-status
 	assert_equal "$(run_status) $(last_finished)" "succeeded succeeded"
 }
+
+@test "dag-step(1) EXAMPLES work as written" {
+	unset DAG_RUNS		# as a user would: .dag/runs
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "extract", "run": "true"}, {"id": "users", "needs": ["extract"], "run": "true"},
+ {"id": "orders", "needs": ["extract"], "run": "true"}, {"id": "load", "needs": ["users", "orders"], "run": "echo loading"},
+ {"id": "never", "needs": ["load"], "run": "true"}]}
+EOF2
+	dir=$(timeout 30 dag-run --prepare wf.json)
+	run -0 timeout 30 dag-step --run-dir "$dir" extract
+	run -0 timeout 30 bash -c "printf '%s\n' users orders | xargs -P 2 -I{} dag-step --run-dir \"$dir\" {}"
+	run -0 --separate-stderr timeout 30 dag-step -n --run-dir .dag/runs/latest load
+	assert_output $'load\techo loading'
+	run -0 --separate-stderr timeout 30 dag-step -v --run-dir .dag/runs/latest load
+	[[ "$stderr" == *"[load] loading"* ]]
+	run -0 --separate-stderr timeout 30 bash -c "dag-step -q --json --run-dir \"$dir\" load | jq -r .status"
+	assert_output succeeded
+	n=$(grep -c step_started "$dir/events.jsonl")
+	run -0 bash -c "dag-status --json \"$dir\" | jq -r .steps.load.status"
+	assert_output succeeded
+	assert_equal "$(grep -c step_started "$dir/events.jsonl")" "$n"
+	run -0 timeout 30 dag-step --finish --run-dir "$dir"
+	assert_equal "$(jq -r .steps.never.status "$dir/run.json")" cancelled
+}

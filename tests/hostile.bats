@@ -540,6 +540,22 @@ EOF2
 	[ "$(jq -r .status "$d/run.json" 2>/dev/null)" != succeeded ]
 }
 
+@test "dag-step on a read-only run directory: a system error (exit 4), not a usage error; no such run is 2" {
+	MNT="$BATS_TEST_TMPDIR/ro"
+	mkdir -p "$MNT"
+	if ! mount -t tmpfs -o size=1m tmpfs "$MNT" 2>mount.err; then
+		MNT=
+		skip "READ-ONLY TEST NOT RUN: cannot mount a tmpfs ($(cat mount.err))"
+	fi
+	echo '{"steps": [{"id": "a", "run": "true"}]}' > wf.json
+	dir=$(timeout 30 dag-run --prepare --runs "$MNT" wf.json)
+	mount -o remount,ro "$MNT"
+	run -4 --separate-stderr timeout 30 dag-step --run-dir "$dir" a
+	[[ "$stderr" == *"Read-only file system"* ]]
+	run -2 --separate-stderr timeout 30 dag-step --run-dir "$BATS_TEST_TMPDIR/nope" a
+	assert_equal "$stderr" "dag-step: no such run: $BATS_TEST_TMPDIR/nope"
+}
+
 @test "--run-id and step ids that try path traversal are refused" {
 	echo '{"steps": [{"id": "a", "run": "true"}]}' > ok.json
 	for id in ../x a/b .. . "" /abs latest; do
@@ -847,4 +863,37 @@ EOF2
 		assert_equal "$l" "1 cannot start: Resource temporarily unavailable"
 	done
 	jq -e '.counts.pending >= 1' "$d/run.json"
+}
+
+# ---------------------------------------------------------------------------
+# What dagkit writes it reads back
+
+@test "bytes that are not UTF-8 in a run id are refused; in a runs path they do not cost the journal a line" {
+	echo '{"steps": [{"id": "a", "run": "echo ran >> a.log"}, {"id": "b", "needs": ["a"], "run": "echo $DAG_RUN_ID > b.id"}]}' > wf.json
+	run -2 --separate-stderr timeout 30 dag-run -q --run-id "$(printf 'r\xff')" wf.json
+	assert_equal "$stderr" "dag-run: --run-id 'r\\xff': not a valid run id (UTF-8, no '/', not '.', '..' or 'latest')"
+	run -2 --separate-stderr timeout 30 dag-run -q --run-dir "$(printf 'x/r\xff')" wf.json
+	[[ "$stderr" == "dag-run: --run-dir 'x/r\\xff': its name cannot be a run id"* ]]
+	runs=$(printf 'runs-\xe9')
+	run -0 timeout 30 dag-run -q --runs "$runs" wf.json
+	# Every line is JSON that dagkit and jq read back.
+	while IFS= read -r l; do jq -e . > /dev/null <<<"$l" || fail "not JSON: $l"; done < "$runs/latest/events.jsonl"
+	# The path is informational there: U+FFFD stands for the byte.
+	[[ "$(jq -r 'select(.event == "run_started") | .dir' "$runs/latest/events.jsonl")" == *"/runs-"$'\xef\xbf\xbd'"/"* ]]
+	run -0 dag-status --runs "$runs"
+	assert_line "done     2/2"
+	assert_line "status   succeeded"
+	run -0 timeout 30 dag-run -q --resume "$runs/latest"
+	assert_equal "$(cat a.log)" ran
+}
+
+@test "--run-dir with a trailing slash: one run, one id everywhere" {
+	echo '{"steps": [{"id": "a", "run": "echo $DAG_RUN_ID > a.id; test -e ok"}]}' > wf.json
+	run -1 timeout 30 dag-run -q --run-dir rd/ wf.json
+	assert_equal "$(cat a.id)" rd
+	assert_equal "$(jq -r .run rd/events.jsonl | sort -u)" rd
+	touch ok
+	run -0 timeout 30 dag-run -q --resume rd/
+	assert_equal "$(cat a.id)" rd
+	assert_equal "$(jq -r .run rd/events.jsonl | sort -u)" rd
 }
