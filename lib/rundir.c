@@ -344,11 +344,21 @@ rundir_read_stat(int dirfd, const char *name, size_t *lenp, struct stat *st)
 	ssize_t n;
 	int fd;
 
-	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC)) == -1)
+	/* O_NONBLOCK: a FIFO where a file should be must not hang us. */
+	if ((fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) ==
+	    -1)
 		return NULL;
-	if (fstat(fd, st) == -1)
+	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode)) {
+		int e = errno;
+
+		if (fstat(fd, st) == 0)
+			e = S_ISDIR(st->st_mode) ? EISDIR : EINVAL;
 		memset(st, 0, sizeof(*st));
-	else if (st->st_size > 0)
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	if (st->st_size > 0)
 		strbuf_grow(&sb, (size_t)st->st_size + 1);
 	for (;;) {
 		strbuf_grow(&sb, 65536);
@@ -366,6 +376,26 @@ rundir_read_stat(int dirfd, const char *name, size_t *lenp, struct stat *st)
 		return NULL;
 	}
 	return strbuf_detach(&sb, lenp);
+}
+
+size_t
+rundir_peek(int dirfd, const char *name, char *buf, size_t size)
+{
+	struct stat st;
+	ssize_t n;
+	size_t got = 0;
+	int fd;
+
+	if (size == 0 || (fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
+		return 0;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		while (got < size - 1 && ((n = read(fd, buf + got, size - 1 -
+		    got)) > 0 || (n == -1 && errno == EINTR)))
+			got += n > 0 ? (size_t)n : 0;
+	close(fd);
+	buf[got] = '\0';
+	return got;
 }
 
 int

@@ -62,8 +62,14 @@ int	 rundir_cron_lock(const char *runs, const char *dag, double wait,
 int	 rundir_lock_held(const char *dir);
 /* Reads a whole file relative to dirfd; NULL if absent.  malloc'd. */
 char	*rundir_read(int dirfd, const char *name, size_t *len);
-/* rundir_read, also giving the file's fstat in *st (zeroed if it fails). */
+/* rundir_read, also giving the file's fstat in *st (zeroed if it fails).
+ * Only a regular file is read (opened O_NONBLOCK: a FIFO does not hang
+ * it); anything else fails with EISDIR or EINVAL. */
 char	*rundir_read_stat(int dirfd, const char *name, size_t *len,
 	    struct stat *st);
+
+/* The first size - 1 bytes of a regular file into buf, NUL-ended; how
+ * many (0 if there is no such file). */
+size_t	 rundir_peek(int dirfd, const char *name, char *buf, size_t size);
 
 #endif

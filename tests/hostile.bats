@@ -897,3 +897,18 @@ EOF2
 	assert_equal "$(cat a.id)" rd
 	assert_equal "$(jq -r .run rd/events.jsonl | sort -u)" rd
 }
+
+@test "a FIFO named run.json in the runs directory hangs nothing: dag-run, dag-status --list, dag-plan --history" {
+	echo '{"name": "f", "steps": [{"id": "a", "run": "true"}]}' > wf.json
+	run -0 timeout 30 dag-run -q wf.json
+	mkdir -p "$DAG_RUNS/20260101T000000Z-f-0000" "$DAG_RUNS/custom"
+	mkfifo "$DAG_RUNS/20260101T000000Z-f-0000/run.json" "$DAG_RUNS/custom/run.json"
+	run -0 timeout 30 dag-run -q wf.json
+	run -0 timeout 30 dag-status --list
+	run -0 --separate-stderr timeout 30 dag-plan --history "$DAG_RUNS" wf.json
+	# A run of another DAG, whatever its step ids, gives no estimate.
+	mkdir "$DAG_RUNS/other"
+	echo '{"format":1,"id":"other","dag":"g","status":"succeeded","steps":{"a":{"status":"succeeded","duration":500}}}' > "$DAG_RUNS/other/run.json"
+	run -0 --separate-stderr timeout 30 dag-plan --history "$DAG_RUNS" wf.json
+	[ "$(jq '.plan.steps.a.estimate < 5' <<<"$output")" = true ]
+}
