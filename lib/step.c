@@ -147,9 +147,10 @@ step_busy(struct runctx *c, uint32_t i)
 }
 
 /*
- * Steps the journal left running or waiting to retry, whose dag-step or
- * dag-run died (no live dag-step holds their lock): what they left is
- * killed, and they end cancelled.
+ * Before --finish closes the steps that have not ended: one a live
+ * dag-step holds is left to it (not selected here); what a dead one left
+ * of the others is killed, journaled or not; and a step the journal left
+ * running or waiting to retry ends cancelled.
  */
 static void
 abandon_dead(struct runctx *c, struct sched *sc)
@@ -157,9 +158,13 @@ abandon_dead(struct runctx *c, struct sched *sc)
 	uint32_t i;
 
 	for (i = 0; i < c->g->n; i++) {
-		if (!c->rs.s[i].selected || (c->rs.s[i].status != ST_RUNNING &&
-		    c->rs.s[i].status != ST_RETRY_WAIT) || step_busy(c, i))
+		if (!c->rs.s[i].selected ||
+		    step_status_terminal(c->rs.s[i].status))
 			continue;
+		if (step_busy(c, i)) {
+			c->rs.s[i].selected = 0;
+			continue;
+		}
 		reaper_kill_orphans(c->rs.id, c->g->s[i].id);
 		sched_abandon(sc, i, "its attempt never ended: the dag-step or "
 		    "dag-run running it died");

@@ -87,7 +87,7 @@ EOF2
 	run -0 timeout 30 dag-step -q --run-dir "$dir" u
 	dag-step -q --run-dir "$dir" s 3>&- &
 	pid=$!
-	for _ in $(seq 300); do [ -s s.pid ] && break; sleep 0.1; done
+	for _ in $(seq 300); do grep -q step_started "$dir/events.jsonl" && [ -s s.pid ] && break; sleep 0.1; done
 	kill -KILL "$pid"
 	wait "$pid" || true
 	running "$(cat s.pid)"
@@ -98,6 +98,19 @@ EOF2
 	run -1 dag-status "$dir"
 	for _ in $(seq 50); do running "$(cat s.pid)" || break; sleep 0.1; done
 	run ! running "$(cat s.pid)"
+	# Killed before its start was journaled: never run, but what it
+	# started is killed all the same.
+	dir=$(timeout 30 dag-run --prepare wf.json)
+	rm s.pid
+	dag-step -q --run-dir "$dir" s 3>&- &
+	pid=$!
+	for _ in $(seq 300); do [ -s s.pid ] && break; sleep 0.1; done
+	kill -KILL "$pid"
+	wait "$pid" || true
+	run -0 timeout 30 dag-step -q --finish --run-dir "$dir"
+	for _ in $(seq 50); do running "$(cat s.pid)" || break; sleep 0.1; done
+	run ! running "$(cat s.pid)"
+	assert_equal "$(jq -r .steps.s.status "$dir/run.json")" cancelled
 }
 
 @test "dag-step refuses a step whose needs have not finished, and a run a dag-run holds" {
