@@ -505,6 +505,7 @@ apply_step(const struct jdoc *d, uint32_t o, const char *ev,
 		s->attempts = (uint32_t)get_int(d, o, "attempt",
 		    (long long)s->attempts + 1, 0, UINT32_MAX);
 		s->pid = (pid_t)get_int(d, o, "pid", 0, 0, INT_MAX);
+		s->pid_at = ts;
 		if (s->attempts <= 1 || s->started == 0)
 			s->started = ts;
 		s->finished = 0;

@@ -157,9 +157,9 @@ env_has(const char *env, size_t len, const char *var)
 }
 
 void
-reaper_kill_orphans(const char *run_id, const char *step)
+reaper_kill_orphans(const char *run_id, const char *dir, const char *step)
 {
-	char *run, *sid = NULL, *env;
+	char *run, *rdir, *sid = NULL, *env;
 	struct dirent *de;
 	size_t len;
 	DIR *dp;
@@ -169,6 +169,7 @@ reaper_kill_orphans(const char *run_id, const char *step)
 	if ((dp = opendir("/proc")) == NULL)
 		return;
 	run = xasprintf("DAG_RUN_ID=%s", run_id);
+	rdir = xasprintf("DAG_RUN_DIR=%s", dir);
 	if (step != NULL)
 		sid = xasprintf("DAG_STEP_ID=%s", step);
 	dfd = dirfd(dp);
@@ -184,11 +185,65 @@ reaper_kill_orphans(const char *run_id, const char *step)
 		env = rundir_read(fd, "environ", &len);
 		close(fd);
 		if (env != NULL && env_has(env, len, run) &&
+		    env_has(env, len, rdir) &&
 		    (sid == NULL || env_has(env, len, sid)))
 			(void)kill((pid_t)pid, SIGKILL);
 		free(env);
 	}
 	closedir(dp);
 	free(run);
+	free(rdir);
 	free(sid);
+}
+
+/* When pid started, wall ms (from boot time and its start ticks), or -1. */
+static int64_t
+started_at(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	long long ticks = -1, btime = -1;
+	long hz = sysconf(_SC_CLK_TCK);
+	int k, fd;
+	ssize_t n;
+	FILE *fp;
+
+	(void)snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* After the command's name (in parentheses, any bytes in it), the
+	 * fields from the third: starttime is the 22nd. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return -1;
+	for (k = 3, p++; k < 22 && p != NULL; k++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL || sscanf(p, " %lld", &ticks) != 1 || hz <= 0)
+		return -1;
+	if ((fp = fopen("/proc/stat", "re")) == NULL)
+		return -1;
+	while (fgets(buf, sizeof(buf), fp) != NULL)
+		if (sscanf(buf, "btime %lld", &btime) == 1)
+			break;
+	fclose(fp);
+	return btime < 0 ? -1 : btime * 1000 + ticks * 1000 / hz;
+}
+
+/* How far the start /proc gives may be from the journal's: boot time is
+ * whole seconds, and the journal line is written after the spawn. */
+#define START_SLACK_MS	5000
+
+void
+reaper_kill_group(pid_t pid, int64_t at)
+{
+	int64_t t;
+
+	if (pid <= 1 || at <= 0 || (t = started_at(pid)) < 0 ||
+	    t < at - START_SLACK_MS || t > at + START_SLACK_MS)
+		return;
+	(void)killpg(pid, SIGKILL);
+	(void)kill(pid, SIGKILL);
 }

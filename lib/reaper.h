@@ -28,10 +28,18 @@ void	reaper_forget(struct reaper *, pid_t);
  */
 void	reaper_sweep(struct reaper *, int sigfd);
 /*
- * SIGKILL to every process whose environment holds DAG_RUN_ID=run (and
- * DAG_STEP_ID=step unless step is NULL), by a scan of /proc: steps a dead
- * dag-run started but never journaled are found too.
+ * SIGKILL to every process whose environment holds DAG_RUN_ID=run and
+ * DAG_RUN_DIR=dir (and DAG_STEP_ID=step unless step is NULL), by a scan
+ * of /proc: steps a dead dag-run started but never journaled are found
+ * too, and another run's, whatever its id, are not.
  */
-void	reaper_kill_orphans(const char *run, const char *step);
+void	reaper_kill_orphans(const char *run, const char *dir, const char *step);
+/*
+ * SIGKILL to the process group of pid, if pid still is the process the
+ * journal saw start at wall ms at (its start time, from /proc, within a
+ * few seconds of it): a step that cleared its environment is found this
+ * way, and a pid used again since is never hit.
+ */
+void	reaper_kill_group(pid_t pid, int64_t at);
 
 #endif

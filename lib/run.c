@@ -69,6 +69,19 @@ run_tell(struct runctx *c, int quiet)
 }
 
 void
+run_kill_left(struct runctx *c, int64_t step)
+{
+	uint32_t i;
+
+	reaper_kill_orphans(c->rs.id, c->rd.path, step < 0 ? NULL :
+	    c->g->s[step].id);
+	for (i = 0; i < c->g->n; i++)
+		if ((step < 0 || i == step) && c->rs.s[i].status == ST_RUNNING &&
+		    c->rs.s[i].pid > 0)
+			reaper_kill_group(c->rs.s[i].pid, c->rs.s[i].pid_at);
+}
+
+void
 run_drive(struct runner *r, int quiet)
 {
 	while (runner_turn(r) == 0)
@@ -539,7 +552,7 @@ execute(struct runctx *c, const struct run_opts *o)
 	}
 	if (o->resume != NULL) {
 		/* What a dead dag-run of this run left running. */
-		reaper_kill_orphans(c->rs.id, NULL);
+		run_kill_left(c, -1);
 		runner_resume(&r);
 	}
 	progress_init(&c->pg, to_do(c), o->quiet);

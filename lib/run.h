@@ -50,6 +50,13 @@ int	run_load(struct runctx *, const char *path, const char *display,
 int	run_params(struct runctx *, char **kv, int n, int check, int changed);
 /* Prints step i's line of -n (its id, a tab, its command). */
 void	run_describe(struct runctx *, uint32_t i);
+/*
+ * Kills what a dead dag-run or dag-step of c's run left running: every
+ * process with the run's DAG_RUN_ID and DAG_RUN_DIR (and DAG_STEP_ID of
+ * step, unless step is -1), and the process group of each such step the
+ * journal shows running, if its leader still is the process journaled.
+ */
+void	run_kill_left(struct runctx *, int64_t step);
 /* Runs the loop to its end, printing the news between turns. */
 void	run_drive(struct runner *, int quiet);
 /*

@@ -398,17 +398,55 @@ rundir_peek(int dirfd, const char *name, char *buf, size_t size)
 	return got;
 }
 
+/* Lock file names longer than this take the hashed form. */
+#define LOCK_NAME_MAX	200
+
+char *
+rundir_lock_name(const char *dag)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	struct strbuf sb = STRBUF_INIT;
+	uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a */
+	const unsigned char *p;
+	char *clean;
+
+	for (p = (const unsigned char *)dag; *p != '\0'; p++) {
+		int safe = (*p >= 'a' && *p <= 'z') || (*p >= 'A' &&
+		    *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+		    ((*p == '.' || *p == '-') && p != (const unsigned char *)dag);
+
+		if (safe)
+			strbuf_addc(&sb, (char)*p);
+		else {
+			strbuf_addc(&sb, '%');
+			strbuf_addc(&sb, hex[*p >> 4]);
+			strbuf_addc(&sb, hex[*p & 15]);
+		}
+		h = (h ^ *p) * 0x100000001b3ULL;
+	}
+	if (sb.len > LOCK_NAME_MAX) {
+		/* '~' never stands in an encoded name: no clash with one. */
+		clean = rundir_clean_name(dag);
+		clean[strlen(clean) > 40 ? 40 : strlen(clean)] = '\0';
+		strbuf_reset(&sb);
+		strbuf_addf(&sb, "%s~%016llx", clean, (unsigned long long)h);
+		free(clean);
+	}
+	strbuf_adds(&sb, ".lock");
+	return strbuf_detach(&sb, NULL);
+}
+
 int
 rundir_cron_lock(const char *runs, const char *dag, double wait,
     struct diag *d)
 {
-	char *clean = rundir_clean_name(dag);
-	char *path = xasprintf("%s/%s.lock", runs, clean);
+	char *name = rundir_lock_name(dag);
+	char *path = xasprintf("%s/%s", runs, name);
 	int64_t until = clock_mono_ms() + (int64_t)llround(wait * 1000);
 	struct timespec ts = { 0, 100 * 1000 * 1000 };
 	int fd, rc;
 
-	free(clean);
+	free(name);
 	(void)rundir_mkdirs(runs);
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) == -1) {
 		rc = diag_sys(d, "open '%s'", path);

@@ -52,7 +52,15 @@ int	 rundir_mkdirs(const char *path);
 /* mkdir steps/<id> (EEXIST is fine). */
 int	 rundir_step_dir(struct rundir *, const char *id);
 /*
- * --lock: takes <runs>/<name>.lock (name made safe as a file name) for a
+ * The file name of --lock's lock for a DAG named dag: the name with each
+ * byte outside [A-Za-z0-9_.-] (and a leading . or -) written %XX, so two
+ * DAGs never share a lock; a name that gets longer than 200 bytes so is
+ * its first 40 safe bytes, '~' and a 64-bit hash of it.  Ends in .lock;
+ * malloc'd.
+ */
+char	*rundir_lock_name(const char *dag);
+/*
+ * --lock: takes <runs>/<rundir_lock_name(dag)> for a
  * DAG named dag, waiting up to wait seconds.  Returns the fd, held until
  * exit, or -1 with a diagnostic, or -2 when another run holds it.
  */

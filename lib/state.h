@@ -29,7 +29,8 @@ struct sstate {
 	int16_t		 signal;	/* 0: none */
 	int32_t		 exit_code;	/* -1: none */
 	uint32_t	 attempts;
-	pid_t		 pid;
+	pid_t		 pid;		/* of the last attempt, its group too */
+	int64_t		 pid_at;	/* wall ms its start was journaled */
 	int64_t		 started, finished;	/* wall ms, 0: not yet */
 	double		 duration;
 	char		*reason;

@@ -26,7 +26,6 @@
 #include "clock.h"
 #include "dag.h"
 #include "exitcode.h"
-#include "reaper.h"
 #include "run.h"
 #include "runner.h"
 #include "step.h"
@@ -165,7 +164,7 @@ abandon_dead(struct runctx *c, struct sched *sc)
 			c->rs.s[i].selected = 0;
 			continue;
 		}
-		reaper_kill_orphans(c->rs.id, c->g->s[i].id);
+		run_kill_left(c, i);
 		sched_abandon(sc, i, "its attempt never ended: the dag-step or "
 		    "dag-run running it died");
 	}
@@ -323,7 +322,7 @@ run_step(struct runctx *c, const struct step_opts *o, uint32_t i)
 		return EXIT_SYSERR;
 	}
 	/* What an earlier dag-step of this step, or a dead dag-run, left. */
-	reaper_kill_orphans(c->rs.id, c->g->s[i].id);
+	run_kill_left(c, i);
 	runner_rerun(&r, i);
 	progress_init(&c->pg, 1, o->quiet);
 	runner_begin(&r);

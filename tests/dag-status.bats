@@ -346,7 +346,7 @@ EOF2
 	wait "$pid" || true
 	# A step the journal never heard of (killed between its start and the
 	# journal's write): only its environment says whose it is.
-	DAG_RUN_ID=left DAG_STEP_ID=b sleep 300 3>&- &
+	DAG_RUN_ID=left DAG_RUN_DIR="$(cd "$DAG_RUNS/left" && pwd -P)" DAG_STEP_ID=b sleep 300 3>&- &
 	unjournaled=$!
 	running "$(cat daemon.pid)"
 	touch resumed
@@ -369,24 +369,94 @@ EOF2
 	run ! running "$(cat first.pid)"
 }
 
+@test "resume kills a step that cleared its environment, by the process group the journal recorded" {
+	dag wf.json <<'EOF2'
+{"name": "cleared", "steps": [{"id": "a", "run": "[ -e second ] && exit 0; touch second; echo $$ > first.pid; exec env -i sleep 60"}]}
+EOF2
+	dag-run -q --run-id cleared wf.json 3>&- &
+	pid=$!
+	for _ in $(seq 600); do [ -s first.pid ] && grep -q step_started "$DAG_RUNS/cleared/events.jsonl" && break; sleep 0.05; done
+	kill -KILL "$pid"
+	wait "$pid" || true
+	running "$(cat first.pid)"
+	run -0 timeout 60 dag-run -q --resume cleared
+	for _ in $(seq 50); do running "$(cat first.pid)" || break; sleep 0.1; done
+	run ! running "$(cat first.pid)"
+	# A pid the journal names that is now another process's is spared.
+	sleep 60 3>&- &
+	other=$!
+	jq -c --argjson p "$other" 'if .event == "step_started" then .pid = $p else . end' \
+	    "$DAG_RUNS/cleared/events.jsonl" > j && mv j "$DAG_RUNS/cleared/events.jsonl"
+	printf '{"ts":"2026-01-01T00:00:00.000Z","run":"cleared","event":"step_started","step":"a","attempt":9,"pid":%d}\n' "$other" >> "$DAG_RUNS/cleared/events.jsonl"
+	run -0 timeout 60 dag-run -q --resume cleared
+	running "$other"
+	kill "$other"
+}
+
+@test "resume and dag-step touch no other run's steps, whatever its run id" {
+	dag wf.json <<'EOF2'
+{"name": "cr", "steps": [{"id": "a", "run": "touch $DAG_RUN_DIR.started; i=0; while [ ! -e release ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done"}]}
+EOF2
+	mkdir x1 x2
+	dag-run -q --run-dir x1/ci wf.json 3>&- &
+	pid=$!
+	for _ in $(seq 600); do [ -e "$PWD/x1/ci.started" ] && break; sleep 0.05; done
+	dir=$(timeout 30 dag-run --prepare --run-dir x2/ci wf.json)
+	touch release
+	run -0 timeout 60 dag-step -q --run-dir "$dir" a
+	st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 0
+	assert_equal "$(jq -r .steps.a.status x1/ci/run.json)" succeeded
+}
+
+# A step that holds its run until the file release exists (20 s at most).
+HOLD='touch started; i=0; while [ ! -e release ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done; touch done'
+
 @test "--lock: a second run of the same DAG exits 75 at once, the first is unharmed" {
-	echo '{"name": "cron", "steps": [{"id": "a", "run": "touch started; sleep 1; touch done"}]}' > wf.json
+	jq -nc --arg run "$HOLD" '{name: "cron", steps: [{id: "a", run: $run}]}' > wf.json
 	timeout 30 dag-run -q --lock wf.json 3>&- &
 	pid=$!
-	for _ in $(seq 100); do [ -e started ] && break; sleep 0.1; done
+	for _ in $(seq 300); do [ -e started ] && break; sleep 0.1; done
 	run -75 --separate-stderr timeout 30 dag-run -q --lock wf.json
 	assert_equal "$stderr" "dag-run: '$DAG_RUNS/cron.lock' is locked: another run of \"cron\" is in progress"
+	touch release
 	st=0
 	wait "$pid" || st=$?
 	assert_equal "$st" 0
 	assert_file_exists done
 	run -0 timeout 30 dag-run -q --lock wf.json
-	rm -f done started
+	rm -f done started release
 	timeout 30 dag-run -q --lock wf.json 3>&- &
 	pid=$!
-	for _ in $(seq 100); do [ -e started ] && break; sleep 0.1; done
+	for _ in $(seq 300); do [ -e started ] && break; sleep 0.1; done
+	( sleep 0.5; touch release ) &
 	run -0 timeout 30 dag-run -q --lock-wait 20 wf.json
 	wait "$pid"
+}
+
+@test "--lock: DAGs whose names differ never share a lock, however alike their names" {
+	long=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+	e50=$(printf '\xc3\xa9%.0s' $(seq 50))
+	e49=$(printf '\xc3\xa9%.0s' $(seq 49))
+	for pair in "etl/a etl_a" "$long/1 $long/2" "$(printf 'caf\xc3\xa9') cafe" ".x _x" "$e50 ${e49}x"; do
+		set -- $pair
+		rm -f started release done
+		jq -nc --arg n "$1" --arg run "$HOLD" '{name: $n, steps: [{id: "a", run: $run}]}' > one.json
+		jq -nc --arg n "$2" '{name: $n, steps: [{id: "b", run: "true"}]}' > two.json
+		timeout 30 dag-run -q --lock one.json 3>&- &
+		pid=$!
+		for _ in $(seq 300); do [ -e started ] && break; sleep 0.1; done
+		run -0 --separate-stderr timeout 30 dag-run -q --lock two.json
+		touch release
+		wait "$pid"
+	done
+	assert_file_exists "$DAG_RUNS/etl%2Fa.lock"
+	assert_file_exists "$DAG_RUNS/etl_a.lock"
+	assert_file_exists "$DAG_RUNS/%2Ex.lock"
+	[ "$(ls "$DAG_RUNS" | grep -c '^a*%2F[12]\.lock$')" = 2 ]
+	# Too long encoded: a readable start, then a hash.
+	[ "$(ls "$DAG_RUNS" | grep -c '^_*~[0-9a-f]\{16\}\.lock$')" = 2 ]
 }
 
 @test "history: dag-plan --history uses medians of past runs" {
