@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 
 #include "attempt.h"
@@ -112,6 +113,20 @@ done_sys(struct attempt *a, const struct attempt_ctx *ctx, int code,
 		diag_add(ctx->news, DIAG_SYSERR, NULL, "%s", msg);
 	a->res.syserr = 1;
 	return done(a, ST_FAILED, code, 0, msg, 0);
+}
+
+/* Less room than this left where the run directory is, and a step that
+ * fails may have failed for it: a system error, as a full disk is. */
+#define DISK_LOW	(64 * 1024)
+
+/* 1 if the run directory's file system is full, or as good as. */
+static int
+disk_full(const struct attempt_ctx *ctx)
+{
+	struct statvfs v;
+
+	return fstatvfs(ctx->x->rd->dfd, &v) == 0 &&
+	    (unsigned long long)v.f_bavail * v.f_frsize < DISK_LOW;
 }
 
 /* Errors of the machine, not of the step: out of processes, memory, fds. */
@@ -420,36 +435,32 @@ eval_exit(struct attempt *a, const struct attempt_ctx *ctx, int ws,
     int64_t now)
 {
 	const struct dag *g = ctx->g;
-	int skip, sys, output, rc;
+	struct exec_result er;
 	char *text, *err = NULL, name[300];
-	struct cmdspec c;
 	struct stat sb;
 	size_t len;
+	int rc;
 
 	(void)now;
-	memset(&c, 0, sizeof(c));
+	memset(&er, 0, sizeof(er));
 	text = read_memfd(a->memfd, &len);
 	close(a->memfd);
 	a->memfd = -1;
-	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0 || exec_parse_result(text,
-	    len, &skip, &err, &sys, &output, &c) == -1) {
-		free(err);
+	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0 ||
+	    exec_parse_result(text, len, &er) == -1) {
 		err = xasprintf("jq evaluation crashed (%s %d)",
 		    WIFSIGNALED(ws) ? "signal" : "exit", WIFSIGNALED(ws) ?
 		    WTERMSIG(ws) : WEXITSTATUS(ws));
 		rc = done(a, ST_FAILED, -1, 0, err, 0);
-		cmdspec_release(&c);
-		free(err);
-		free(text);
-		return rc;
+		goto out;
 	}
-	free(text);
-	if (err != NULL && sys)
-		rc = done_sys(a, ctx, -1, err, 1);
-	else if (err != NULL)
+	a->res.bignum |= (uint8_t)er.bignum;
+	if (er.err != NULL && (er.syserr || disk_full(ctx)))
+		rc = done_sys(a, ctx, -1, er.err, er.syserr);
+	else if (er.err != NULL)
 		rc = done(a, ST_FAILED, a->state == AT_CHECKING ? 0 : -1, 0,
-		    err, 0);
-	else if (skip)
+		    er.err, 0);
+	else if (er.skip)
 		rc = done(a, ST_SKIPPED, -1, 0, "when is false", 0);
 	else if (a->state == AT_PREPARING) {
 		(void)snprintf(name, sizeof(name), "%s/input.json",
@@ -458,12 +469,14 @@ eval_exit(struct attempt *a, const struct attempt_ctx *ctx, int ws,
 		    1 : g->s[a->step].input < 0 && g->need_off[a->step] !=
 		    g->need_off[a->step + 1] ? 2 : 0;
 		a->pid = 0;
-		rc = start_cmd(a, ctx, &c);
+		rc = start_cmd(a, ctx, &er.cmd);
 	} else
 		rc = done(a, ST_SUCCEEDED, a->state == AT_CHECKING ? 0 : -1, 0,
-		    NULL, output);
-	cmdspec_release(&c);
+		    NULL, er.output);
+out:
+	exec_result_release(&er);
 	free(err);
+	free(text);
 	return rc;
 }
 
@@ -478,9 +491,12 @@ run_exit(struct attempt *a, const struct attempt_ctx *ctx, int ws,
 
 	(void)now;
 	if (code != 0) {
-		msg = xasprintf(sig ? "killed by signal %d" : "exit status %d",
-		    sig ? sig : code);
-		rc = done(a, ST_FAILED, code, sig, msg, 0);
+		msg = xasprintf(sig ? "killed by signal %d%s" :
+		    "exit status %d%s", sig ? sig : code, disk_full(ctx) ?
+		    ", with the run directory's file system full" : "");
+		rc = disk_full(ctx) ? done_sys(a, ctx, code, msg, 1) :
+		    done(a, ST_FAILED, code, sig, msg, 0);
+		a->res.signal = sig;
 		free(msg);
 		return rc;
 	}

@@ -44,6 +44,7 @@ struct attempt_result {
 	uint8_t		 status;	/* enum step_status; skipped: when */
 	uint8_t		 syserr;	/* the machine's fault, not the step */
 	uint8_t		 output;	/* output.json written */
+	uint8_t		 bignum;	/* a number past 2^53 went through jq */
 	int		 exit_code;	/* -1: none */
 	int		 signal;	/* 0: none */
 	char		*reason;	/* malloc'd, or NULL */

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -497,6 +498,53 @@ build_ctx(const struct execctx *x, uint32_t i, uint32_t attempt)
 	return ctx;
 }
 
+/* The evaluator (a child of its own) saw a number beyond 2^53 go
+ * through jq: its result says so. */
+static int saw_bignum;
+
+/* 2^53: past it a double holds no longer every integer. */
+#define EXACT_MAX	9007199254740992.0
+
+/* 1 if v holds a number beyond 2^53.  Recursive over v's nesting, which
+ * the parsers bound (jdoc: 512). */
+static int
+has_bignum(jv v)
+{
+	jv e;
+	int i, n, big = 0;
+
+	switch (jv_get_kind(v)) {
+	case JV_KIND_NUMBER:
+		return fabs(jv_number_value(v)) > EXACT_MAX;
+	case JV_KIND_ARRAY:
+		n = jv_array_length(jv_copy(v));
+		for (i = 0; i < n && !big; i++) {
+			e = jv_array_get(jv_copy(v), i);
+			big = has_bignum(e);
+			jv_free(e);
+		}
+		return big;
+	case JV_KIND_OBJECT:
+		jv_object_foreach(v, key, val) {
+			if (!big)
+				big = has_bignum(val);
+			jv_free(key);
+			jv_free(val);
+		}
+		return big;
+	default:
+		return 0;
+	}
+}
+
+/* Notes a value (borrowed) about to go through jq. */
+static void
+watch(jv v)
+{
+	if (!saw_bignum)
+		saw_bignum = has_bignum(v);
+}
+
 static void
 put_result(int fd, struct strbuf *sb)
 {
@@ -504,6 +552,15 @@ put_result(int fd, struct strbuf *sb)
 	size_t n = sb->len;
 	ssize_t w;
 
+	if (saw_bignum && n > 1 && p[0] == '{') {
+		static const char head[] = "{\"bignum\":true";
+
+		(void)!write(fd, head, sizeof(head) - 1);
+		p++;
+		n--;
+		if (*p != '}')
+			(void)!write(fd, ",", 1);
+	}
 	while (n > 0 && (w = write(fd, p, n)) > 0) {
 		p += w;
 		n -= (size_t)w;
@@ -643,9 +700,14 @@ too_big(int fd, size_t len, size_t limit)
 	fail(fd, m, "");
 }
 
-/* Applies check, then writes output.json.  Exits through finish/fail. */
+/*
+ * Applies check, then writes output.json: raw (len bytes) when it is the
+ * step's own JSON text, kept as it was written (jq would turn its numbers
+ * into doubles), else out as jq gives it.  Exits through finish/fail.
+ */
 static __dead void
-conclude(const struct execctx *x, uint32_t i, jv out, int have, int fd)
+conclude(const struct execctx *x, uint32_t i, jv out, int have,
+    const char *raw, size_t len, int fd)
 {
 	const struct step *s = &x->g->s[i];
 	struct strbuf sb = STRBUF_INIT;
@@ -654,6 +716,7 @@ conclude(const struct execctx *x, uint32_t i, jv out, int have, int fd)
 	int rc, dfd;
 
 	if (s->check >= 0) {
+		watch(out);
 		rc = jqx_first(x->g->jqx, s->check, have ? jv_copy(out) :
 		    jv_null(), &r, &err);
 		if (rc == -1)
@@ -665,19 +728,44 @@ conclude(const struct execctx *x, uint32_t i, jv out, int have, int fd)
 	if (have) {
 		size_t limit = s->max_output ? s->max_output : x->max_output;
 
-		json_append(&sb, out);
+		if (raw != NULL) {
+			while (len > 0 && (raw[len - 1] == '\n' ||
+			    raw[len - 1] == ' ' || raw[len - 1] == '\t' ||
+			    raw[len - 1] == '\r'))
+				len--;
+			strbuf_add(&sb, raw, len);
+		} else
+			json_append(&sb, out);
 		strbuf_addc(&sb, '\n');
 		if (sb.len > limit)
 			too_big(fd, sb.len, limit);
+		/* Not kept (a full disk): the run directory's fault. */
 		if ((dfd = step_dir_new(x, i)) == -1 || rundir_replace(dfd,
 		    "output.json", sb.buf, sb.len) == -1)
-			fail(fd, "writing output.json: ", strerror(errno));
+			fail_sys_errno(fd, "writing output.json");
 		close(dfd);
 		strbuf_reset(&sb);
 	}
 	jv_free(out);
 	strbuf_addf(&sb, "{\"output\":%s}\n", have ? "true" : "false");
 	finish(fd, &sb);
+}
+
+/* stdout kept as a JSON string must be text: bytes that are not UTF-8
+ * would become U+FFFD, so the step fails, saying where. */
+static void
+bad_utf8(int fd, const char *s, size_t len)
+{
+	size_t k, n;
+	char m[128];
+
+	for (k = 0; k < len; k += n)
+		if ((n = strbuf_utf8_len((const unsigned char *)s + k,
+		    len - k)) == 0) {
+			(void)snprintf(m, sizeof(m), "output is not JSON, nor "
+			    "text in UTF-8 (byte %zu is not)", k + 1);
+			fail(fd, m, "");
+		}
 }
 
 static __dead void
@@ -704,7 +792,7 @@ post(const struct execctx *x, uint32_t i, uint32_t attempt, int fd)
 	text = rundir_read(x->rd->sdfd, name, &len);
 	if (text == NULL || len == 0) {
 		free(text);
-		conclude(x, i, jv_null(), 0, fd);
+		conclude(x, i, jv_null(), 0, NULL, 0, fd);
 	}
 	if (len > limit)
 		too_big(fd, len, limit);
@@ -713,18 +801,17 @@ post(const struct execctx *x, uint32_t i, uint32_t attempt, int fd)
 	if (jdoc_parse(&jd, text, len, &d) == 0) {
 		out = jdoc_jv(&jd, 0);
 		jdoc_release(&jd);
-	} else
-		out = jv_invalid();
-	if (!jv_is_valid(out)) {
-		if (s->output == OUT_FILE)
-			fail(fd, "output: ", d.n > 0 ? d.v[0].msg : "?");
-		/* stdout that is not JSON is kept as a string. */
-		while (len > 0 && text[len - 1] == '\n')
-			len--;
-		out = jv_string_sized(text, (int)len);
+		conclude(x, i, out, 1, text, len, fd);
 	}
+	if (s->output == OUT_FILE)
+		fail(fd, "output: ", d.n > 0 ? d.v[0].msg : "?");
+	/* stdout that is not JSON is kept as a string: text, that is. */
+	while (len > 0 && text[len - 1] == '\n')
+		len--;
+	bad_utf8(fd, text, len);
+	out = jv_string_sized(text, (int)len);
 	free(text);
-	conclude(x, i, out, 1, fd);
+	conclude(x, i, out, 1, NULL, 0, fd);
 }
 
 void
@@ -745,6 +832,9 @@ exec_eval_child(const struct execctx *x, uint32_t i, uint32_t attempt,
 		r = jv_invalid_get_msg(ctx);
 		fail_sys(fd, jv_string_value(r));
 	}
+	if (s->when >= 0 || s->input >= 0 || s->tp != NULL ||
+	    x->g->env_has_tmpl)
+		watch(ctx);
 	if (s->when >= 0) {
 		rc = jqx_first(x->g->jqx, s->when, jv_copy(ctx), &r, &err);
 		if (rc == -1)
@@ -757,10 +847,11 @@ exec_eval_child(const struct execctx *x, uint32_t i, uint32_t attempt,
 	}
 	in = eval_input(x, i, ctx, fd, 1);
 	if (mode == EVAL_TRANSFORM) {
+		watch(in);
 		rc = jqx_first(x->g->jqx, s->transform, in, &r, &err);
 		if (rc == -1)
 			fail(fd, "transform: ", err);
-		conclude(x, i, rc == 1 ? r : jv_null(), rc == 1, fd);
+		conclude(x, i, rc == 1 ? r : jv_null(), rc == 1, NULL, 0, fd);
 	}
 	jv_free(in);
 	if (assemble(x, i, ctx, &c, &err) == -1)
@@ -771,29 +862,42 @@ exec_eval_child(const struct execctx *x, uint32_t i, uint32_t attempt,
 	finish(fd, &sb);
 }
 
-int
-exec_parse_result(const char *text, size_t len, int *skip, char **err,
-    int *syserr, int *output, struct cmdspec *c)
+void
+exec_result_release(struct exec_result *r)
 {
+	free(r->err);
+	cmdspec_release(&r->cmd);
+	memset(r, 0, sizeof(*r));
+}
+
+/* 1 if member k of object o is true. */
+static int
+is_true(const struct jdoc *d, uint32_t o, const char *k)
+{
+	uint32_t v = jdoc_get(d, o, k);
+
+	return v != JNONE && d->n[v].kind == J_TRUE;
+}
+
+int
+exec_parse_result(const char *text, size_t len, struct exec_result *r)
+{
+	struct cmdspec *c = &r->cmd;
 	struct jdoc d;
 	struct diag dg;
 	uint32_t v, k, e, n;
 	int rc = -1;
 
-	*skip = *syserr = *output = 0;
-	*err = NULL;
-	memset(c, 0, sizeof(*c));
+	memset(r, 0, sizeof(*r));
 	diag_init(&dg, "result");
 	if (jdoc_parse(&d, text, len, &dg) == -1 || d.n[0].kind != J_OBJ)
 		goto out;
-	if ((v = jdoc_get(&d, 0, "skip")) != JNONE)
-		*skip = d.n[v].kind == J_TRUE;
-	if ((v = jdoc_get(&d, 0, "output")) != JNONE)
-		*output = d.n[v].kind == J_TRUE;
+	r->skip = is_true(&d, 0, "skip");
+	r->output = is_true(&d, 0, "output");
+	r->syserr = is_true(&d, 0, "syserr");
+	r->bignum = is_true(&d, 0, "bignum");
 	if ((v = jdoc_get(&d, 0, "error")) != JNONE && d.n[v].kind == J_STR)
-		*err = jdoc_strdup(&d, v, NULL);
-	if ((v = jdoc_get(&d, 0, "syserr")) != JNONE)
-		*syserr = d.n[v].kind == J_TRUE;
+		r->err = jdoc_strdup(&d, v, NULL);
 	if ((v = jdoc_get(&d, 0, "cmd")) != JNONE && d.n[v].kind == J_OBJ) {
 		uint32_t a = jdoc_get(&d, v, "argv");
 
@@ -802,8 +906,7 @@ exec_parse_result(const char *text, size_t len, int *skip, char **err,
 		c->argv = xcalloc(d.n[a].len + 1, sizeof(*c->argv));
 		for (e = a + 1, n = 0; e < d.n[a].end; e = d.n[e].end)
 			c->argv[n++] = jdoc_strdup(&d, e, NULL);
-		k = jdoc_get(&d, v, "shell");
-		c->shell = k != JNONE && d.n[k].kind == J_TRUE;
+		c->shell = is_true(&d, v, "shell");
 		k = jdoc_get(&d, v, "cwd");
 		if (k != JNONE && d.n[k].kind == J_STR)
 			c->cwd = jdoc_strdup(&d, k, NULL);

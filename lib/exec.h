@@ -71,14 +71,25 @@ enum eval_mode { EVAL_PREP, EVAL_POST, EVAL_TRANSFORM };
  *   PREP:      {"skip":true} | {"error":m} | {"cmd":<cmdspec>}
  *   POST:      {"error":m} | {"output":bool}
  *   TRANSFORM: {"skip":true} | {"error":m} | {"output":bool}
- * PREP and TRANSFORM give {"error":m,"syserr":true} when a need's output
- * is damaged (see exec_default_input).
+ * {"error":m,"syserr":true} is the machine's or the run directory's fault
+ * (a need's output damaged, output.json not written), not the step's.
+ * "bignum":true says a number beyond 2^53 went through jq, which holds
+ * numbers as doubles: it may have lost digits there.
  */
 __attribute__((__noreturn__)) void exec_eval_child(const struct execctx *,
 	    uint32_t i, uint32_t attempt, enum eval_mode, int fd);
-/* Parses an evaluator's result back.  0 or -1. */
-int	 exec_parse_result(const char *text, size_t len, int *skip,
-	    char **err, int *syserr, int *output, struct cmdspec *);
+
+/* An evaluator's result, parsed back. */
+struct exec_result {
+	int		 skip, syserr, output, bignum;
+	char		*err;		/* malloc'd, or NULL */
+	struct cmdspec	 cmd;		/* PREP's command */
+};
+
+/* Parses an evaluator's result into r (released by the caller with
+ * exec_result_release, whatever it returns).  0 or -1. */
+int	 exec_parse_result(const char *text, size_t len, struct exec_result *);
+void	 exec_result_release(struct exec_result *);
 /*
  * Where a step writes $DAG_OUTPUT, relative to steps/: "<id>@<n>.output",
  * beside the step directories so that a step that writes nothing needs no

@@ -88,7 +88,8 @@ add_run(int rdfd, const char *name, const struct dag *g, const char *want,
 		if (st == JNONE || !jdoc_streq(&j, st, "succeeded") ||
 		    du == JNONE || j.n[du].kind != J_NUM)
 			continue;
-		samples[(size_t)i * HISTORY_RUNS + count[i]++] = jdoc_num(&j, du);
+		samples[(size_t)i * HISTORY_RUNS + count[i]++] =
+		    jdoc_num(&j, du);
 		*full += count[i] == HISTORY_RUNS;
 	}
 out:

@@ -76,8 +76,8 @@ run_kill_left(struct runctx *c, int64_t step)
 	reaper_kill_orphans(c->rs.id, c->rd.path, step < 0 ? NULL :
 	    c->g->s[step].id);
 	for (i = 0; i < c->g->n; i++)
-		if ((step < 0 || i == step) && c->rs.s[i].status == ST_RUNNING &&
-		    c->rs.s[i].pid > 0)
+		if ((step < 0 || i == step) &&
+		    c->rs.s[i].status == ST_RUNNING && c->rs.s[i].pid > 0)
 			reaper_kill_group(c->rs.s[i].pid, c->rs.s[i].pid_at);
 }
 

@@ -413,7 +413,8 @@ rundir_lock_name(const char *dag)
 	for (p = (const unsigned char *)dag; *p != '\0'; p++) {
 		int safe = (*p >= 'a' && *p <= 'z') || (*p >= 'A' &&
 		    *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
-		    ((*p == '.' || *p == '-') && p != (const unsigned char *)dag);
+		    ((*p == '.' || *p == '-') &&
+		    p != (const unsigned char *)dag);
 
 		if (safe)
 			strbuf_addc(&sb, (char)*p);

@@ -358,6 +358,13 @@ ended(struct runner *r, struct attempt *a, int64_t now)
 	int64_t wall = clock_wall_ms();
 
 	r->slot_of[i] = NO_SLOT;
+	if (res->bignum && !r->told_bignum) {
+		r->told_bignum = 1;
+		diag_add(&r->c->news, DIAG_ERROR, NULL, "warning: step %s: a "
+		    "number beyond 2^53 went through jq, which holds numbers "
+		    "as doubles: there it may have lost digits (outputs and "
+		    "inputs passed as files keep them)", r->c->g->s[i].id);
+	}
 	if (res->status == ST_SKIPPED)
 		sched_skip(&r->sc, i, "when is false");
 	else {

@@ -70,7 +70,7 @@ struct runner {
 	int			 cancel_sig;	/* the first signal that came */
 	int			 nsigint;
 	int			 syserr;	/* exit 4 */
-	int			 told_journal, told_snapshot;
+	int			 told_journal, told_snapshot, told_bignum;
 };
 
 void	runctx_init(struct runctx *);

@@ -912,3 +912,69 @@ EOF2
 	run -0 --separate-stderr timeout 30 dag-plan --history "$DAG_RUNS" wf.json
 	[ "$(jq '.plan.steps.a.estimate < 5' <<<"$output")" = true ]
 }
+
+@test "a resume while the run still goes does not act on it: the run's lock is taken before its journal is read" {
+	# Big run.json files of another DAG slow down whatever reads history
+	# before it locks: the resume must not act on a journal it read
+	# before the run ended.
+	jq -nc '{format: 1, id: "x", dag: "other", status: "succeeded", steps: ([range(100000) | {key: "s\(.)", value: {status: "succeeded", duration: 1}}] | from_entries)}' > big.json
+	for i in 1 2 3 4 5 6; do mkdir -p "$DAG_RUNS/other$i"; cp big.json "$DAG_RUNS/other$i/run.json"; done
+	echo '{"steps": [{"id": "a", "run": "echo a >> log"}, {"id": "b", "needs": ["a"], "run": "echo b >> log; i=0; while [ ! -e release ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done"}]}' > wf.json
+	timeout 60 dag-run -q wf.json 3>&- &
+	pid=$!
+	for _ in $(seq 300); do [ -e log ] && grep -q b log && break; sleep 0.05; done
+	timeout 60 dag-run -q --resume latest 2>resume.err 3>&- &
+	rpid=$!
+	touch release
+	st=0
+	wait "$rpid" || st=$?
+	wait "$pid"
+	# It found the lock taken (75), or the run over, with nothing to do.
+	[[ "$st" =~ ^(0|75)$ ]] || fail "resume exited $st: $(cat resume.err)"
+	assert_equal "$(paste -sd' ' log)" "a b"
+}
+
+@test "a need's output reaches its dependent as written: big integers keep their digits; jq's doubles are warned about once" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "a", "run": "echo '{\"id\": 1234567890123456789, \"n\": 9007199254740993}' > $DAG_OUTPUT"},
+ {"id": "b", "needs": ["a"], "run": "cat > b.in"},
+ {"id": "c", "needs": ["a"], "when": ".steps.a.output.n > 0", "run": "true"},
+ {"id": "d", "needs": ["a"], "input": ".steps.a.output", "run": "cat > d.in"}]}
+EOF2
+	run -0 --separate-stderr timeout 30 dag-run -q wf.json
+	assert_equal "$(cat b.in)" '{"a":{"id": 1234567890123456789, "n": 9007199254740993}}'
+	assert_equal "$(cat "$(latest)/steps/a/output.json")" '{"id": 1234567890123456789, "n": 9007199254740993}'
+	# c and d saw a through jq: one warning for the run.
+	assert_equal "$(grep -c '^dag-run: warning: step [cd]: a number beyond 2^53 went through jq' <<<"$stderr")" 1
+	# Without big numbers, no word.
+	echo '{"steps": [{"id": "a", "run": "echo 42 > $DAG_OUTPUT"}, {"id": "c", "needs": ["a"], "when": ".steps.a.output > 0", "run": "true"}]}' > small.json
+	run -0 --separate-stderr timeout 30 dag-run -q small.json
+	assert_equal "$stderr" ""
+}
+
+@test "output: stdout that is neither JSON nor UTF-8 text fails the step, saying where" {
+	echo '{"steps": [{"id": "a", "output": "stdout", "run": "printf '"'"'ok\\377no'"'"'"}]}' > wf.json
+	run -1 timeout 30 dag-run -q wf.json
+	assert_equal "$(reason_of a)" "output is not JSON, nor text in UTF-8 (byte 3 is not)"
+}
+
+@test "the runs filesystem too full for a step's output: a system error, exit 4, no retry" {
+	MNT="$BATS_TEST_TMPDIR/full"
+	mkdir -p "$MNT"
+	if ! mount -t tmpfs -o size=1m tmpfs "$MNT" 2>mount.err; then
+		MNT=
+		skip "FULL-FILESYSTEM TEST NOT RUN: cannot mount a tmpfs ($(cat mount.err))"
+	fi
+	head -c $((1024 * 1024 - 96 * 1024)) /dev/zero > "$MNT/filler" 2>/dev/null || true
+	echo '{"steps": [{"id": "t", "retry": {"attempts": 3, "delay": 0}, "transform": "[range(40000)]"}]}' > t.json
+	run -4 --separate-stderr timeout 60 dag-run -q --runs "$MNT" t.json
+	assert_equal "$(jq -r '.steps.t | [.status, .attempts] | @tsv' "$MNT/latest/run.json")" $'failed\t1'
+	[[ "$stderr" == *"No space left on device"* ]]
+	rm -rf "$MNT"/2*
+	echo '{"steps": [{"id": "r", "retry": {"attempts": 3, "delay": 0}, "run": "head -c 200000 /dev/zero > $DAG_OUTPUT"}]}' > r.json
+	run -4 --separate-stderr timeout 60 dag-run -q --runs "$MNT" r.json
+	[[ "$stderr" == *"exit status 1, with the run directory's file system full"* ]]
+	# Its partial output fills the disk: what the journal could keep.
+	run grep -c '"event":"step_retry"' "$MNT"/latest/events.jsonl
+	assert_output 0
+}
