@@ -205,7 +205,7 @@ static void
 set_dag_env(const struct attempt *a, const struct attempt_ctx *ctx,
     struct envv *e)
 {
-	const char *id = ctx->g->s[a->step].id, *in, *dir = ctx->x->rd->path;
+	const char *id = ctx->g->s[a->step].id, *dir = ctx->x->rd->path;
 	uint32_t att = ctx->x->rs->s[a->step].attempts;
 	struct strbuf sb = STRBUF_INIT;
 	char name[300];
@@ -223,17 +223,15 @@ set_dag_env(const struct attempt *a, const struct attempt_ctx *ctx,
 	strbuf_add_int(&sb, att);
 	strbuf_addc(&sb, '\0');
 	at[2] = sb.len;
-	in = a->has_input == 1 ? "/input.json" : a->has_input == 2 ?
-	    EMPTY_INPUT : NULL;
 	strbuf_adds(&sb, "DAG_INPUT=");
-	if (in != NULL) {
+	if (a->has_input == 1) {
 		strbuf_adds(&sb, dir);
 		strbuf_adds(&sb, "/steps/");
-		if (a->has_input == 1)
-			strbuf_adds(&sb, id);
-		strbuf_adds(&sb, in);
+		strbuf_adds(&sb, id);
+		strbuf_adds(&sb, "/input.json");
 	} else
-		strbuf_adds(&sb, "/dev/null");
+		strbuf_adds(&sb, a->has_input == 2 ? ctx->empty_path :
+		    "/dev/null");
 	strbuf_addc(&sb, '\0');
 	at[3] = sb.len;
 	strbuf_adds(&sb, "DAG_OUTPUT=");
@@ -259,11 +257,14 @@ open_places(struct attempt *a, const struct attempt_ctx *ctx,
 		*err = xasprintf("cwd '%s': %s", c->cwd, strerror(errno));
 		return -1;
 	}
+	/* The sealed {} is opened afresh: each step reads it from its start,
+	 * and nobody can write it. */
 	if (a->has_input == 1)
 		(void)snprintf(name, sizeof(name), "%s/input.json",
 		    ctx->g->s[a->step].id);
 	else
-		(void)snprintf(name, sizeof(name), "%s", EMPTY_INPUT);
+		(void)snprintf(name, sizeof(name), "/proc/self/fd/%d",
+		    ctx->empty);
 	if (a->has_input && (*in = openat(ctx->x->rd->sdfd, name, O_RDONLY |
 	    O_CLOEXEC)) == -1) {
 		*err = xasprintf("input: %s", strerror(errno));

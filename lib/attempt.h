@@ -58,6 +58,8 @@ struct attempt_ctx {
 	struct capset		*cs;
 	const struct envv	*base;		/* the steps' environment */
 	const char		*run_env;	/* DAG_RUN_ID=, DAG_RUN_DIR= */
+	int			 empty;		/* sealed memfd holding {} */
+	const char		*empty_path;	/* /proc/<pid>/fd/<empty> */
 	struct diag		*news;		/* what the user should hear */
 };
 
@@ -67,7 +69,7 @@ struct attempt {
 	uint8_t		 state;		/* enum attempt_state */
 	uint8_t		 eval;		/* pid is a forked evaluator */
 	uint8_t		 kill;		/* enum attempt_kill */
-	uint8_t		 has_input;	/* 1 input.json, 2 the shared {} */
+	uint8_t		 has_input;	/* 1 input.json, 2 the sealed {} */
 	pid_t		 pid;		/* the process (group) now, 0 none */
 	int		 memfd;		/* the evaluator's result */
 	int64_t		 timer;		/* next deadline, mono ms, 0 none */

@@ -353,11 +353,8 @@ exec_default_input(const struct execctx *x, uint32_t i, int *has,
 	for (k = g->need_off[i]; k < g->need_off[i + 1]; k++)
 		if (x->rs->s[g->need[k]].has_output)
 			break;
-	if (k == g->need_off[i + 1]) {
-		/* {}: one shared file for the run, nothing per step. */
-		if (faccessat(x->rd->sdfd, EMPTY_INPUT, F_OK, 0) == -1 &&
-		    rundir_replace(x->rd->sdfd, EMPTY_INPUT, "{}\n", 3) == -1)
-			return -1;
+	/* {}: nothing per step, but where the step may run elsewhere. */
+	if (k == g->need_off[i + 1] && g->s[i].launcher == JNONE) {
 		*has = 2;
 		return 0;
 	}

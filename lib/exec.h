@@ -55,7 +55,8 @@ int	 exec_literal(const struct execctx *, uint32_t i, struct cmdspec *,
 /*
  * Writes steps/<id>/input.json from the needs' outputs (text concatenation,
  * each checked to be JSON).  Sets *has to 1 if it wrote one, 2 when the
- * input is {} and the run's shared EMPTY_INPUT file serves, 0 when the
+ * input is {} (the runner's sealed empty input serves: no file; a step
+ * with a launcher, which may run elsewhere, gets its own), 0 when the
  * input is null.  Returns 0, -1 (errno) when input.json cannot be written,
  * or -2 with *err (malloc'd) when a need's recorded output.json is missing,
  * unreadable or not JSON: a system error, and the step must not start.
@@ -102,8 +103,6 @@ void	 exec_slurm_job(const struct execctx *, uint32_t i, char *buf,
 	    size_t len);
 /* Opens steps/<id>/ (created when create is set); -1 with errno. */
 int	 exec_step_dir(const struct execctx *, uint32_t i, int create);
-/* The shared input file of steps whose input is {} (in steps/). */
-#define EMPTY_INPUT ".empty-input.json"
 /* 1 if post-processing (output parse, check) is needed after exit 0. */
 int	 exec_needs_post(const struct execctx *, uint32_t i, uint32_t attempt);
 

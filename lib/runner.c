@@ -21,11 +21,13 @@
 #include "compat.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 #include "attempt.h"
@@ -178,6 +180,25 @@ setup_env(struct runner *r)
 	r->run_env = strbuf_detach(&sb, NULL);
 }
 
+/*
+ * The input of the steps whose input is {}: a memfd sealed against any
+ * write, shared by them all, so no step can change another's input and
+ * none costs a file.  Steps find it at /proc/<our pid>/fd/<n>.
+ */
+static int
+empty_input(struct runner *r)
+{
+	if ((r->empty = memfd_create("dagkit-empty-input", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1 ||
+	    journal_write_all(r->empty, "{}\n", 3) == -1 ||
+	    fcntl(r->empty, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK |
+	    F_SEAL_GROW | F_SEAL_SEAL) == -1)
+		return -1;
+	r->empty_path = xasprintf("/proc/%ld/fd/%d", (long)getpid(),
+	    r->empty);
+	return 0;
+}
+
 int
 runner_init(struct runner *r, struct runctx *c, const struct runner_opts *o)
 {
@@ -186,13 +207,15 @@ runner_init(struct runner *r, struct runctx *c, const struct runner_opts *o)
 
 	memset(r, 0, sizeof(*r));
 	r->c = c;
+	r->empty = -1;
 	r->single = o->single;
 	r->snap_every = 250;
 	heap_init(&r->timers);
 	r->slots = o->jobs > 0 ? o->jobs : 1;
 	if (r->slots > n)
 		r->slots = n;
-	if (procset_init(&r->ps, r->slots, &r->room) == -1)
+	if (procset_init(&r->ps, r->slots, &r->room) == -1 ||
+	    empty_input(r) == -1)
 		return -1;
 	/* Past the fd limit, steps wait rather than fail with EMFILE. */
 	if (r->slots > r->room)
@@ -212,7 +235,7 @@ runner_init(struct runner *r, struct runctx *c, const struct runner_opts *o)
 		r->slot_of[k] = NO_SLOT;
 	r->t_attempt = xcalloc(n + 1, sizeof(*r->t_attempt));
 	r->ac = (struct attempt_ctx){ c->g, &c->x, &r->ps, &r->cs, &r->base,
-	    r->run_env, &c->news };
+	    r->run_env, r->empty, r->empty_path, &c->news };
 	runctx_graph(c, r->slots, o->declaration_order, &sg);
 	sched_init(&r->sc, &sg, c->rs.s);
 	return 0;
@@ -231,6 +254,9 @@ runner_release(struct runner *r)
 	free(r->t_attempt);
 	free(r->pfd);
 	free(r->run_env);
+	free(r->empty_path);
+	if (r->empty != -1)
+		close(r->empty);
 	heap_release(&r->timers);
 	sched_release(&r->sc);
 	capset_release(&r->cs);

@@ -55,6 +55,8 @@ struct runner {
 	struct attempt_ctx	 ac;
 	struct envv		 base;		/* the steps' environment */
 	char			*run_env;
+	int			 empty;		/* the sealed {} input */
+	char			*empty_path;
 	struct attempt		*att;		/* one per slot */
 	uint32_t		*freeslot, nfree;
 	uint32_t		 slots, room;	/* room: steps fds allow */

@@ -978,3 +978,17 @@ EOF2
 	run grep -c '"event":"step_retry"' "$MNT"/latest/events.jsonl
 	assert_output 0
 }
+
+@test "a step cannot change another step's input: the shared {} is sealed" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "x", "run": "true"},
+ {"id": "a", "needs": ["x"], "run": "echo '{\"injected\": true}' > \"$DAG_INPUT\"; chmod u+w \"$DAG_INPUT\"; echo more >> \"$DAG_INPUT\"; true"},
+ {"id": "c", "needs": ["a"], "run": "cat > c.in; cat \"$DAG_INPUT\" > c.path"}]}
+EOF2
+	run -0 timeout 30 dag-run -q -j1 wf.json
+	assert_equal "$(cat c.in)" "{}"
+	assert_equal "$(cat c.path)" "{}"
+	[[ "$(cat "$(latest)/steps/a/1.stderr")" == *"Operation not permitted"* ]]
+	# And it costs no file in the run directory.
+	[ -z "$(find "$(latest)/steps" -name '*input*')" ]
+}
