@@ -334,7 +334,9 @@ EOF2
 	run -0 timeout 30 dag-run -q wf.json
 	d=$(cd "$(latest)" && pwd -P)
 	assert_equal "$(cat "$d/steps/shout/output.json")" '["ANN","BOB"]'
-	assert_equal "$(cat "$d/steps/shout/input.json")" '{"users":["ann","bob"]}'
+	# A need's output reaches its dependent as it was written.
+	assert_equal "$(cat "$d/steps/users/output.json")" '["ann", "bob"]'
+	assert_equal "$(cat "$d/steps/shout/input.json")" '{"users":["ann", "bob"]}'
 	assert_equal "$(cat "$d/steps/count/output.json")" '{"n":2}'
 	assert_equal "$(cat "$d/steps/plain/output.json")" '"not json"'
 	assert_equal "$(cat got)" 2
@@ -410,7 +412,8 @@ EOF2
 	run cat env2.out
 	assert_line "DAG_STEP_ID=t"
 	assert_line "DAG_OUTPUT=$d/steps/t@1.output"
-	assert_line --regexp "^DAG_INPUT=$d/steps/[^/]+\.json$"
+	# {}: the sealed in-memory file dag-run holds, read-only.
+	assert_line --regexp "^DAG_INPUT=/proc/[0-9]+/fd/[0-9]+$"
 	run cat env3.out
 	assert_line "DAG_INPUT=$d/steps/v/input.json"
 	[ "$(jq -c . "$d/steps/v/input.json")" = '{"u":{"x":1}}' ]

@@ -160,7 +160,7 @@ EOF2
 	run -0 timeout 30 dag-step -q --run-dir "$dir" a
 	run -0 timeout 30 dag-step -q --run-dir "$dir" b
 	run -0 timeout 30 dag-step -q --run-dir "$dir" c
-	assert_equal "$(cat b.in)" '{"a":{"v":1}}'
+	assert_equal "$(cat b.in)" '{"a":{"v": 1}}'
 	assert_file_exists c.ran
 }
 
