@@ -22,7 +22,7 @@ PKGS_TEST = bats bats-support bats-assert bats-file mandoc procps \
 	python3-jsonschema shellcheck chromium make valgrind
 
 .PHONY: all check test test-asan test-valgrind demo deps deps-test clean lint bench fuzz \
-	install uninstall unit
+	install uninstall unit soak
 
 all: $(BINS)
 
@@ -139,6 +139,11 @@ demo: deps all
 
 bench: deps all
 	@sh bench/run.sh
+
+# kill -9 and resume, round after round (SOAK_ROUNDS, SOAK_SECONDS): long,
+# so not part of check.
+soak: deps all
+	@bash tests/soak.sh
 
 clean:
 	rm -rf $(BUILD) build
