@@ -27,10 +27,15 @@ json_read_file(const char *path, char **bufp, size_t *lenp, struct diag *d)
 	ssize_t n;
 	int fd;
 
+	/* O_NONBLOCK, then blocking again for a pipe: a FIFO nobody writes
+	 * (a trap in a run directory) reads as empty instead of hanging us,
+	 * and <(...) still waits for its writer. */
 	if (strcmp(path, "-") == 0)
 		fd = STDIN_FILENO;
-	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	else if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
 		return diag_sys(d, "open '%s'", path);
+	else
+		(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
 		errno = EISDIR;
 		if (fd != STDIN_FILENO)

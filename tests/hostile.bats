@@ -911,6 +911,12 @@ EOF2
 	echo '{"format":1,"id":"other","dag":"g","status":"succeeded","steps":{"a":{"status":"succeeded","duration":500}}}' > "$DAG_RUNS/other/run.json"
 	run -0 --separate-stderr timeout 30 dag-plan --history "$DAG_RUNS" wf.json
 	[ "$(jq '.plan.steps.a.estimate < 5' <<<"$output")" = true ]
+	# A FIFO for a run's dag.json: an error, not a hang.
+	mkdir -p "$DAG_RUNS/trap"
+	mkfifo "$DAG_RUNS/trap/dag.json"
+	run -2 --separate-stderr timeout 30 dag-status trap
+	run -2 --separate-stderr timeout 30 dag-run -q --resume trap
+	run -2 --separate-stderr timeout 30 dag-step -q --run-dir "$DAG_RUNS/trap" a
 }
 
 @test "a resume while the run still goes does not act on it: the run's lock is taken before its journal is read" {
