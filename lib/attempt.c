@@ -331,7 +331,7 @@ start_cmd(struct attempt *a, const struct attempt_ctx *ctx,
 	uint32_t att = ctx->x->rs->s[a->step].attempts;
 	int in, cwd, p[2][2] = { { -1, -1 }, { -1, -1 } }, e, k, rc;
 	struct envv env;
-	char *msg = NULL;
+	char *msg = NULL, *note;
 
 	envv_copy(&env, ctx->base);
 	for (k = 0; (size_t)k < c->nenv; k++)
@@ -354,9 +354,11 @@ start_cmd(struct attempt *a, const struct attempt_ctx *ctx,
 		} else {
 			msg = xasprintf("%s: %s", c->argv[0], e == ENOENT ?
 			    "command not found" : strerror(e));
-			capset_note(ctx->cs, s->id, att, "dag-run: ");
-			capset_note(ctx->cs, s->id, att, msg);
-			capset_note(ctx->cs, s->id, att, "\n");
+			/* Said where the step's own errors go, as a shell
+			 * would say it. */
+			note = xasprintf("%s: %s\n", getprogname(), msg);
+			capset_note(ctx->cs, s->id, att, note);
+			free(note);
 			rc = done(a, ST_FAILED, spawn_errno_status(e), 0, msg,
 			    0);
 		}
