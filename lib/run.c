@@ -388,13 +388,16 @@ create_run(struct runctx *c, const struct run_opts *o, const char *runs)
 	char *id;
 	int rc = EXIT_OK;
 
-	if (o->run_dir != NULL && (id = dir_id(o->run_dir)) == NULL) {
+	if (o->run_dir != NULL)
+		id = dir_id(o->run_dir);
+	else
+		id = o->run_id ? xstrdup(o->run_id) : rundir_new_id(c->g->name);
+	if (id == NULL) {
 		run_say(0, "--run-dir '%s': its name cannot be a run id "
 		    "(UTF-8, no control character, not '.', '..' or 'latest')",
 		    o->run_dir);
 		return EXIT_USAGE;
-	} else if (o->run_dir == NULL)
-		id = o->run_id ? xstrdup(o->run_id) : rundir_new_id(c->g->name);
+	}
 	diag_init(&d, "dag-run");
 	if (rundir_create(&c->rd, runs, o->run_dir, id, &d) != 0) {
 		diag_print(&d, stderr);
