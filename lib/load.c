@@ -211,6 +211,7 @@ get_int(struct loader *L, uint32_t v, const char *path, double lo, double hi,
 {
 	double x;
 
+	*out = 0;	/* set on every path: callers read it only on 0 */
 	if (want_kind(L, v, J_NUM, path, "an integer") == -1)
 		return -1;
 	x = jdoc_num(L->j, v);
