@@ -222,7 +222,8 @@ relay_lines(struct capset *cs, struct capture *c, int which, const char *buf,
 		c->vpart = xcalloc(2, sizeof(*c->vpart));
 	}
 	part = &c->vpart[which];
-	strbuf_add(part, buf, n);
+	if (n > 0)
+		strbuf_add(part, buf, n);
 	while ((left = part->len - off) > 0) {
 		nl = memchr(part->buf + off, '\n', left < VLINE_MAX ? left :
 		    VLINE_MAX);

@@ -128,7 +128,7 @@ round_dagrun() {
 			sleep "$(ms 500)"
 			kill -KILL "$pid" 2>/dev/null && kills=$((kills + 1))
 		fi
-		wait
+		wait 2>/dev/null
 	done
 }
 
@@ -157,7 +157,7 @@ round_dagstep() {
 				steps_killed=$((steps_killed + 1))
 			fi
 		done
-		wait
+		wait 2>/dev/null
 	done
 }
 
