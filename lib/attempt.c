@@ -118,6 +118,7 @@ done_sys(struct attempt *a, const struct attempt_ctx *ctx, int code,
 /* Less room than this left where the run directory is, and a step that
  * fails may have failed for it: a system error, as a full disk is. */
 #define DISK_LOW	(64 * 1024)
+#define DISK_LOW_INODES	16
 
 /* 1 if the run directory's file system is full, or as good as. */
 static int
@@ -125,8 +126,10 @@ disk_full(const struct attempt_ctx *ctx)
 {
 	struct statvfs v;
 
+	/* Out of inodes is full too (where the file system counts them). */
 	return fstatvfs(ctx->x->rd->dfd, &v) == 0 &&
-	    (unsigned long long)v.f_bavail * v.f_frsize < DISK_LOW;
+	    ((unsigned long long)v.f_bavail * v.f_frsize < DISK_LOW ||
+	    (v.f_files > 0 && v.f_favail < DISK_LOW_INODES));
 }
 
 /* Errors of the machine, not of the step: out of processes, memory, fds. */

@@ -23,6 +23,7 @@
 #include "capture.h"
 #include "journal.h"
 #include "progress.h"
+#include "rundir.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -168,7 +169,7 @@ open_file(struct capset *cs, const struct capture *c, const char *ext,
 	if (dfd == -1)
 		return -1;
 	(void)snprintf(name, sizeof(name), "%u.%s", c->attempt, ext);
-	fd = openat(dfd, name, O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0666);
+	fd = rundir_open_file(dfd, name, O_WRONLY | O_CREAT | flags);
 	close(dfd);
 	return fd;
 }

@@ -14,18 +14,53 @@
 #include "duration.h"
 
 /*
- * A number of milliseconds is read as seconds with its exponent moved
- * (strtod of "3195e-3"), so it is correctly rounded: 3195ms is 3.195 and
- * 0.0001ms is 1e-07, not 3.1950000000000003 or 1.0000000000000001e-07.
+ * A number of a unit is turned into seconds exactly, in decimal: its
+ * digits times the unit's seconds, with the exponent moved, then read by
+ * strtod, which rounds once and correctly.  So 3195ms is 3.195, 0.0001ms
+ * 1e-07 and 1.1h 3960, not 3.1950000000000003, 1.0000000000000001e-07 or
+ * 3960.0000000000005.
  */
 static const struct unit {
 	const char	*name;
-	double		 secs;
-	const char	*exp;		/* appended to the number, or "" */
+	unsigned	 secs;
+	int		 exp;		/* seconds = number * secs * 10^exp */
 } units[] = {
-	{ "d", 86400, "" }, { "h", 3600, "" }, { "m", 60, "" }, { "s", 1, "" },
-	{ "ms", 1, "e-3" },
+	{ "d", 86400, 0 }, { "h", 3600, 0 }, { "m", 60, 0 }, { "s", 1, 0 },
+	{ "ms", 1, -3 },
 };
+
+/* num (digits, maybe a point) * mult * 10^exp, correctly rounded. */
+static double
+scaled(const char *num, unsigned mult, int exp)
+{
+	char d[96], buf[128];
+	size_t n = 0, i;
+	unsigned long long carry = 0;
+	int frac = 0, k = 0;
+
+	for (; *num != '\0' && n < 80; num++) {
+		if (*num == '.') {
+			frac = 1;
+			continue;
+		}
+		d[n++] = *num;
+		k += frac;
+	}
+	/* The digits times mult, from the last one up, in place. */
+	for (i = n; i-- > 0; ) {
+		carry += (unsigned long long)(d[i] - '0') * mult;
+		d[i] = (char)('0' + carry % 10);
+		carry /= 10;
+	}
+	/* What carries over goes in front, its last digit first. */
+	for (; carry > 0; carry /= 10) {
+		memmove(d + 1, d, n++);
+		d[0] = (char)('0' + carry % 10);
+	}
+	d[n] = '\0';
+	(void)snprintf(buf, sizeof(buf), "%se%d", d, exp - k);
+	return strtod(buf, NULL);
+}
 
 /* Digits, a point, digits: the text into buf (len bytes), *sp past it. */
 static int
@@ -69,7 +104,7 @@ duration_parse(const char *s, double *secs, const char **why)
 		if (*s == '\0') {
 			if (any)
 				return -1;	/* "1h30": unit missing */
-			total = strtod(num, NULL);
+			total = scaled(num, 1, 0);
 			break;
 		}
 		for (i = next; i < nitems(units); i++) {
@@ -80,8 +115,7 @@ duration_parse(const char *s, double *secs, const char **why)
 		}
 		if (i == nitems(units))
 			return -1;
-		(void)strlcat(num, units[i].exp, sizeof(num));
-		total += strtod(num, NULL) * units[i].secs;
+		total += scaled(num, units[i].secs, units[i].exp);
 		s += strlen(units[i].name);
 		next = i + 1;
 		any = 1;

@@ -311,7 +311,7 @@ read_output(const struct execctx *x, uint32_t n, struct jdoc *jd,
 		errno = e;
 	}
 	if (text == NULL) {
-		*err = damaged(x, n, strerror(errno), errno == ENOENT);
+		*err = damaged(x, n, rundir_strerror(errno), errno == ENOENT);
 		return NULL;
 	}
 	id.ino = (uint64_t)st.st_ino;
@@ -512,7 +512,8 @@ has_bignum(jv v)
 
 	switch (jv_get_kind(v)) {
 	case JV_KIND_NUMBER:
-		return fabs(jv_number_value(v)) > EXACT_MAX;
+		/* 2^53 + 1 reaches jq as 2^53 already: count 2^53 in. */
+		return fabs(jv_number_value(v)) >= EXACT_MAX;
 	case JV_KIND_ARRAY:
 		n = jv_array_length(jv_copy(v));
 		for (i = 0; i < n && !big; i++) {

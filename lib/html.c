@@ -22,6 +22,7 @@
 #include "duration.h"
 #include "html.h"
 #include "plan.h"
+#include "rundir.h"
 #include "state.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -748,7 +749,7 @@ add_stderr(struct html *h, uint32_t i)
 	if ((size_t)snprintf(name, sizeof(name), "%s/%u.stderr",
 	    h->g->s[i].id, h->rs->s[i].attempts) >= sizeof(name))
 		errno = ENAMETOOLONG;
-	else if ((fd = openat(h->sdfd, name, O_RDONLY | O_CLOEXEC)) != -1) {
+	else if ((fd = rundir_open_file(h->sdfd, name, O_RDONLY)) != -1) {
 		n = read_tail(fd, buf, &cut);
 		close(fd);
 	}

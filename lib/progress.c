@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "duration.h"
 #include "progress.h"
+#include "rundir.h"
 #include "state.h"
 #include "xalloc.h"
 
@@ -78,7 +79,7 @@ progress_tail(struct progress *p, int sdfd, const char *id, uint32_t attempt)
 	if (p->quiet)
 		return;
 	(void)snprintf(name, sizeof(name), "%s/%u.stderr", id, attempt);
-	if ((fd = openat(sdfd, name, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((fd = rundir_open_file(sdfd, name, O_RDONLY)) == -1)
 		return;
 	size = lseek(fd, 0, SEEK_END);
 	if (size > (off_t)sizeof(buf) - 1)

@@ -13,6 +13,7 @@
 
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -46,7 +47,7 @@ run_say(int e, const char *fmt, ...)
 	diag_init(&d, getprogname());
 	if (e != 0)
 		diag_add(&d, DIAG_ERROR, NULL, "%s: %s", msg != NULL ? msg :
-		    fmt, strerror(e));
+		    fmt, rundir_strerror(e));
 	else
 		diag_add(&d, DIAG_ERROR, NULL, "%s", msg != NULL ? msg : fmt);
 	diag_print(&d, stderr);
@@ -73,12 +74,15 @@ run_kill_left(struct runctx *c, int64_t step)
 {
 	uint32_t i;
 
-	reaper_kill_orphans(c->rs.id, c->rd.path, step < 0 ? NULL :
-	    c->g->s[step].id);
+	/* The groups first: their leaders' start times are checked, and the
+	 * environment scan would kill the leaders (a parent that reaps at
+	 * once then makes the check fail, and the rest of a group live). */
 	for (i = 0; i < c->g->n; i++)
 		if ((step < 0 || i == step) &&
 		    c->rs.s[i].status == ST_RUNNING && c->rs.s[i].pid > 0)
 			reaper_kill_group(c->rs.s[i].pid, c->rs.s[i].pid_at);
+	reaper_kill_orphans(c->rs.id, c->rd.path, step < 0 ? NULL :
+	    c->g->s[step].id);
 }
 
 void
@@ -118,6 +122,27 @@ load_with_launcher(const char *path, const char *display, const char *l,
 	free(buf);
 	buf = strbuf_detach(&sb, &len);
 	return dag_load_buf(buf, len, display, NULL, 0, d);
+}
+
+int
+run_load_frozen(struct runctx *c, const char *dir)
+{
+	char *path = xasprintf("%s/dag.json", dir);
+	int fd, rc;
+
+	/* A run's own file: regular, or a FIFO or a device would hang or
+	 * flood us. */
+	if ((fd = rundir_open_file(AT_FDCWD, path, O_RDONLY)) == -1 &&
+	    errno != ENOENT) {
+		run_say(errno, "read '%s'", path);
+		free(path);
+		return EXIT_SYSERR;
+	}
+	if (fd != -1)
+		close(fd);
+	rc = run_load(c, path, path, NULL);
+	free(path);
+	return rc;
 }
 
 int
@@ -161,6 +186,7 @@ static int
 set_param(jv *p, jv rec, const char *kv, struct strbuf *diff)
 {
 	const char *eq = strchr(kv, '=');
+	size_t k, n;
 	char *key;
 	jv v, old;
 
@@ -175,6 +201,14 @@ set_param(jv *p, jv rec, const char *kv, struct strbuf *diff)
 		free(key);
 		return -1;
 	}
+	for (k = 0; eq[1 + k] != '\0'; k += n)
+		if ((n = strbuf_utf8_len((const unsigned char *)eq + 1 + k,
+		    strlen(eq + 1 + k))) == 0) {
+			run_say(0, "-p %s: the value is not UTF-8 text (byte %zu "
+			    "is not)", key, k + 1);
+			free(key);
+			return -1;
+		}
 	v = jv_string(eq + 1);
 	if (jv_is_valid(rec) && jv_object_has(jv_copy(rec), jv_string(key))) {
 		old = jv_object_get(jv_copy(rec), jv_string(key));
@@ -322,7 +356,7 @@ resume_dir(const char *runs, const char *arg)
 static int
 open_resume(struct runctx *c, const struct run_opts *o, const char *runs)
 {
-	char *dir = resume_dir(runs, o->resume), *path;
+	char *dir = resume_dir(runs, o->resume);
 	struct stat st;
 	struct diag d;
 	int rc;
@@ -344,10 +378,7 @@ open_resume(struct runctx *c, const struct run_opts *o, const char *runs)
 	}
 	diag_release(&d);
 	free(dir);
-	path = xasprintf("%s/dag.json", c->rd.path);
-	rc = run_load(c, path, path, NULL);
-	free(path);
-	if (rc != EXIT_OK)
+	if ((rc = run_load_frozen(c, c->rd.path)) != EXIT_OK)
 		return rc;
 	if (journal_load(c->rd.dfd, c->g, &c->rs) == -1) {
 		run_say(errno, "read '%s/events.jsonl'", c->rd.path);

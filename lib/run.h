@@ -41,6 +41,8 @@ int	run_main(const struct run_opts *);
  */
 int	run_load(struct runctx *, const char *path, const char *display,
 	    const char *launcher);
+/* The same for a run directory's frozen dir/dag.json, a regular file. */
+int	run_load_frozen(struct runctx *, const char *dir);
 /*
  * c->x.params: the DAG's params, then those the run recorded (c->rs),
  * then kv[0..n) ("key=value").  On a resume (check set), a value that

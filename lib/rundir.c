@@ -111,6 +111,33 @@ rundir_mkdirs(const char *path)
 	return rc;
 }
 
+int
+rundir_open_file(int dirfd, const char *name, int flags)
+{
+	struct stat st;
+	int fd, e;
+
+	/* Writes never follow a symlink: it would make us write elsewhere. */
+	if ((fd = openat(dirfd, name, flags | O_NONBLOCK | O_CLOEXEC |
+	    ((flags & O_ACCMODE) != O_RDONLY ? O_NOFOLLOW : 0), 0666)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		e = fstat(fd, &st) == -1 ? errno : S_ISDIR(st.st_mode) ?
+		    EISDIR : EINVAL;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
+}
+
+const char *
+rundir_strerror(int e)
+{
+	return e == EINVAL ? "not a regular file" : strerror(e);
+}
+
 static int
 take_lock(struct rundir *rd, int shared, struct diag *d)
 {
@@ -118,8 +145,7 @@ take_lock(struct rundir *rd, int shared, struct diag *d)
 	char pid[32];
 	int n, tries;
 
-	rd->lockfd = openat(rd->dfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC,
-	    0666);
+	rd->lockfd = rundir_open_file(rd->dfd, "lock", O_RDWR | O_CREAT);
 	if (rd->lockfd == -1)
 		return diag_sys(d, "open '%s/lock'", rd->path);
 	/* A reader's probe (rundir_lock_held) holds the lock for a few
@@ -269,8 +295,7 @@ rundir_replace(int dirfd, const char *name, const void *data, size_t len)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0666);
+	fd = rundir_open_file(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC);
 	if (fd == -1)
 		return -1;
 	while (len > 0) {
@@ -314,7 +339,7 @@ rundir_lock_held(const char *dir)
 	char *p = xasprintf("%s/lock", dir);
 	int fd, held;
 
-	fd = open(p, O_RDONLY | O_CLOEXEC);
+	fd = rundir_open_file(AT_FDCWD, p, O_RDONLY);
 	free(p);
 	if (fd == -1)
 		return errno == ENOENT ? 0 : -1;
@@ -344,18 +369,11 @@ rundir_read_stat(int dirfd, const char *name, size_t *lenp, struct stat *st)
 	ssize_t n;
 	int fd;
 
-	/* O_NONBLOCK: a FIFO where a file should be must not hang us. */
-	if ((fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) ==
-	    -1)
-		return NULL;
-	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode)) {
-		int e = errno;
-
-		if (fstat(fd, st) == 0)
-			e = S_ISDIR(st->st_mode) ? EISDIR : EINVAL;
-		memset(st, 0, sizeof(*st));
-		close(fd);
-		errno = e;
+	memset(st, 0, sizeof(*st));
+	if ((fd = rundir_open_file(dirfd, name, O_RDONLY)) == -1 ||
+	    fstat(fd, st) == -1) {
+		if (fd != -1)
+			close(fd);
 		return NULL;
 	}
 	if (st->st_size > 0)
@@ -381,18 +399,15 @@ rundir_read_stat(int dirfd, const char *name, size_t *lenp, struct stat *st)
 size_t
 rundir_peek(int dirfd, const char *name, char *buf, size_t size)
 {
-	struct stat st;
 	ssize_t n;
 	size_t got = 0;
 	int fd;
 
-	if (size == 0 || (fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK |
-	    O_CLOEXEC)) == -1)
+	if (size == 0 || (fd = rundir_open_file(dirfd, name, O_RDONLY)) == -1)
 		return 0;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-		while (got < size - 1 && ((n = read(fd, buf + got, size - 1 -
-		    got)) > 0 || (n == -1 && errno == EINTR)))
-			got += n > 0 ? (size_t)n : 0;
+	while (got < size - 1 && ((n = read(fd, buf + got, size - 1 - got)) >
+	    0 || (n == -1 && errno == EINTR)))
+		got += n > 0 ? (size_t)n : 0;
 	close(fd);
 	buf[got] = '\0';
 	return got;
@@ -449,7 +464,7 @@ rundir_cron_lock(const char *runs, const char *dag, double wait,
 
 	free(name);
 	(void)rundir_mkdirs(runs);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) == -1) {
+	if ((fd = rundir_open_file(AT_FDCWD, path, O_RDWR | O_CREAT)) == -1) {
 		rc = diag_sys(d, "open '%s'", path);
 		free(path);
 		return rc;

@@ -68,6 +68,17 @@ int	 rundir_cron_lock(const char *runs, const char *dag, double wait,
 	    struct diag *);
 /* 1 if somebody holds the run's lock, 0 if not, -1 if unknown. */
 int	 rundir_lock_held(const char *dir);
+/*
+ * Opens a file of a run directory (relative to dirfd, or a path with
+ * AT_FDCWD) with flags, O_CLOEXEC and, when it creates, mode 0666; only a
+ * regular file, for writing never through a symlink, and without
+ * waiting: a FIFO or a device a step left in the place of a file must
+ * not hang dagkit or have it write elsewhere.  The fd (blocking) or -1 with errno (EINVAL
+ * for a file that is not regular).
+ */
+int	 rundir_open_file(int dirfd, const char *name, int flags);
+/* strerror, but for rundir_open_file's EINVAL: "not a regular file". */
+const char *rundir_strerror(int e);
 /* Reads a whole file relative to dirfd; NULL if absent.  malloc'd. */
 char	*rundir_read(int dirfd, const char *name, size_t *len);
 /* rundir_read, also giving the file's fstat in *st (zeroed if it fails).

@@ -9,8 +9,11 @@
  * in the run's state, its journal and the progress.  When an attempt
  * ends, its result goes back to the scheduler, which decides the rest.
  *
- * Per event the bookkeeping is O(1) amortized: one journal line (written
- * in one batch per turn of the loop), counters, heap operations.
+ * Per event the bookkeeping is O(1) amortized: one journal line, counters,
+ * heap operations.  Journal lines are batched, but written before any
+ * step starts and right after one has: a dependent never starts on a
+ * success the journal has not kept, and a started step's process group
+ * is on disk for a resume to find.
  * run.json is rewritten when its timer fires, at an interval that grows
  * with the cost of writing it, and at the end.
  *
@@ -350,6 +353,10 @@ after(struct runner *r, struct attempt *a, int news, int64_t timer,
 		ss->pid = a->pid;
 		journal_step_started(&c->jr, c->g->s[a->step].id, ss->attempts,
 		    a->pid);
+		/* On disk at once: after a kill -9 a resume must find the
+		 * group of every step that started (one that cleared its
+		 * environment is found by it alone). */
+		(void)journal_flush(&c->jr);
 		dirty(r);
 	}
 }
@@ -418,6 +425,10 @@ apply(struct runner *r, const struct sched_action *a, int64_t now)
 
 	switch (a->kind) {
 	case SA_START:
+		/* What ended before goes to disk before anything starts: a
+		 * dependent never runs on a need's success the journal has
+		 * not kept. */
+		(void)journal_flush(&r->c->jr);
 		start(r, a->step, now);
 		break;
 	case SA_KILL:
@@ -470,8 +481,7 @@ runner_begin(struct runner *r)
 {
 	const struct dag *g = r->c->g;
 
-	/* The events of one turn go out in one write, before the loop
-	 * sleeps: a finished step and the one started in its slot. */
+	/* Lines are batched: see apply() and after() for when they go. */
 	r->c->jr.batch = 1;
 	if (!r->single) {
 		snapshot(r);

@@ -147,6 +147,17 @@ view_open(struct view *v, const char *dir, int journal)
 	if ((v->dir = realpath(dir, NULL)) == NULL)
 		v->dir = xstrdup(dir);
 	path = xasprintf("%s/dag.json", dir);
+	/* Regular only: a FIFO or a device there must not hang or flood. */
+	if ((fd = rundir_open_file(AT_FDCWD, path, O_RDONLY)) == -1 &&
+	    errno != ENOENT) {
+		warnx("read '%s': %s", path, rundir_strerror(errno));
+		free(path);
+		free(v->dir);
+		v->dir = NULL;
+		return -1;
+	}
+	if (fd != -1)
+		close(fd);
 	diag_init(&d, path);
 	v->g = dag_load(path, path, DAG_NO_EXPR_COMPILE, &d);
 	diag_print(&d, stderr);
@@ -159,7 +170,8 @@ view_open(struct view *v, const char *dir, int journal)
 	}
 	state_init(&v->rs, v->g);
 	path = xasprintf("%s/events.jsonl", dir);
-	if (journal && (fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+	if (journal && (fd = rundir_open_file(AT_FDCWD, path, O_RDONLY)) !=
+	    -1) {
 		(void)read_more(v, fd);
 		close(fd);
 	}
@@ -363,7 +375,7 @@ copy_log(int dfd, const char *name, FILE *fp)
 	ssize_t n;
 	int fd;
 
-	if ((fd = openat(dfd, name, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((fd = rundir_open_file(dfd, name, O_RDONLY)) == -1)
 		return errno == ENOENT ? 0 : -1;
 	while ((n = read(fd, buf, sizeof(buf))) != 0) {
 		if (n == -1) {
@@ -424,7 +436,7 @@ print_logs(const struct view *v, const struct status_opts *o)
 			return EXIT_SYSERR;
 		}
 		if (copy_log(dfd, name, w == 0 ? stdout : stderr) == -1) {
-			warn("%s/%s", path, name);
+			warnx("%s/%s: %s", path, name, rundir_strerror(errno));
 			close(dfd);
 			free(path);
 			return EXIT_SYSERR;
@@ -580,7 +592,7 @@ follow(struct view *v)
 	(void)done_count(&v->rs, &total);
 	progress_init(&pg, total, 0);
 	pg.tty = isatty(STDOUT_FILENO);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = rundir_open_file(AT_FDCWD, path, O_RDONLY);
 	ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	if (ino != -1)
 		(void)inotify_add_watch(ino, path, IN_MODIFY);
@@ -594,7 +606,7 @@ follow(struct view *v)
 			while (read(ino, buf, sizeof(buf)) > 0)
 				;
 		if (fd == -1)
-			fd = open(path, O_RDONLY | O_CLOEXEC);
+			fd = rundir_open_file(AT_FDCWD, path, O_RDONLY);
 		if (fd != -1)
 			(void)read_more(v, fd);
 		report_new(v, &pg, seen);

@@ -37,21 +37,17 @@
  * is a usage error; one that cannot be read or locked, a system error.
  */
 static int
-open_run(struct runctx *c, const char *dir)
+open_run(struct runctx *c, const char *dir, int nolock)
 {
 	struct stat st;
 	struct diag d;
-	char *path;
 	int rc;
 
 	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
 		run_say(0, "no such run: %s", dir);
 		return EXIT_USAGE;
 	}
-	path = xasprintf("%s/dag.json", dir);
-	rc = run_load(c, path, path, NULL);
-	free(path);
-	if (rc != EXIT_OK)
+	if ((rc = run_load_frozen(c, dir)) != EXIT_OK || nolock)
 		return rc;
 	diag_init(&d, "dag-step");
 	if ((rc = rundir_open(&c->rd, dir, 1, &d)) != 0) {
@@ -188,7 +184,7 @@ finish(const struct step_opts *o)
 	int rc;
 
 	runctx_init(&c);
-	if ((rc = open_run(&c, o->run_dir)) != EXIT_OK)
+	if ((rc = open_run(&c, o->run_dir, 0)) != EXIT_OK)
 		goto out;
 	if (journal_open(&c.jr, c.rd.dfd, c.rs.id) == -1 ||
 	    flock(c.jr.fd, LOCK_EX) == -1) {
@@ -350,12 +346,18 @@ step_main(const struct step_opts *o)
 	if (o->finish)
 		return finish(o);
 	runctx_init(&c);
-	if ((rc = open_run(&c, o->run_dir)) != EXIT_OK)
+	/* -n writes nothing, so it takes no lock (a read-only run is fine). */
+	if ((rc = open_run(&c, o->run_dir, o->dry_run)) != EXIT_OK)
 		goto out;
 	if ((idx = dag_find(c.g, o->step, strlen(o->step))) < 0) {
 		run_say(0, "%s: no step \"%s\" in this run", o->run_dir,
 		    o->step);
 		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (o->dry_run) {
+		exec_init(&c.x, c.g, &c.rs, &c.rd);
+		run_describe(&c, (uint32_t)idx);
 		goto out;
 	}
 	if ((rc = lock_step(&c, (uint32_t)idx, &sfd)) != EXIT_OK ||
@@ -367,10 +369,7 @@ step_main(const struct step_opts *o)
 	}
 	for (k = 0; k < c.g->n; k++)
 		c.rs.s[k].selected = k == idx;
-	if (o->dry_run)
-		run_describe(&c, (uint32_t)idx);
-	else
-		rc = run_step(&c, o, (uint32_t)idx);
+	rc = run_step(&c, o, (uint32_t)idx);
 out:
 	if (sfd != -1)
 		close(sfd);

@@ -158,14 +158,16 @@ wf.json: steps[5].kill_grace: bad duration "30m1h": expected a duration such as 
 wf.json: steps[6].timeout: must be a duration (seconds, or a string such as "30s" or "1h30m")'
 }
 
-@test "durations are read exactly: 3195ms is 3.195, 0.0001ms is 1e-07, fractions are correctly rounded" {
+@test "durations are read exactly: 3195ms is 3.195, 0.0001ms is 1e-07, 1.1h is 3960, fractions are correctly rounded" {
 	dag wf.json <<'EOF2'
 {"steps": [{"id": "a", "run": "true", "timeout": "3195ms", "kill_grace": "1.23s"},
  {"id": "b", "run": "true", "timeout": "1.5s250ms", "kill_grace": "0.3m"},
- {"id": "c", "run": "true", "timeout": "0.0001ms", "kill_grace": "1s0.1ms"}]}
+ {"id": "c", "run": "true", "timeout": "0.0001ms", "kill_grace": "1s0.1ms"},
+ {"id": "d", "run": "true", "timeout": "1.1h", "kill_grace": "0.07h"},
+ {"id": "e", "run": "true", "timeout": "1.1d", "kill_grace": "0.7d"}]}
 EOF2
 	run -0 dag-validate wf.json
-	assert_equal "$(jq -c '[.steps[] | .timeout, .kill_grace]' <<<"$output")" '[3.195,1.23,1.75,18,1e-07,1.0001]'
+	assert_equal "$(jq -c '[.steps[] | .timeout, .kill_grace]' <<<"$output")" '[3.195,1.23,1.75,18,1e-07,1.0001,3960,252,95040,60480]'
 	# Normalizing again changes nothing.
 	run -0 bash -c 'dag-validate wf.json | dag-validate | cmp - <(dag-validate wf.json)'
 }

@@ -554,6 +554,18 @@ EOF2
 	[[ "$stderr" == *"Read-only file system"* ]]
 	run -2 --separate-stderr timeout 30 dag-step --run-dir "$BATS_TEST_TMPDIR/nope" a
 	assert_equal "$stderr" "dag-step: no such run: $BATS_TEST_TMPDIR/nope"
+	# -n writes nothing, so needs no lock.
+	run -0 --separate-stderr timeout 30 dag-step -n --run-dir "$dir" a
+	assert_output $'a\ttrue'
+	# A device where a run's dag.json should be: said, not read.
+	umount "$MNT"
+	MNT=
+	mkdir -p dev
+	ln -s /dev/zero dev/dag.json
+	run -4 --separate-stderr timeout 30 dag-step --run-dir dev a
+	assert_equal "$stderr" "dag-step: read 'dev/dag.json': not a regular file"
+	run -2 --separate-stderr timeout 30 dag-status --run-dir dev
+	assert_equal "$stderr" "dag-status: read 'dev/dag.json': not a regular file"
 }
 
 @test "--run-id and step ids that try path traversal are refused" {
@@ -952,10 +964,21 @@ EOF2
 	assert_equal "$(cat "$(latest)/steps/a/output.json")" '{"id": 1234567890123456789, "n": 9007199254740993}'
 	# c and d saw a through jq: one warning for the run.
 	assert_equal "$(grep -c '^dag-run: warning: step [cd]: a number beyond 2^53 went through jq' <<<"$stderr")" 1
+	# 2^53 + 1 reaches jq as 2^53: warned about too.
+	echo '{"steps": [{"id": "a", "run": "echo 9007199254740993 > $DAG_OUTPUT"}, {"id": "t", "needs": ["a"], "transform": ".a"}]}' > edge.json
+	run -0 --separate-stderr timeout 30 dag-run -q edge.json
+	[[ "$stderr" == *"warning: step t: a number beyond 2^53"* ]]
 	# Without big numbers, no word.
 	echo '{"steps": [{"id": "a", "run": "echo 42 > $DAG_OUTPUT"}, {"id": "c", "needs": ["a"], "when": ".steps.a.output > 0", "run": "true"}]}' > small.json
 	run -0 --separate-stderr timeout 30 dag-run -q small.json
 	assert_equal "$stderr" ""
+}
+
+@test "-p values that are not UTF-8 are refused: a param is text" {
+	echo '{"params": {"s": "x"}, "steps": [{"id": "a", "run": "echo {{ .params.s }} > a.out"}]}' > wf.json
+	run -2 --separate-stderr timeout 30 dag-run -q -p "$(printf 's=\xff\xfe')" wf.json
+	assert_equal "$stderr" "dag-run: -p s: the value is not UTF-8 text (byte 1 is not)"
+	assert_file_not_exists a.out
 }
 
 @test "output: stdout that is neither JSON nor UTF-8 text fails the step, saying where" {
@@ -997,4 +1020,79 @@ EOF2
 	[[ "$(cat "$(latest)/steps/a/1.stderr")" == *"Operation not permitted"* ]]
 	# And it costs no file in the run directory.
 	[ -z "$(find "$(latest)/steps" -name '*input*')" ]
+}
+
+@test "a FIFO a step leaves where dagkit reads or writes a file hangs nothing: its logs, its captures, the journal" {
+	dag wf.json <<'EOF2'
+{"name": "sab", "steps": [{"id": "a", "run": "mkdir -p \"$DAG_RUN_DIR/steps/a\"; mkfifo \"$DAG_RUN_DIR/steps/a/$DAG_ATTEMPT.stderr\"; exit 1"},
+ {"id": "b", "run": "mkdir -p \"$DAG_RUN_DIR/steps/b\"; mkfifo \"$DAG_RUN_DIR/steps/b/$DAG_ATTEMPT.stdout\"; echo hi"}]}
+EOF2
+	run --separate-stderr timeout 30 dag-run -k wf.json
+	[ "$status" = 1 ] || [ "$status" = 4 ]
+	run --separate-stderr timeout 30 dag-status --logs a
+	[ "$status" -lt 70 ] && [ "$status" != 124 ]
+	run --separate-stderr timeout 30 dag-status --html report.html
+	[ "$status" -lt 70 ] && [ "$status" != 124 ]
+	rm "$(latest)/events.jsonl"
+	mkfifo "$(latest)/events.jsonl"
+	run --separate-stderr timeout 30 dag-status
+	[ "$status" -lt 70 ] && [ "$status" != 124 ]
+	# A symlink where dagkit writes is refused, not followed.
+	echo keep > target
+	rm -f "$(latest)/lock"
+	ln -s "$PWD/target" "$(latest)/lock"
+	run -4 --separate-stderr timeout 30 dag-run -q --resume latest
+	assert_equal "$(cat target)" keep
+}
+
+@test "a dependent never starts before its need's success is in the journal" {
+	jq -nc '{steps: ([range(40) | {id: "s\(.)", needs: (if . == 0 then [] else ["s\(. - 1)"] end),
+	    run: "grep -q \"\\\"step\\\":\\\"s\(. - 1)\\\".*\\\"status\\\":\\\"succeeded\\\"\" \"$DAG_RUN_DIR/events.jsonl\" || [ \(.) = 0 ] || touch early.s\(.)"}])}' > wf.json
+	run -0 timeout 60 dag-run -q wf.json
+	[ -z "$(ls early.* 2>/dev/null)" ] || fail "started before the journal had its need: $(ls early.*)"
+}
+
+@test "resume kills the whole group of a step left running, even once its leader is reaped" {
+	# A subreaper that reaps at once (as systemd or tini would): the
+	# environment scan must not be what takes the leader first.
+	cat > reap.py <<'EOF2'
+import ctypes, os, sys
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)	# PR_SET_CHILD_SUBREAPER
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+try:
+    while True:
+        os.wait()
+except ChildProcessError:
+    pass
+EOF2
+	dag wf.json <<'EOF2'
+{"name": "grp", "steps": [{"id": "a", "run": "test -e ok && exit 0; env -i sh -c 'echo $$ > hidden.pid; exec sleep 60' & sleep 60"}]}
+EOF2
+	python3 reap.py dag-run -q --run-id grp wf.json 3>&- &
+	rpid=$!
+	for _ in $(seq 600); do [ -s hidden.pid ] && grep -q step_started "$DAG_RUNS/grp/events.jsonl" && break; sleep 0.05; done
+	pkill -KILL -f "dag-run -q --run-id grp" || true
+	running "$(cat hidden.pid)"
+	touch ok
+	run -0 timeout 60 dag-run -q --resume grp
+	for _ in $(seq 50); do running "$(cat hidden.pid)" || break; sleep 0.1; done
+	run ! running "$(cat hidden.pid)"
+	kill "$rpid" 2>/dev/null || true
+	wait "$rpid" 2>/dev/null || true
+}
+
+@test "a step failing with the runs file system out of inodes: a system error, not retried" {
+	MNT="$BATS_TEST_TMPDIR/full"
+	mkdir -p "$MNT"
+	if ! mount -t tmpfs -o size=20m,nr_inodes=64 tmpfs "$MNT" 2>mount.err; then
+		MNT=
+		skip "FULL-FILESYSTEM TEST NOT RUN: cannot mount a tmpfs ($(cat mount.err))"
+	fi
+	echo '{"steps": [{"id": "a", "retry": {"attempts": 3, "delay": 0}, "run": "i=0; while touch \"$DAG_RUN_DIR/f$i\" 2>/dev/null; do i=$((i + 1)); done; echo 1 > $DAG_OUTPUT"}]}' > wf.json
+	run -4 --separate-stderr timeout 60 dag-run -q --runs "$MNT" wf.json
+	[[ "$stderr" == *"file system full"* ]]
+	run grep -c '"event":"step_retry"' "$MNT"/latest/events.jsonl
+	assert_output 0
 }
