@@ -476,15 +476,20 @@ EOF2
 # ---------------------------------------------------------------------------
 # Hostile conditions
 
-# mount_full FREE-KB: a 256 KB tmpfs at $MNT with FREE-KB left; skips
-# (loudly) where mounting is not allowed.
-mount_full() {
-	MNT="$BATS_TEST_TMPDIR/full"
+# mount_tmpfs OPTIONS WHAT: a tmpfs at $MNT (teardown unmounts it); skips
+# the test, loudly, where mounting is not allowed.
+mount_tmpfs() {
+	MNT="$BATS_TEST_TMPDIR/mnt"
 	mkdir -p "$MNT"
-	if ! mount -t tmpfs -o size=256k tmpfs "$MNT" 2>mount.err; then
+	if ! mount -t tmpfs -o "$1" tmpfs "$MNT" 2>mount.err; then
 		MNT=
-		skip "FULL-FILESYSTEM TEST NOT RUN: cannot mount a tmpfs ($(cat mount.err))"
+		skip "$2 TEST NOT RUN: cannot mount a tmpfs ($(cat mount.err))"
 	fi
+}
+
+# mount_full FREE-KB: a 256 KB tmpfs at $MNT with FREE-KB left.
+mount_full() {
+	mount_tmpfs size=256k FULL-FILESYSTEM
 	head -c $(((256 - $1) * 1024)) /dev/zero > "$MNT/filler" 2>/dev/null || true
 	# b writes 1 MB in 64 KB writes: the disk fills in the middle of one.
 	dag wf.json <<'EOF2'
@@ -541,12 +546,7 @@ EOF2
 }
 
 @test "dag-step on a read-only run directory: a system error (exit 4), not a usage error; no such run is 2" {
-	MNT="$BATS_TEST_TMPDIR/ro"
-	mkdir -p "$MNT"
-	if ! mount -t tmpfs -o size=1m tmpfs "$MNT" 2>mount.err; then
-		MNT=
-		skip "READ-ONLY TEST NOT RUN: cannot mount a tmpfs ($(cat mount.err))"
-	fi
+	mount_tmpfs size=1m READ-ONLY
 	echo '{"steps": [{"id": "a", "run": "true"}]}' > wf.json
 	dir=$(timeout 30 dag-run --prepare --runs "$MNT" wf.json)
 	mount -o remount,ro "$MNT"
@@ -988,12 +988,7 @@ EOF2
 }
 
 @test "the runs filesystem too full for a step's output: a system error, exit 4, no retry" {
-	MNT="$BATS_TEST_TMPDIR/full"
-	mkdir -p "$MNT"
-	if ! mount -t tmpfs -o size=1m tmpfs "$MNT" 2>mount.err; then
-		MNT=
-		skip "FULL-FILESYSTEM TEST NOT RUN: cannot mount a tmpfs ($(cat mount.err))"
-	fi
+	mount_tmpfs size=1m FULL-FILESYSTEM
 	head -c $((1024 * 1024 - 96 * 1024)) /dev/zero > "$MNT/filler" 2>/dev/null || true
 	echo '{"steps": [{"id": "t", "retry": {"attempts": 3, "delay": 0}, "transform": "[range(40000)]"}]}' > t.json
 	run -4 --separate-stderr timeout 60 dag-run -q --runs "$MNT" t.json
@@ -1077,12 +1072,7 @@ EOF2
 }
 
 @test "a step failing with the runs file system out of inodes: a system error, not retried" {
-	MNT="$BATS_TEST_TMPDIR/full"
-	mkdir -p "$MNT"
-	if ! mount -t tmpfs -o size=20m,nr_inodes=64 tmpfs "$MNT" 2>mount.err; then
-		MNT=
-		skip "FULL-FILESYSTEM TEST NOT RUN: cannot mount a tmpfs ($(cat mount.err))"
-	fi
+	mount_tmpfs size=20m,nr_inodes=64 FULL-FILESYSTEM
 	echo '{"steps": [{"id": "a", "retry": {"attempts": 3, "delay": 0}, "run": "i=0; while touch \"$DAG_RUN_DIR/f$i\" 2>/dev/null; do i=$((i + 1)); done; echo 1 > $DAG_OUTPUT"}]}' > wf.json
 	run -4 --separate-stderr timeout 60 dag-run -q --runs "$MNT" wf.json
 	[[ "$stderr" == *"file system full"* ]]
