@@ -13,7 +13,7 @@
 enum {
 	OPT_VERSION = 256, OPT_EVENTS, OPT_JSON, OPT_LOCK, OPT_LOCK_WAIT,
 	OPT_PREPARE, OPT_RESUME, OPT_RUN_DIR, OPT_RUN_ID, OPT_RUNS, OPT_TARGET,
-	OPT_LAUNCHER, OPT_ORDER, OPT_PARAMS_CHANGED
+	OPT_LAUNCHER, OPT_ORDER, OPT_PARAMS_CHANGED, OPT_PARAMS
 };
 
 static const struct option longopts[] = {
@@ -28,6 +28,7 @@ static const struct option longopts[] = {
 	{ "lock-wait", required_argument, NULL, OPT_LOCK_WAIT },
 	{ "order", required_argument, NULL, OPT_ORDER },
 	{ "param", required_argument, NULL, 'p' },
+	{ "params", required_argument, NULL, OPT_PARAMS },
 	{ "params-changed", no_argument, NULL, OPT_PARAMS_CHANGED },
 	{ "prepare", no_argument, NULL, OPT_PREPARE },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -48,9 +49,10 @@ usage(FILE *fp, int status)
 	    "[--params-changed]\n"
 	    "               [--prepare] [-j jobs]"
 	    " [--launcher slurm|json-array] [--lock-wait secs]\n"
-	    "               [-p key=value] "
-	    "[--order critical-path|declaration] [--resume run]\n"
-	    "               [--run-dir dir] [--run-id id] [--runs dir]\n"
+	    "               [-p key=value] [--params file] "
+	    "[--order critical-path|declaration]\n"
+	    "               [--resume run] [--run-dir dir] [--run-id id]"
+	    " [--runs dir]\n"
 	    "               [--target id] [--version] [file]\n");
 	exit(status);
 }
@@ -117,6 +119,9 @@ main(int argc, char *argv[])
 			else
 				errx(EXIT_USAGE, "--order '%s': expected "
 				    "critical-path or declaration", optarg);
+			break;
+		case OPT_PARAMS:
+			o.params_file = optarg;
 			break;
 		case OPT_PARAMS_CHANGED:
 			o.params_changed = 1;

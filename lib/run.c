@@ -180,36 +180,112 @@ add_value(struct strbuf *sb, jv v)
 	strbuf_release(&tmp);
 }
 
-/* Sets key=value of one -p in *p; notes in diff a value that differs
- * from the recorded one (rec, an object, or invalid). */
-static int
-set_param(jv *p, jv rec, const char *kv, struct strbuf *diff)
+/* The kind of JSON value v is, for a message: "a boolean"... */
+static const char *
+kind_words(jv v)
 {
-	const char *eq = strchr(kv, '=');
-	size_t k, n;
-	char *key;
-	jv v, old;
+	switch (jv_get_kind(v)) {
+	case JV_KIND_STRING:
+		return "a string";
+	case JV_KIND_NUMBER:
+		return "a number";
+	case JV_KIND_TRUE:
+	case JV_KIND_FALSE:
+		return "a boolean";
+	case JV_KIND_NULL:
+		return "null";
+	case JV_KIND_ARRAY:
+		return "an array";
+	default:
+		return "an object";
+	}
+}
 
-	if (eq == NULL || eq == kv) {
-		run_say(0, "-p '%s': expected key=value", kv);
-		return -1;
-	}
-	key = xstrndup(kv, (size_t)(eq - kv));
-	if (!jv_object_has(jv_copy(*p), jv_string(key))) {
-		run_say(0, "-p %s: unknown parameter (the DAG's params declare "
-		    "the keys)", key);
-		free(key);
-		return -1;
-	}
-	for (k = 0; eq[1 + k] != '\0'; k += n)
-		if ((n = strbuf_utf8_len((const unsigned char *)eq + 1 + k,
-		    strlen(eq + 1 + k))) == 0) {
-			run_say(0, "-p %s: the value is not UTF-8 text (byte %zu "
-			    "is not)", key, k + 1);
-			free(key);
+static int
+same_kind(jv a, jv b)
+{
+	jv_kind x = jv_get_kind(a), y = jv_get_kind(b);
+
+	if (x == JV_KIND_FALSE)
+		x = JV_KIND_TRUE;
+	if (y == JV_KIND_FALSE)
+		y = JV_KIND_TRUE;
+	return x == y;
+}
+
+/* 0 if text is UTF-8, else -1 after saying so (src: where it came from). */
+static int
+utf8_ok(const char *src, const char *text)
+{
+	size_t k, n;
+
+	for (k = 0; text[k] != '\0'; k += n)
+		if ((n = strbuf_utf8_len((const unsigned char *)text + k,
+		    strlen(text + k))) == 0) {
+			run_say(0, "%s: the value is not UTF-8 text (byte %zu "
+			    "is not)", src, k + 1);
 			return -1;
 		}
-	v = jv_string(eq + 1);
+	return 0;
+}
+
+/*
+ * The value of param key as src (a -p or --params) gives it: typed by its
+ * default def (consumed), a string default taking the text as it is and
+ * any other the JSON of its own kind; raw (key:=JSON) takes any JSON.
+ * text is the -p's text, or NULL when v (consumed) is JSON already.
+ * Returns the value, or jv_invalid() after saying why.
+ */
+static jv
+typed(const char *src, const char *key, jv def, const char *text, jv v,
+    int raw)
+{
+	struct strbuf d = STRBUF_INIT, got = STRBUF_INIT;
+
+	if (text != NULL) {
+		jv_free(v);
+		if (utf8_ok(src, text) == -1) {
+			jv_free(def);
+			return jv_invalid();
+		}
+		v = !raw && jv_get_kind(def) == JV_KIND_STRING ?
+		    jv_string(text) : json_parse_quiet(text, strlen(text));
+	}
+	if (jv_is_valid(v) && (raw || same_kind(v, def))) {
+		jv_free(def);
+		return v;
+	}
+	if (text != NULL)
+		strbuf_adds(&got, text);
+	else
+		add_value(&got, jv_copy(v));
+	if (raw)
+		run_say(0, "%s: not one JSON value", src);
+	else {
+		const char *kind = kind_words(def);
+
+		add_value(&d, def);
+		def = jv_invalid();
+		run_say(0, "%s: param \"%s\" is %s (default %s), got %s", src,
+		    key, kind, d.buf, got.len > 60 ? "a value too long to "
+		    "show" : got.buf);
+	}
+	jv_free(def);
+	jv_free(v);
+	strbuf_release(&d);
+	strbuf_release(&got);
+	return jv_invalid();
+}
+
+/*
+ * Sets param key to v (consumed) in *p; notes in diff a value that
+ * differs from the recorded one (rec, an object, or invalid).
+ */
+static void
+set_param(jv *p, jv rec, const char *key, jv v, struct strbuf *diff)
+{
+	jv old;
+
 	if (jv_is_valid(rec) && jv_object_has(jv_copy(rec), jv_string(key))) {
 		old = jv_object_get(jv_copy(rec), jv_string(key));
 		if (!jv_equal(jv_copy(old), jv_copy(v))) {
@@ -222,12 +298,91 @@ set_param(jv *p, jv rec, const char *kv, struct strbuf *diff)
 			jv_free(old);
 	}
 	*p = jv_object_set(*p, jv_string(key), v);
+}
+
+/* One -p: key=text (typed by the param's default) or key:=JSON. */
+static int
+one_p(jv *p, jv rec, const char *kv, struct strbuf *diff)
+{
+	const char *eq = strchr(kv, '=');
+	char *key, *src;
+	int raw;
+	jv v;
+
+	if (eq == NULL || eq == kv || (eq == kv + 1 && kv[0] == ':')) {
+		run_say(0, "-p '%s': expected key=value or key:=json", kv);
+		return -1;
+	}
+	raw = eq[-1] == ':';
+	key = xstrndup(kv, (size_t)(eq - kv) - (size_t)raw);
+	if (!jv_object_has(jv_copy(*p), jv_string(key))) {
+		run_say(0, "-p %s: unknown parameter (the DAG's params declare "
+		    "the keys)", key);
+		free(key);
+		return -1;
+	}
+	src = xasprintf("-p %s", kv);
+	v = typed(src, key, jv_object_get(jv_copy(*p), jv_string(key)),
+	    eq + 1, jv_invalid(), raw);
+	free(src);
+	if (!jv_is_valid(v)) {
+		free(key);
+		return -1;
+	}
+	set_param(p, rec, key, v, diff);
 	free(key);
 	return 0;
 }
 
+/* --params FILE ("-": stdin): an object of params, typed as -p's are. */
+static int
+file_params(jv *p, jv rec, const char *file, struct strbuf *diff)
+{
+	char *src = xasprintf("--params %s", file);
+	struct diag d;
+	int rc = 0;
+	jv obj;
+
+	diag_init(&d, input_name(file));
+	obj = json_load(file, &d);
+	diag_print(&d, stderr);
+	diag_release(&d);
+	if (!jv_is_valid(obj) || jv_get_kind(obj) != JV_KIND_OBJECT) {
+		if (jv_is_valid(obj))
+			run_say(0, "%s: expected a JSON object of params", src);
+		jv_free(obj);
+		free(src);
+		return -1;
+	}
+	jv_object_foreach(obj, key, val) {
+		const char *k = jv_string_value(key);
+
+		if (rc == 0 && !jv_object_has(jv_copy(*p), jv_copy(key))) {
+			run_say(0, "%s: %s: unknown parameter (the DAG's params "
+			    "declare the keys)", src, k);
+			rc = -1;
+		}
+		if (rc == 0) {
+			val = typed(src, k, jv_object_get(jv_copy(*p),
+			    jv_copy(key)), NULL, val, 0);
+			if (!jv_is_valid(val))
+				rc = -1;
+			else {
+				set_param(p, rec, k, val, diff);
+				val = jv_invalid();
+			}
+		}
+		jv_free(key);
+		jv_free(val);
+	}
+	jv_free(obj);
+	free(src);
+	return rc;
+}
+
 int
-run_params(struct runctx *c, char **kv, int n, int check, int changed)
+run_params(struct runctx *c, const char *file, char **kv, int n, int check,
+    int changed)
 {
 	const struct dag *g = c->g;
 	struct strbuf sb = STRBUF_INIT, diff = STRBUF_INIT;
@@ -247,9 +402,11 @@ run_params(struct runctx *c, char **kv, int n, int check, int changed)
 		free(c->rs.params);
 		c->rs.params = NULL;
 	}
+	if (file != NULL && file_params(&p, check ? rec : jv_invalid(), file,
+	    &diff) == -1)
+		goto fail;
 	for (i = 0; i < n; i++)
-		if (set_param(&p, check ? rec : jv_invalid(), kv[i], &diff) ==
-		    -1)
+		if (one_p(&p, check ? rec : jv_invalid(), kv[i], &diff) == -1)
 			goto fail;
 	if (diff.len > 0 && !changed) {
 		run_say(0, "--resume: -p differs from the params the run began "
@@ -472,8 +629,9 @@ set_up(struct runctx *c, const struct run_opts *o, const char *runs)
 		return rc;
 	if (o->keep_going)
 		c->g->on_failure = ONF_CONTINUE;
-	if (run_params(c, o->params, o->nparams, o->resume != NULL,
-	    o->params_changed) == -1 || select_targets(c, o->targets,
+	if (run_params(c, o->params_file, o->params, o->nparams,
+	    o->resume != NULL, o->params_changed) == -1 ||
+	    select_targets(c, o->targets,
 	    o->ntargets) == -1)
 		return EXIT_USAGE;
 	hist = history_estimates(runs, c->g);

@@ -27,8 +27,9 @@ struct run_opts {
 	int		 declaration_order; /* --order declaration */
 	char		**targets;
 	int		 ntargets;
-	char		**params;	/* "key=value" */
+	char		**params;	/* "key=value", "key:=json" */
 	int		 nparams;
+	const char	*params_file;	/* --params */
 };
 
 /* dag-run: returns the exit status of SPEC section 6. */
@@ -45,11 +46,13 @@ int	run_load(struct runctx *, const char *path, const char *display,
 int	run_load_frozen(struct runctx *, const char *dir);
 /*
  * c->x.params: the DAG's params, then those the run recorded (c->rs),
- * then kv[0..n) ("key=value").  On a resume (check set), a value that
- * differs from the recorded one is refused unless changed is set.
- * 0, or -1 after saying why.
+ * then those of the JSON object in file (--params; NULL: none), then
+ * kv[0..n) ("key=value", typed by the param's default, or "key:=json").
+ * On a resume (check set), a value that differs from the recorded one is
+ * refused unless changed is set.  0, or -1 after saying why.
  */
-int	run_params(struct runctx *, char **kv, int n, int check, int changed);
+int	run_params(struct runctx *, const char *file, char **kv, int n,
+	    int check, int changed);
 /* Prints step i's line of -n (its id, a tab, its command). */
 void	run_describe(struct runctx *, uint32_t i);
 /*

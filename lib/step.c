@@ -73,7 +73,7 @@ read_run(struct runctx *c)
 		run_say(errno, "read '%s/events.jsonl'", c->rd.path);
 		return EXIT_SYSERR;
 	}
-	if (run_params(c, NULL, 0, 0, 0) == -1)
+	if (run_params(c, NULL, NULL, 0, 0, 0) == -1)
 		return EXIT_USAGE;
 	exec_init(&c->x, c->g, &c->rs, &c->rd);
 	return EXIT_OK;

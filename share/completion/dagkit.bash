@@ -220,7 +220,7 @@ _dagkit_dag_plan() {
 
 _dagkit_dag_run() {
 	local cur prev words cword file
-	local argopts='|-j|--jobs|--launcher|--lock-wait|--order|-p|--param|--resume|--run-dir|--run-id|--runs|--target|'
+	local argopts='|-j|--jobs|--launcher|--lock-wait|--order|-p|--param|--params|--resume|--run-dir|--run-id|--runs|--target|'
 	_dagkit_init
 	case $prev in
 	--target)
@@ -247,6 +247,10 @@ _dagkit_dag_run() {
 		_dagkit_reply slurm
 		return 0
 		;;
+	--params)
+		_dagkit_json_files
+		return 0
+		;;
 	--run-dir | --runs)
 		_dagkit_dirs
 		return 0
@@ -258,7 +262,7 @@ _dagkit_dag_run() {
 	if [[ $cur == -* ]]; then
 		_dagkit_reply -h -j -k -n -p -q -v --dry-run --events --help \
 		    --jobs --json --keep-going --launcher --lock --lock-wait \
-		    --order --param --params-changed --prepare --quiet --resume \
+		    --order --param --params --params-changed --prepare --quiet --resume \
 		    --run-dir --run-id --runs \
 		    --target --verbose --version
 		return 0
