@@ -13,7 +13,7 @@
 enum {
 	OPT_VERSION = 256, OPT_EVENTS, OPT_JSON, OPT_LOCK, OPT_LOCK_WAIT,
 	OPT_PREPARE, OPT_RESUME, OPT_RUN_DIR, OPT_RUN_ID, OPT_RUNS, OPT_TARGET,
-	OPT_LAUNCHER, OPT_ORDER, OPT_PARAMS_CHANGED, OPT_PARAMS
+	OPT_LAUNCHER, OPT_ORDER, OPT_PARAMS_CHANGED, OPT_PARAMS, OPT_NO_HANDLERS
 };
 
 static const struct option longopts[] = {
@@ -26,6 +26,7 @@ static const struct option longopts[] = {
 	{ "launcher", required_argument, NULL, OPT_LAUNCHER },
 	{ "lock", no_argument, NULL, OPT_LOCK },
 	{ "lock-wait", required_argument, NULL, OPT_LOCK_WAIT },
+	{ "no-handlers", no_argument, NULL, OPT_NO_HANDLERS },
 	{ "order", required_argument, NULL, OPT_ORDER },
 	{ "param", required_argument, NULL, 'p' },
 	{ "params", required_argument, NULL, OPT_PARAMS },
@@ -46,14 +47,16 @@ static __dead void
 usage(FILE *fp, int status)
 {
 	fprintf(fp, "usage: dag-run [-hknqv] [--events] [--json] [--lock] "
-	    "[--params-changed]\n"
-	    "               [--prepare] [-j jobs]"
-	    " [--launcher slurm|json-array] [--lock-wait secs]\n"
-	    "               [-p key=value] [--params file] "
-	    "[--order critical-path|declaration]\n"
-	    "               [--resume run] [--run-dir dir] [--run-id id]"
-	    " [--runs dir]\n"
-	    "               [--target id] [--version] [file]\n");
+	    "[--no-handlers]\n"
+	    "               [--params-changed] [--prepare] [-j jobs] "
+	    "[--lock-wait secs]\n"
+	    "               [--launcher slurm|json-array] [-p key=value] "
+	    "[--params file]\n"
+	    "               [--order critical-path|declaration] "
+	    "[--resume run]\n"
+	    "               [--run-dir dir] [--run-id id] [--runs dir] "
+	    "[--target id]\n"
+	    "               [--version] [file]\n");
 	exit(status);
 }
 
@@ -122,6 +125,9 @@ main(int argc, char *argv[])
 			break;
 		case OPT_PARAMS:
 			o.params_file = optarg;
+			break;
+		case OPT_NO_HANDLERS:
+			o.no_handlers = 1;
 			break;
 		case OPT_PARAMS_CHANGED:
 			o.params_changed = 1;

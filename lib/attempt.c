@@ -212,11 +212,11 @@ set_dag_env(const struct attempt *a, const struct attempt_ctx *ctx,
 	uint32_t att = ctx->x->rs->s[a->step].attempts;
 	struct strbuf sb = STRBUF_INIT;
 	char name[300];
-	size_t at[4], k;
+	size_t at[5], k;
 
 	envv_put_added(e, ctx->run_env, 0);
 	envv_put_added(e, ctx->run_env + strlen(ctx->run_env) + 1, 0);
-	/* The step's four in one allocation, without printf: per attempt. */
+	/* The step's five in one allocation, without printf: per attempt. */
 	at[0] = sb.len;
 	strbuf_adds(&sb, "DAG_STEP_ID=");
 	strbuf_adds(&sb, id);
@@ -242,7 +242,11 @@ set_dag_env(const struct attempt *a, const struct attempt_ctx *ctx,
 	strbuf_adds(&sb, "/steps/");
 	exec_output_name(ctx->g, a->step, att, name, sizeof(name));
 	strbuf_adds(&sb, name);
-	for (k = 0; k < 4; k++)
+	strbuf_addc(&sb, '\0');
+	at[4] = sb.len;
+	strbuf_adds(&sb, "DAG_RUN_STATUS=");
+	strbuf_adds(&sb, run_status_names[ctx->x->run_status]);
+	for (k = 0; k < 5; k++)
 		envv_put_added(e, sb.buf + at[k], k == 0);
 	/* sb.buf is owned by the envv now (through its first entry). */
 }

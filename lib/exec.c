@@ -38,6 +38,7 @@ exec_init(struct execctx *x, const struct dag *g, struct runstate *rs,
 	x->rd = rd;
 	x->max_output = 16u << 20;
 	x->checked = xcalloc(g->n + 1, sizeof(*x->checked));
+	x->run_status = rs->status;
 }
 
 void
@@ -485,9 +486,10 @@ build_ctx(const struct execctx *x, uint32_t i, uint32_t attempt)
 		return steps;
 	ctx = jv_object();
 	ctx = jv_object_set(ctx, jv_string("params"), jv_copy(x->params));
-	ctx = jv_object_set(ctx, jv_string("run"), jv_object_set(
+	ctx = jv_object_set(ctx, jv_string("run"), jv_object_set(jv_object_set(
 	    jv_object_set(jv_object(), jv_string("id"), jv_string(x->rs->id)),
-	    jv_string("dir"), jv_string(x->rd->path)));
+	    jv_string("dir"), jv_string(x->rd->path)), jv_string("status"),
+	    jv_string(run_status_names[x->run_status])));
 	ctx = jv_object_set(ctx, jv_string("step"), jv_object_set(
 	    jv_object_set(jv_object(), jv_string("id"), jv_string(s->id)),
 	    jv_string("attempt"), jv_number(attempt)));

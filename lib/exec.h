@@ -38,6 +38,9 @@ struct execctx {
 	jv			 params;	/* object */
 	size_t			 max_output;
 	struct exec_checked	*checked;	/* per step, or NULL */
+	int			 run_status;	/* as steps starting now see
+						   it: .run.status and
+						   DAG_RUN_STATUS */
 };
 
 /* Points x at a run (borrowed) for exec's work: no params yet. */

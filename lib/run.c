@@ -131,12 +131,13 @@ run_load_frozen(struct runctx *c, const char *dir)
 	int fd, rc;
 
 	/* A run's own file: regular, or a FIFO or a device would hang or
-	 * flood us. */
+	 * flood us.  Not one: the directory is no run (exit 2). */
 	if ((fd = rundir_open_file(AT_FDCWD, path, O_RDONLY)) == -1 &&
 	    errno != ENOENT) {
+		rc = errno == EINVAL ? EXIT_USAGE : EXIT_SYSERR;
 		run_say(errno, "read '%s'", path);
 		free(path);
-		return EXIT_SYSERR;
+		return rc;
 	}
 	if (fd != -1)
 		close(fd);
@@ -213,17 +214,17 @@ same_kind(jv a, jv b)
 	return x == y;
 }
 
-/* 0 if text is UTF-8, else -1 after saying so (src: where it came from). */
+/* 0 if -p key's text is UTF-8, else -1 after saying so. */
 static int
-utf8_ok(const char *src, const char *text)
+utf8_ok(const char *key, const char *text)
 {
 	size_t k, n;
 
 	for (k = 0; text[k] != '\0'; k += n)
 		if ((n = strbuf_utf8_len((const unsigned char *)text + k,
 		    strlen(text + k))) == 0) {
-			run_say(0, "%s: the value is not UTF-8 text (byte %zu "
-			    "is not)", src, k + 1);
+			run_say(0, "-p %s: the value is not UTF-8 text (byte %zu "
+			    "is not)", key, k + 1);
 			return -1;
 		}
 	return 0;
@@ -244,10 +245,6 @@ typed(const char *src, const char *key, jv def, const char *text, jv v,
 
 	if (text != NULL) {
 		jv_free(v);
-		if (utf8_ok(src, text) == -1) {
-			jv_free(def);
-			return jv_invalid();
-		}
 		v = !raw && jv_get_kind(def) == JV_KIND_STRING ?
 		    jv_string(text) : json_parse_quiet(text, strlen(text));
 	}
@@ -322,6 +319,11 @@ one_p(jv *p, jv rec, const char *kv, struct strbuf *diff)
 		return -1;
 	}
 	src = xasprintf("-p %s", kv);
+	if (utf8_ok(key, eq + 1) == -1) {
+		free(src);
+		free(key);
+		return -1;
+	}
 	v = typed(src, key, jv_object_get(jv_copy(*p), jv_string(key)),
 	    eq + 1, jv_invalid(), raw);
 	free(src);
@@ -737,7 +739,7 @@ execute(struct runctx *c, const struct run_opts *o)
 	int rc;
 
 	if (runner_init(&r, c, &(struct runner_opts){ jobs,
-	    o->declaration_order, o->verbose, 0 }) == -1) {
+	    o->declaration_order, o->verbose, 0, o->no_handlers }) == -1) {
 		run_say(errno, "setting up signals");
 		runner_release(&r);
 		return EXIT_SYSERR;

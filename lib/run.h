@@ -14,6 +14,7 @@ struct run_opts {
 	const char	*resume;	/* --resume RUN */
 	unsigned	 jobs;		/* -j, 0: max_parallel or CPUs */
 	int		 keep_going;	/* -k */
+	int		 no_handlers;	/* --no-handlers */
 	int		 dry_run;	/* -n */
 	int		 events;	/* --events */
 	int		 json;		/* --json */

@@ -103,9 +103,16 @@ runctx_record(struct runctx *c, const struct sched_action *a, double secs)
 	switch (a->kind) {
 	case SA_SKIP:
 		ss->finished = wall;
-		state_set_reason(ss, a->why);
+		if (a->need != SCHED_NONE) {
+			char *why = xasprintf(a->why, c->g->s[a->need].id);
+
+			state_set_reason(ss, why);
+			free(why);
+		} else
+			state_set_reason(ss, a->why);
 		journal_step_skipped(&c->jr, id, ss);
-		progress_step(&c->pg, id, a->status, ss->attempts, 0, a->why);
+		progress_step(&c->pg, id, a->status, ss->attempts, 0,
+		    ss->reason);
 		break;
 	case SA_RETRY:
 		journal_step_finished(&c->jr, id, ss, a->status, secs, 1);
@@ -149,7 +156,8 @@ runctx_snapshot(struct runctx *c)
 /* -- set-up ---------------------------------------------------------- */
 
 static const char *const dag_vars[] = { "DAG_RUN_ID", "DAG_RUN_DIR",
-    "DAG_STEP_ID", "DAG_ATTEMPT", "DAG_INPUT", "DAG_OUTPUT", NULL };
+    "DAG_STEP_ID", "DAG_ATTEMPT", "DAG_INPUT", "DAG_OUTPUT",
+    "DAG_RUN_STATUS", NULL };
 
 /* Base environment: ours without DAG_* vars, plus the DAG's plain env
  * (templated values are rendered per step); and the run's two DAG_*. */
@@ -241,6 +249,7 @@ runner_init(struct runner *r, struct runctx *c, const struct runner_opts *o)
 	    r->run_env, r->empty, r->empty_path, &c->news };
 	runctx_graph(c, r->slots, o->declaration_order, &sg);
 	sched_init(&r->sc, &sg, c->rs.s);
+	r->sc.no_handlers = (uint8_t)(o->no_handlers != 0);
 	return 0;
 }
 
@@ -429,6 +438,9 @@ apply(struct runner *r, const struct sched_action *a, int64_t now)
 		 * dependent never runs on a need's success the journal has
 		 * not kept. */
 		(void)journal_flush(&r->c->jr);
+		r->c->x.run_status = sched_status_now(&r->sc);
+		if (r->c->x.run_status == RUN_RUNNING)	/* dag-step: the run's */
+			r->c->x.run_status = r->c->rs.status;
 		start(r, a->step, now);
 		break;
 	case SA_KILL:
@@ -539,17 +551,19 @@ on_signal(struct runner *r, int sig)
 		reap(r);
 		return;
 	}
-	if (sig == SIGINT)
-		r->nsigint++;
 	if (r->cancel_sig == 0) {
 		r->cancel_sig = sig;
 		progress_done(&r->c->pg);
-		diag_add(&r->c->news, DIAG_WARNING, NULL, "%s: cancelling "
-		    "(again to kill at once)", strsignal(sig));
+		diag_add(&r->c->news, DIAG_WARNING, NULL, "%s: cancelling%s "
+		    "(again to kill at once)", strsignal(sig),
+		    r->sc.no_handlers ? "" : "; exit handlers still run");
 		sched_stop(&r->sc, STOP_CANCEL);
-	} else if (sig == SIGINT && r->nsigint >= 2)
+	} else {
+		/* Again: the exit handlers too, and no grace. */
+		sched_stop(&r->sc, STOP_CANCEL);
 		for (k = 0; k < r->slots; k++)
 			attempt_kill_now(&r->att[k]);
+	}
 }
 
 /* Attempts whose timer is due. */

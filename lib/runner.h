@@ -38,6 +38,7 @@ struct runner_opts {
 	int		 declaration_order;
 	int		 verbose;	/* -v: relay the steps' output */
 	int		 single;	/* dag-step: no snapshot, no deadline */
+	int		 no_handlers;	/* a cancel or deadline starts nothing */
 };
 
 /*
@@ -70,7 +71,6 @@ struct runner {
 	int64_t			 snap_every;	/* ms */
 	int			 single;
 	int			 cancel_sig;	/* the first signal that came */
-	int			 nsigint;
 	int			 syserr;	/* exit 4 */
 	int			 told_journal, told_snapshot, told_bignum;
 };

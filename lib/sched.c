@@ -60,7 +60,7 @@ push_action(struct sched *s, int kind, uint32_t i, int st, const char *why)
 		s->q = xreallocarray(s->q, s->qcap, sizeof(*s->q));
 	}
 	s->q[s->qtail++] = (struct sched_action){ (uint8_t)kind, (uint8_t)st,
-	    0, i, 0, why };
+	    0, i, 0, why, SCHED_NONE };
 }
 
 void
@@ -117,10 +117,24 @@ sched_reset(struct sched *s, uint32_t i, int all)
 void
 sched_resume(struct sched *s)
 {
-	uint32_t i;
+	const struct sched_graph *g = &s->g;
+	uint32_t i, k, v;
 
-	for (i = 0; i < s->g.n; i++)
-		sched_reset(s, i, 0);
+	/* In topological order, so a need is reset before its dependents
+	 * look at it: an exit handler that watched a step that runs again
+	 * is decided again. */
+	for (i = 0; i < g->n; i++) {
+		v = g->order != NULL ? g->order[i] : i;
+		sched_reset(s, v, 0);
+		if (!is_handler(pol(s, v)) || s->ss[v].status == ST_PENDING)
+			continue;
+		for (k = g->need_off[v]; k < g->need_off[v + 1]; k++)
+			if (s->ss[g->need[k]].selected &&
+			    s->ss[g->need[k]].status == ST_PENDING) {
+				sched_reset(s, v, 1);
+				break;
+			}
+	}
 }
 
 /* Step d learns that its need k ended. */
@@ -135,6 +149,9 @@ count_need(struct sched_node *d, const struct sstate *k)
 		d->nbad++;
 }
 
+/* An all_success step's reason, naming the need (the action's need). */
+static const char need_skipped[] = "need %s was skipped";
+
 /*
  * What step i's trigger makes of its needs so far (Airflow's rules): run
  * it, wait, or end it skipped or upstream_failed (*why says why).  O(1).
@@ -144,11 +161,22 @@ decide(const struct sched *s, uint32_t i, const char **why)
 {
 	const struct sched_node *v = &s->v[i];
 	uint32_t n = s->g.need_off[i + 1] - s->g.need_off[i];
-	uint32_t done = v->nok + v->nskip + v->nbad;
+	uint32_t done = v->nok + v->nskip + v->nbad + v->nnot;
 
 	*why = NULL;
 	switch (pol(s, i)->trigger) {
 	case TRIG_ALL_SUCCESS:
+		if (v->nbad > 0) {
+			*why = "a need did not succeed";
+			return D_UPFAIL;
+		}
+		if (done < n)
+			return D_WAIT;
+		if (v->nskip > 0) {	/* a skip cascades */
+			*why = need_skipped;
+			return D_SKIP;
+		}
+		return D_RUN;
 	case TRIG_NONE_FAILED:
 		if (v->nbad > 0) {
 			*why = "a need did not succeed";
@@ -158,7 +186,7 @@ decide(const struct sched *s, uint32_t i, const char **why)
 	case TRIG_ALL_DONE:
 		return done == n ? D_RUN : D_WAIT;
 	case TRIG_ALL_FAILED:
-		if (v->nok + v->nskip > 0) {
+		if (v->nok + v->nskip + v->nnot > 0) {
 			*why = "trigger all_failed: a need did not fail";
 			return D_SKIP;
 		}
@@ -191,12 +219,26 @@ ended(struct sched *s, uint32_t i)
 	s->work[s->wtail++] = i;
 }
 
+/* The first of step i's needs that was skipped.  O(its needs), once. */
+static uint32_t
+skipped_need(const struct sched *s, uint32_t i)
+{
+	uint32_t e;
+
+	for (e = s->g.need_off[i]; e < s->g.need_off[i + 1]; e++)
+		if (s->ss[s->g.need[e]].status == ST_SKIPPED)
+			return s->g.need[e];
+	return SCHED_NONE;
+}
+
 /* Step i ends without running: skipped, upstream_failed, cancelled. */
 static void
 end_unrun(struct sched *s, uint32_t i, int st, const char *why)
 {
 	s->ss[i].status = (uint8_t)st;
 	push_action(s, SA_SKIP, i, st, why);
+	if (why == need_skipped)
+		s->q[s->qtail - 1].need = skipped_need(s, i);
 	ended(s, i);
 }
 
@@ -211,7 +253,7 @@ finalize(struct sched *s, uint32_t i, int st, const char *why)
 	    pol(s, i)->allow_failure;
 	push_action(s, SA_FINAL, i, st, why);
 	if (is_failure(ss))
-		s->failed = 1;
+		s->failed = s->failures = 1;
 	ended(s, i);
 }
 
@@ -229,7 +271,7 @@ consider(struct sched *s, uint32_t i)
 	const char *why;
 
 	if (!s->ss[i].selected || s->ss[i].status != ST_PENDING ||
-	    s->v[i].queued || s->frozen)
+	    s->v[i].queued || s->v[i].unrun || s->frozen)
 		return;
 	switch (decide(s, i, &why)) {
 	case D_RUN:
@@ -281,13 +323,16 @@ end_waits(struct sched *s, int handlers, int st, const char *why)
 			end_wait(s, i, st < 0 ? s->v[i].wait_st : st, why);
 }
 
+/* Kills the running steps: all of them, or (handlers 0) all but the
+ * exit handlers. */
 static void
-kill_running(struct sched *s, int reason)
+kill_running(struct sched *s, int reason, int handlers)
 {
 	uint32_t i;
 
 	for (i = 0; i < s->g.n; i++)
-		if (s->ss[i].status == ST_RUNNING) {
+		if (s->ss[i].status == ST_RUNNING && (handlers ||
+		    !is_handler(pol(s, i)))) {
 			push_action(s, SA_KILL, i, ST_RUNNING, NULL);
 			s->q[s->qtail - 1].reason = (uint8_t)reason;
 		}
@@ -305,15 +350,44 @@ static void
 on_failure(struct sched *s)
 {
 	if (s->g.on_failure == ONF_STOP && !s->stopping) {
-		s->stopping = 1;
+		s->stopping = s->unrun_due = 1;
 		raise_stop(s, STOP_FAILURE);
 		end_waits(s, 0, -1, NULL);	/* a retry is something new */
 	} else if (s->g.on_failure == ONF_ABORT && !s->aborting) {
-		s->stopping = s->aborting = 1;
+		s->stopping = s->aborting = s->unrun_due = 1;
 		raise_stop(s, STOP_ABORT);
 		end_waits(s, 1, ST_CANCELLED, "cancelled while waiting to "
 		    "retry");
-		kill_running(s, STOP_ABORT);
+		kill_running(s, STOP_ABORT, 1);
+	}
+}
+
+/*
+ * The run stopped starting steps but exit handlers: every pending step
+ * that is not one will not start, and the handlers among its dependents
+ * count it as not run (so one that waits for it is decided).  Pending
+ * steps that a need's outcome still decides were decided before.
+ * O(V + E) each time the run stops further.
+ */
+static void
+mark_unrun(struct sched *s)
+{
+	const struct sched_graph *g = &s->g;
+	uint32_t i, k;
+
+	s->unrun_due = 0;
+	for (i = 0; i < g->n; i++)
+		if (s->ss[i].selected && s->ss[i].status == ST_PENDING &&
+		    !s->v[i].unrun && !is_handler(pol(s, i)))
+			s->v[i].unrun = 2;	/* newly */
+	for (i = 0; i < g->n; i++) {
+		if (s->v[i].unrun != 2)
+			continue;
+		s->v[i].unrun = 1;
+		for (k = g->dep_off[i]; k < g->dep_off[i + 1]; k++) {
+			s->v[g->dep[k]].nnot++;
+			consider(s, g->dep[k]);
+		}
 	}
 }
 
@@ -334,8 +408,12 @@ settle(struct sched *s)
 			on_failure(s);
 			continue;
 		}
-		if (s->whead == s->wtail)
-			break;
+		if (s->whead == s->wtail) {
+			if (!s->unrun_due)
+				break;
+			mark_unrun(s);
+			continue;
+		}
 		i = s->work[s->whead++];
 		for (k = g->dep_off[i]; k < g->dep_off[i + 1]; k++) {
 			count_need(&s->v[g->dep[k]], &s->ss[i]);
@@ -433,7 +511,7 @@ sched_next(struct sched *s, int64_t now, struct sched_action *a)
 		}
 		start(s, it.val, now);
 		*a = (struct sched_action){ SA_START, ST_RUNNING, 0, it.val, 0,
-		    NULL };
+		    NULL, SCHED_NONE };
 		return 1;
 	}
 	return 0;
@@ -554,6 +632,18 @@ sched_tick(struct sched *s, int64_t now)
 	settle(s);
 }
 
+/* Ends the waits and kills the running steps, handlers too or not. */
+static void
+stop_now(struct sched *s, int why, int handlers)
+{
+	if (why == STOP_DEADLINE)
+		end_waits(s, handlers, ST_TIMED_OUT, "run deadline exceeded");
+	else
+		end_waits(s, handlers, ST_CANCELLED, "cancelled while waiting "
+		    "to retry");
+	kill_running(s, why, handlers);
+}
+
 void
 sched_stop(struct sched *s, int why)
 {
@@ -568,17 +658,18 @@ sched_stop(struct sched *s, int why)
 		break;
 	case STOP_CANCEL:
 	case STOP_DEADLINE:
-		/* Decide nothing more: what has not started stays pending,
-		 * for --resume. */
-		if (s->frozen)
+		/* What has not started stays pending, for --resume. */
+		if (s->frozen || (s->closing && why == STOP_DEADLINE))
 			break;
+		if (!s->closing && !s->no_handlers) {
+			/* The exit handlers still run. */
+			s->closing = s->unrun_due = 1;
+			stop_now(s, why, 0);
+			break;
+		}
+		/* Again, or no handlers: decide nothing more. */
 		s->frozen = 1;
-		if (why == STOP_DEADLINE)
-			end_waits(s, 1, ST_TIMED_OUT, "run deadline exceeded");
-		else
-			end_waits(s, 1, ST_CANCELLED, "cancelled while waiting "
-			    "to retry");
-		kill_running(s, why);
+		stop_now(s, why, 1);
 		break;
 	default:
 		break;
@@ -650,6 +741,16 @@ sched_status_of(const struct sstate *ss, uint32_t n, int stop)
 		    ss[i].status == ST_CANCELLED))
 			return RUN_FAILED;
 	return stop == STOP_SYSERR ? RUN_FAILED : RUN_SUCCEEDED;
+}
+
+int
+sched_status_now(const struct sched *s)
+{
+	if (s->stop == STOP_CANCEL)
+		return RUN_CANCELLED;
+	if (s->stop == STOP_DEADLINE)
+		return RUN_TIMED_OUT;
+	return s->failures || s->stop != STOP_NONE ? RUN_FAILED : RUN_RUNNING;
 }
 
 int

@@ -77,12 +77,18 @@ struct sched_action {
 	uint8_t		 reason;	/* SA_KILL: enum sched_stop */
 	uint32_t	 step;
 	int64_t		 ms;		/* SA_RETRY: the delay */
-	const char	*why;		/* static text, or NULL */
+	const char	*why;		/* static text, or NULL; with need
+					   set, a format whose %s is its id */
+	uint32_t	 need;		/* SA_SKIP: the need that decided,
+					   or SCHED_NONE */
 };
+#define SCHED_NONE	UINT32_MAX
 
 /* Per step: the counts of its needs' outcomes and its retry state. */
 struct sched_node {
 	uint32_t	 nok, nskip, nbad;	/* needs ended so */
+	uint32_t	 nnot;		/* needs that will not run: the run
+					   stopped before they started */
 	uint32_t	 base;		/* attempts before this invocation */
 	int64_t		 t_first;	/* first attempt of this invocation */
 	int64_t		 wake;		/* retry_wait: until when */
@@ -90,6 +96,8 @@ struct sched_node {
 	uint8_t		 retrying;	/* queued again after a retry wait */
 	uint8_t		 began;		/* t_first is set */
 	uint8_t		 wait_st;	/* retry_wait: how the attempt ended */
+	uint8_t		 unrun;		/* pending, and will not start in
+					   this invocation */
 };
 
 struct sched {
@@ -112,6 +120,12 @@ struct sched {
 	uint8_t			 syserr;
 	uint8_t			 frozen;	/* decide nothing more */
 	uint8_t			 failed;	/* a failure not yet acted on */
+	uint8_t			 failures;	/* a step failed the run */
+	uint8_t			 closing;	/* cancelled or timed out: only
+						   exit handlers start */
+	uint8_t			 unrun_due;	/* mark what will not start */
+	uint8_t			 no_handlers;	/* caller's: a cancel or a
+						   deadline starts nothing */
 };
 
 /*
@@ -154,11 +168,23 @@ int64_t	 sched_wake(const struct sched *);
 /* Ends the retry waits due by now: each step is ready again. */
 void	 sched_tick(struct sched *, int64_t now);
 /*
- * The run must stop: STOP_CANCEL (a signal), STOP_DEADLINE (the run's
- * timeout) and STOP_ABORT kill what runs; STOP_SYSERR and STOP_CANCEL,
- * STOP_DEADLINE start nothing more, not even a handler.
+ * The run must stop.  STOP_SYSERR starts nothing more, not even a
+ * handler.  STOP_ABORT kills what runs; exit handlers (all_done,
+ * one_failed, all_failed) may still start.  STOP_CANCEL (a signal) and
+ * STOP_DEADLINE (the run's timeout) kill what runs but the handlers,
+ * which go on, and let handlers whose needs are now decided start: a
+ * need killed counts as failed, one that never started as not run (it
+ * stays pending, for --resume).  A second STOP_CANCEL, or the first one
+ * with no_handlers set, kills the handlers too and starts nothing more;
+ * a deadline after a cancel changes nothing.
  */
 void	 sched_stop(struct sched *, int why);
+/*
+ * The run's status as it stands while steps still run, for the steps
+ * that start now: cancelled, timed out, failed (a step failed the run)
+ * or running.
+ */
+int	 sched_status_now(const struct sched *);
 /*
  * dag-step --finish: step i, which the journal left running or waiting
  * to retry but whose process is gone, ends cancelled (why).  Before

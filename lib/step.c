@@ -312,7 +312,7 @@ run_step(struct runctx *c, const struct step_opts *o, uint32_t i)
 		return EXIT_SYSERR;
 	}
 	if (runner_init(&r, c, &(struct runner_opts){ 1, 1, o->verbose,
-	    1 }) == -1) {
+	    1, 1 }) == -1) {
 		run_say(errno, "setting up signals");
 		runner_release(&r);
 		return EXIT_SYSERR;

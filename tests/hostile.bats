@@ -562,7 +562,7 @@ EOF2
 	MNT=
 	mkdir -p dev
 	ln -s /dev/zero dev/dag.json
-	run -4 --separate-stderr timeout 30 dag-step --run-dir dev a
+	run -2 --separate-stderr timeout 30 dag-step --run-dir dev a
 	assert_equal "$stderr" "dag-step: read 'dev/dag.json': not a regular file"
 	run -2 --separate-stderr timeout 30 dag-status --run-dir dev
 	assert_equal "$stderr" "dag-status: read 'dev/dag.json': not a regular file"

@@ -262,8 +262,8 @@ _dagkit_dag_run() {
 	if [[ $cur == -* ]]; then
 		_dagkit_reply -h -j -k -n -p -q -v --dry-run --events --help \
 		    --jobs --json --keep-going --launcher --lock --lock-wait \
-		    --order --param --params --params-changed --prepare --quiet --resume \
-		    --run-dir --run-id --runs \
+		    --no-handlers --order --param --params --params-changed \
+		    --prepare --quiet --resume --run-dir --run-id --runs \
 		    --target --verbose --version
 		return 0
 	fi

@@ -178,7 +178,7 @@ static int
 expect(int rule, const int *o, int n)
 {
 	int k, any_ok = 0, all_ok = 1, any_bad = 0, all_bad = 1;
-	int all_skip = 1;
+	int all_skip = 1, any_skip = 0;
 
 	for (k = 0; k < n; k++) {
 		/* An allowed failure is a success to dependents. */
@@ -191,9 +191,13 @@ expect(int rule, const int *o, int n)
 		any_bad |= bad;
 		all_bad &= bad;
 		all_skip &= skip;
+		any_skip |= skip;
 	}
 	switch (rule) {
 	case TRIG_ALL_SUCCESS:
+		/* A skip cascades, unless something failed. */
+		return !all_ok ? ST_UPSTREAM_FAILED : any_skip ? ST_SKIPPED :
+		    ST_RUNNING;
 	case TRIG_NONE_FAILED:
 		return all_ok ? ST_RUNNING : ST_UPSTREAM_FAILED;
 	case TRIG_ALL_DONE:
@@ -240,7 +244,7 @@ test_triggers(void)
 	 * R: runs, S: skipped, U: upstream_failed. */
 	static const char table[6][O__N + 1] = {
 		/*            ok fail allow tmo skip upf canc */
-		[TRIG_ALL_SUCCESS] = "RURURUU",
+		[TRIG_ALL_SUCCESS] = "RURUSUU",
 		[TRIG_ALL_DONE] =    "RRRRRRR",
 		[TRIG_ALL_FAILED] =  "SRSRSRR",
 		[TRIG_ONE_FAILED] =  "SRSRSRR",
@@ -311,8 +315,24 @@ test_triggers_early(void)
 	drain(&t, 10);
 	CHECK(saw(&t, SA_START, 2));
 	tg_free(&t);
+
+	/* all_success waits for every need before a skip cascades, so a
+	 * failure of the other need makes it upstream_failed whatever the
+	 * order the needs ended in. */
+	tg_init(&t, 3, (const uint32_t (*)[2])e, 2);
+	tg_start(&t);
+	sched_begin(&t.s);
+	drain(&t, 0);
+	sched_skip(&t.s, 0, "when is false");
+	drain(&t, 0);
+	CHECK(t.ss[2].status == ST_PENDING && t.ss[1].status == ST_RUNNING);
+	sched_finished(&t.s, 1, ST_FAILED, 1, 10);
+	drain(&t, 10);
+	CHECK(t.ss[2].status == ST_UPSTREAM_FAILED && !saw(&t, SA_START, 2));
+	CHECK(sched_done(&t.s) && sched_status(&t.s) == RUN_FAILED);
+	tg_free(&t);
 	printf("triggers: one_failed, one_success start before the last "
-	    "need ends\n");
+	    "need ends; all_success waits for it to cascade a skip\n");
 }
 
 static void
@@ -637,22 +657,62 @@ test_stops(void)
 	int why;
 
 	for (why = STOP_DEADLINE; why <= STOP_CANCEL; why++) {
+		int st = why == STOP_CANCEL ? ST_CANCELLED : ST_TIMED_OUT;
+		int rs = why == STOP_CANCEL ? RUN_CANCELLED : RUN_TIMED_OUT;
+
 		stop_setup(&t, why);
 		CHECK(saw(&t, SA_KILL, 0) && find(&t, SA_KILL, 0)->reason ==
 		    why);
 		CHECK(saw(&t, SA_FINAL, 1) && find(&t, SA_FINAL, 1)->status ==
-		    (why == STOP_CANCEL ? ST_CANCELLED : ST_TIMED_OUT) &&
-		    find(&t, SA_FINAL, 1)->why != NULL);
-		sched_finished(&t.s, 0, why == STOP_CANCEL ? ST_CANCELLED :
-		    ST_TIMED_OUT, 143, 2);
+		    st && find(&t, SA_FINAL, 1)->why != NULL);
+		CHECK(sched_status_now(&t.s) == rs);
+		sched_finished(&t.s, 0, st, 143, 2);
 		drain(&t, 2);
-		/* Nothing more is decided: the rest stays pending. */
-		CHECK(t.nlog == 1 && t.ss[2].status == ST_PENDING &&
-		    t.ss[3].status == ST_PENDING);
-		CHECK(sched_done(&t.s) && sched_status(&t.s) ==
-		    (why == STOP_CANCEL ? RUN_CANCELLED : RUN_TIMED_OUT));
+		/* The exit handler 3 starts once its need is killed; 2 stays
+		 * pending, for --resume. */
+		CHECK(saw(&t, SA_START, 3) && !saw(&t, SA_START, 2));
+		CHECK(t.ss[2].status == ST_PENDING && !sched_done(&t.s));
+		sched_finished(&t.s, 3, ST_SUCCEEDED, 0, 3);
+		drain(&t, 3);
+		CHECK(sched_done(&t.s) && sched_status(&t.s) == rs &&
+		    t.ss[2].status == ST_PENDING);
+		tg_free(&t);
+
+		/* no_handlers: nothing more is decided, 3 stays pending. */
+		tg_init(&t, 4, (const uint32_t[][2]){ { 2, 0 }, { 3, 0 } }, 2);
+		t.pol[3].trigger = TRIG_ALL_DONE;
+		tg_start(&t);
+		t.s.no_handlers = 1;
+		sched_begin(&t.s);
+		drain(&t, 0);
+		sched_stop(&t.s, why);
+		drain(&t, 1);
+		CHECK(saw(&t, SA_KILL, 0) && saw(&t, SA_KILL, 1));
+		sched_finished(&t.s, 0, st, 143, 2);
+		sched_finished(&t.s, 1, st, 143, 2);
+		drain(&t, 2);
+		CHECK(!saw(&t, SA_START, 3) && t.ss[3].status == ST_PENDING);
+		CHECK(sched_done(&t.s) && sched_status(&t.s) == rs);
 		tg_free(&t);
 	}
+
+	/* A second cancel kills the handlers; a deadline after a cancel
+	 * does not. */
+	stop_setup(&t, STOP_CANCEL);
+	sched_finished(&t.s, 0, ST_CANCELLED, 143, 2);
+	drain(&t, 2);
+	CHECK(saw(&t, SA_START, 3));
+	sched_stop(&t.s, STOP_DEADLINE);
+	CHECK(drain(&t, 3) == 0 && sched_status_now(&t.s) == RUN_CANCELLED);
+	sched_stop(&t.s, STOP_CANCEL);
+	drain(&t, 4);
+	CHECK(saw(&t, SA_KILL, 3) && find(&t, SA_KILL, 3)->reason ==
+	    STOP_CANCEL);
+	sched_finished(&t.s, 3, ST_CANCELLED, 143, 5);
+	drain(&t, 5);
+	CHECK(sched_done(&t.s) && t.ss[2].status == ST_PENDING &&
+	    sched_status(&t.s) == RUN_CANCELLED);
+	tg_free(&t);
 
 	/* A system error: no handler, no retry; waits end as they were. */
 	stop_setup(&t, STOP_SYSERR);
@@ -663,7 +723,79 @@ test_stops(void)
 	CHECK(!saw(&t, SA_START, 2) && !saw(&t, SA_START, 3));
 	CHECK(sched_done(&t.s) && sched_status(&t.s) == RUN_FAILED);
 	tg_free(&t);
-	printf("stops: cancel, deadline, system error\n");
+	printf("stops: cancel, deadline (exit handlers run, again kills "
+	    "them), system error\n");
+}
+
+/*
+ * Exit handlers after a stop, with a need that never started (one slot:
+ * 0 runs, 1 waits for the slot): killed counts as failed, never started
+ * as not run.  2 all_done [1], 3 one_failed [0 1], 4 all_failed [0 1],
+ * 5 all_success [2], 6 all_failed [0].
+ */
+static void
+test_handlers_unrun(void)
+{
+	static const uint32_t e[][2] = { { 2, 1 }, { 3, 0 }, { 3, 1 },
+	    { 4, 0 }, { 4, 1 }, { 5, 2 }, { 6, 0 } };
+	struct tg t;
+	int onf;
+
+	tg_init(&t, 7, e, nitems(e));
+	t.g.slots = 1;
+	t.pol[2].trigger = TRIG_ALL_DONE;
+	t.pol[3].trigger = TRIG_ONE_FAILED;
+	t.pol[4].trigger = TRIG_ALL_FAILED;
+	t.pol[6].trigger = TRIG_ALL_FAILED;
+	tg_start(&t);
+	sched_begin(&t.s);
+	drain(&t, 0);
+	CHECK(saw(&t, SA_START, 0) && t.ss[1].status == ST_PENDING);
+	CHECK(sched_status_now(&t.s) == RUN_RUNNING);
+	sched_stop(&t.s, STOP_CANCEL);
+	drain(&t, 1);
+	/* 2 waits for no one now; 4 is skipped: 1 did not fail. */
+	CHECK(saw(&t, SA_KILL, 0) && t.ss[4].status == ST_SKIPPED);
+	sched_finished(&t.s, 0, ST_CANCELLED, 143, 2);
+	drain(&t, 2);
+	CHECK(saw(&t, SA_START, 2) || saw(&t, SA_START, 3) ||
+	    saw(&t, SA_START, 6));
+	while (!sched_done(&t.s)) {
+		uint32_t i;
+
+		for (i = 0; i < 7; i++)
+			if (t.ss[i].status == ST_RUNNING)
+				sched_finished(&t.s, i, ST_SUCCEEDED, 0, 3);
+		drain(&t, 3);
+	}
+	CHECK(t.ss[2].status == ST_SUCCEEDED && t.ss[3].status ==
+	    ST_SUCCEEDED && t.ss[6].status == ST_SUCCEEDED);
+	CHECK(t.ss[1].status == ST_PENDING && t.ss[5].status == ST_PENDING);
+	CHECK(sched_status(&t.s) == RUN_CANCELLED);
+	tg_free(&t);
+
+	/* A failure that stops the run: the cleanup of a step that never
+	 * started runs (it used to wait for it for ever); with abort too. */
+	for (onf = ONF_STOP; onf <= ONF_ABORT; onf += ONF_ABORT - ONF_STOP) {
+		static const uint32_t e2[][2] = { { 2, 0 }, { 2, 1 } };
+
+		tg_init(&t, 3, e2, nitems(e2));
+		t.g.slots = 1;
+		t.g.on_failure = onf;
+		t.pol[2].trigger = TRIG_ALL_DONE;
+		tg_start(&t);
+		sched_begin(&t.s);
+		drain(&t, 0);
+		CHECK(saw(&t, SA_START, 0));
+		(void)fail_at(&t, 0, ST_FAILED, 1, 1);
+		CHECK(saw(&t, SA_START, 2) && !saw(&t, SA_START, 1));
+		CHECK(sched_status_now(&t.s) == RUN_FAILED);
+		(void)fail_at(&t, 2, ST_SUCCEEDED, 0, 2);
+		CHECK(sched_done(&t.s) && t.ss[1].status == ST_PENDING);
+		tg_free(&t);
+	}
+	printf("exit handlers: a need killed fails, one never started did "
+	    "not run\n");
 }
 
 static void
@@ -687,15 +819,22 @@ test_targets_when(void)
 	    t.ss[2].status == ST_PENDING);
 	tg_free(&t);
 
-	/* when false: skipped, the attempt not counted, dependents go on. */
+	/* when false: skipped, the attempt not counted; the skip cascades
+	 * to all_success dependents, naming the need; none_failed ones go
+	 * on. */
 	tg_init(&t, 3, e, 2);
+	t.pol[2].trigger = TRIG_NONE_FAILED;
 	tg_start(&t);
 	sched_begin(&t.s);
 	drain(&t, 0);
 	sched_skip(&t.s, 0, "when is false");
 	drain(&t, 0);
 	CHECK(t.ss[0].status == ST_SKIPPED && t.ss[0].attempts == 0);
-	CHECK(saw(&t, SA_SKIP, 0) && saw(&t, SA_START, 1));
+	CHECK(saw(&t, SA_SKIP, 0) && saw(&t, SA_SKIP, 1) &&
+	    saw(&t, SA_START, 2));
+	CHECK(t.ss[1].status == ST_SKIPPED && find(&t, SA_SKIP, 1)->need == 0 &&
+	    strcmp(find(&t, SA_SKIP, 1)->why, "need %s was skipped") == 0);
+	CHECK(find(&t, SA_SKIP, 0)->need == SCHED_NONE);
 	tg_free(&t);
 	printf("targets, when\n");
 }
@@ -750,7 +889,34 @@ test_resume(void)
 	CHECK(saw(&t, SA_RESET, 0) && saw(&t, SA_START, 0) &&
 	    t.ss[0].attempts == 2);
 	tg_free(&t);
-	printf("resume: resets, a fresh retry budget, attempts go on\n");
+
+	/* The exit handlers of a step run again are decided again: 2
+	 * (all_done [1]) and 3 (one_failed [1]) ran after 1 failed; 4
+	 * (all_done [0]) watched only what succeeded. */
+	{
+		static const uint32_t e3[][2] = { { 2, 1 }, { 3, 1 },
+		    { 4, 0 } };
+
+		tg_init(&t, 5, e3, nitems(e3));
+		set_outcome(&t.ss[0], O_OK);
+		set_outcome(&t.ss[1], O_FAILED);
+		set_outcome(&t.ss[2], O_OK);
+		set_outcome(&t.ss[3], O_OK);
+		set_outcome(&t.ss[4], O_OK);
+		t.pol[2].trigger = t.pol[4].trigger = TRIG_ALL_DONE;
+		t.pol[3].trigger = TRIG_ONE_FAILED;
+		tg_start(&t);
+		sched_resume(&t.s);
+		sched_begin(&t.s);
+		drain(&t, 0);
+		CHECK(saw(&t, SA_RESET, 1) && saw(&t, SA_RESET, 2) &&
+		    saw(&t, SA_RESET, 3) && !saw(&t, SA_RESET, 4));
+		(void)fail_at(&t, 1, ST_SUCCEEDED, 0, 1);
+		CHECK(saw(&t, SA_START, 2) && saw(&t, SA_SKIP, 3));
+		tg_free(&t);
+	}
+	printf("resume: resets, a fresh retry budget, attempts go on, exit "
+	    "handlers decided again\n");
 }
 
 /*
@@ -962,6 +1128,7 @@ main(void)
 	test_on_failure();
 	test_retry_queued();
 	test_stops();
+	test_handlers_unrun();
 	test_targets_when();
 	test_resume();
 	test_resume_journal();
