@@ -5,18 +5,22 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../lib/control.h"
 #include "../lib/exitcode.h"
 #include "../lib/opts.h"
 #include "../lib/run.h"
+#include "../lib/rundir.h"
 #include "../lib/xalloc.h"
 
 enum {
 	OPT_VERSION = 256, OPT_EVENTS, OPT_JSON, OPT_LOCK, OPT_LOCK_WAIT,
 	OPT_PREPARE, OPT_RESUME, OPT_RUN_DIR, OPT_RUN_ID, OPT_RUNS, OPT_TARGET,
-	OPT_LAUNCHER, OPT_ORDER, OPT_PARAMS_CHANGED, OPT_PARAMS, OPT_NO_HANDLERS
+	OPT_LAUNCHER, OPT_ORDER, OPT_PARAMS_CHANGED, OPT_PARAMS, OPT_NO_HANDLERS,
+	OPT_CANCEL, OPT_PAUSE, OPT_UNPAUSE
 };
 
 static const struct option longopts[] = {
+	{ "cancel", required_argument, NULL, OPT_CANCEL },
 	{ "dry-run", no_argument, NULL, 'n' },
 	{ "events", no_argument, NULL, OPT_EVENTS },
 	{ "help", no_argument, NULL, 'h' },
@@ -31,6 +35,7 @@ static const struct option longopts[] = {
 	{ "param", required_argument, NULL, 'p' },
 	{ "params", required_argument, NULL, OPT_PARAMS },
 	{ "params-changed", no_argument, NULL, OPT_PARAMS_CHANGED },
+	{ "pause", required_argument, NULL, OPT_PAUSE },
 	{ "prepare", no_argument, NULL, OPT_PREPARE },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "resume", required_argument, NULL, OPT_RESUME },
@@ -38,6 +43,7 @@ static const struct option longopts[] = {
 	{ "run-id", required_argument, NULL, OPT_RUN_ID },
 	{ "runs", required_argument, NULL, OPT_RUNS },
 	{ "target", required_argument, NULL, OPT_TARGET },
+	{ "unpause", required_argument, NULL, OPT_UNPAUSE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -55,8 +61,9 @@ usage(FILE *fp, int status)
 	    "               [--order critical-path|declaration] "
 	    "[--resume run]\n"
 	    "               [--run-dir dir] [--run-id id] [--runs dir] "
-	    "[--target id]\n"
-	    "               [--version] [file]\n");
+	    "[--target id] [file]\n"
+	    "       dag-run [--runs dir] --cancel|--pause|--unpause run\n"
+	    "       dag-run --version\n");
 	exit(status);
 }
 
@@ -64,8 +71,8 @@ int
 main(int argc, char *argv[])
 {
 	struct run_opts o = { .input = "-" };
-	const char *errstr;
-	int ch;
+	const char *errstr, *ctl_run = NULL;
+	int ch, ctl = 0;
 
 	while ((ch = getopt_long(argc, argv, "hj:knp:qv", longopts, NULL)) !=
 	    -1) {
@@ -129,6 +136,16 @@ main(int argc, char *argv[])
 		case OPT_NO_HANDLERS:
 			o.no_handlers = 1;
 			break;
+		case OPT_CANCEL:
+		case OPT_PAUSE:
+		case OPT_UNPAUSE:
+			if (ctl != 0)
+				errx(EXIT_USAGE, "--cancel, --pause and "
+				    "--unpause: one at a time");
+			ctl = ch == OPT_CANCEL ? CTL_CANCEL : ch == OPT_PAUSE ?
+			    CTL_PAUSE : CTL_UNPAUSE;
+			ctl_run = optarg;
+			break;
 		case OPT_PARAMS_CHANGED:
 			o.params_changed = 1;
 			break;
@@ -165,6 +182,15 @@ main(int argc, char *argv[])
 		    "choose one");
 	if (argc > 1)
 		usage(stderr, EXIT_USAGE);
+	if (ctl != 0) {
+		if (argc > 0 || o.resume != NULL || o.prepare || o.dry_run)
+			errx(EXIT_USAGE, "--cancel, --pause and --unpause act "
+			    "on a run: give no file, --resume, --prepare or -n");
+		free(o.params);
+		free(o.targets);
+		return stdout_close(control_run(rundir_runs(o.runs), ctl_run,
+		    ctl));
+	}
 	if (o.resume != NULL && argc > 0)
 		errx(EXIT_USAGE, "--resume continues a run with its own "
 		    "dag.json: give no file");

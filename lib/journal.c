@@ -440,6 +440,23 @@ journal_run_finished(struct journal *j, const struct runstate *rs)
 	(void)journal_end(j);
 }
 
+void
+journal_run_control(struct journal *j, const char *event,
+    const char *signal, pid_t by)
+{
+	struct strbuf *sb = journal_begin(j, event);
+
+	if (signal != NULL) {
+		strbuf_adds(sb, ",\"signal\":");
+		strbuf_add_json_str(sb, signal, strlen(signal));
+	}
+	if (by > 0) {
+		strbuf_adds(sb, ",\"by\":");
+		strbuf_add_int(sb, by);
+	}
+	(void)journal_end(j);
+}
+
 static int64_t
 get_ts(const struct jdoc *d, uint32_t obj)
 {
@@ -592,7 +609,10 @@ apply_run(const struct jdoc *d, uint32_t o, const char *ev,
 		if ((st = get_status(d, o, "status", 1)) >= 0)
 			rs->status = (uint8_t)st;
 		rs->finished = ts;
-	}
+	} else if (strcmp(ev, "run_paused") == 0)
+		rs->paused = 1;
+	else if (strcmp(ev, "run_unpaused") == 0)
+		rs->paused = 0;
 }
 
 int

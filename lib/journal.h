@@ -80,6 +80,11 @@ void	 journal_step_reset(struct journal *, const char *id);
 void	 journal_run_started(struct journal *, const struct runstate *,
 	    const struct dag *, int targets, int resumed);
 void	 journal_run_finished(struct journal *, const struct runstate *);
+/* run_paused, run_unpaused (--pause, --unpause) and run_cancel_requested
+ * (a signal, named): the run's control, by the pid that asked (0: not
+ * known). */
+void	 journal_run_control(struct journal *, const char *event,
+	    const char *signal, pid_t by);
 
 /*
  * Reads dirfd/events.jsonl into rs (which state_init prepared for g), as

@@ -129,12 +129,16 @@ procset_init(struct procset *ps, uint32_t slots, uint32_t *room)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);	/* --pause */
+	sigaddset(&set, SIGUSR2);	/* --unpause */
 	if (sigprocmask(SIG_BLOCK, &set, &ps->oldmask) == -1)
 		return -1;
 	sigdelset(&ps->oldmask, SIGCHLD);
 	sigdelset(&ps->oldmask, SIGINT);
 	sigdelset(&ps->oldmask, SIGTERM);
 	sigdelset(&ps->oldmask, SIGHUP);
+	sigdelset(&ps->oldmask, SIGUSR1);
+	sigdelset(&ps->oldmask, SIGUSR2);
 	if ((ps->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
 		return -1;
 	raise_nofile(ps, slots, room);
@@ -305,7 +309,7 @@ procset_reap(struct procset *ps, struct procset_exit *out, size_t max,
 }
 
 size_t
-procset_signals(struct procset *ps, int *sig, size_t max)
+procset_signals(struct procset *ps, int *sig, pid_t *from, size_t max)
 {
 	struct signalfd_siginfo si[8];
 	size_t n = 0, k;
@@ -314,8 +318,10 @@ procset_signals(struct procset *ps, int *sig, size_t max)
 	do {
 		got = read(ps->sigfd, si, sizeof(si));
 		for (k = 0; got > 0 && k < (size_t)got / sizeof(si[0]) &&
-		    n < max; k++)
+		    n < max; k++) {
+			from[n] = (pid_t)si[k].ssi_pid;
 			sig[n++] = (int)si[k].ssi_signo;
+		}
 	} while (got == (ssize_t)sizeof(si) && n < max);
 	return n;
 }

@@ -18,7 +18,7 @@ struct spawn_req;
  */
 struct procset {
 	sigset_t	 oldmask;	/* the mask children get */
-	int		 sigfd;		/* CHLD, INT, TERM, HUP */
+	int		 sigfd;		/* CHLD, INT, TERM, HUP, USR1, USR2 */
 	int		 devnull;	/* for stdin, and 0-2 if we lack them */
 	rlim_t		 nofile;	/* children's soft fd limit, 0: ours */
 	pid_t		*pid;		/* open addressing: pid, -1 tombstone */
@@ -81,8 +81,10 @@ void	 procset_tick(struct procset *, int64_t now);
  */
 size_t	 procset_reap(struct procset *, struct procset_exit *out,
 	    size_t max, int *more);
-/* Signals read from the signalfd into sig (max of them); how many. */
-size_t	 procset_signals(struct procset *, int *sig, size_t max);
+/* Signals read from the signalfd into sig (max of them), the pid that
+ * sent each into from; how many. */
+size_t	 procset_signals(struct procset *, int *sig, pid_t *from,
+	    size_t max);
 /* Tracked children now. */
 size_t	 procset_live(const struct procset *);
 /* Rebuilds the pid table when tombstones fill it: O(table), rarely. */

@@ -498,9 +498,8 @@ dry_run(struct runctx *c)
 	}
 }
 
-/* Resolves --resume RUN: a directory, or "latest" in the runs dir. */
-static char *
-resume_dir(const char *runs, const char *arg)
+char *
+run_dir_of(const char *runs, const char *arg)
 {
 	struct stat st;
 
@@ -511,17 +510,17 @@ resume_dir(const char *runs, const char *arg)
 	return xasprintf("%s/%s", runs, arg);
 }
 
-/* --resume: the run's lock first, then its frozen DAG and its journal. */
-static int
-open_resume(struct runctx *c, const struct run_opts *o, const char *runs)
+int
+run_open(struct runctx *c, const char *runs, const char *arg,
+    const char *opt)
 {
-	char *dir = resume_dir(runs, o->resume);
+	char *dir = run_dir_of(runs, arg);
 	struct stat st;
 	struct diag d;
 	int rc;
 
 	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		run_say(0, "--resume %s: no such run (%s)", o->resume, dir);
+		run_say(0, "%s %s: no such run (%s)", opt, arg, dir);
 		free(dir);
 		return EXIT_USAGE;
 	}
@@ -624,7 +623,7 @@ set_up(struct runctx *c, const struct run_opts *o, const char *runs)
 	int rc;
 
 	if (o->resume != NULL)
-		rc = open_resume(c, o, runs);
+		rc = run_open(c, runs, o->resume, "--resume");
 	else
 		rc = run_load(c, o->input, input_name(o->input), o->launcher);
 	if (rc != EXIT_OK)

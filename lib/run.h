@@ -45,6 +45,15 @@ int	run_load(struct runctx *, const char *path, const char *display,
 	    const char *launcher);
 /* The same for a run directory's frozen dir/dag.json, a regular file. */
 int	run_load_frozen(struct runctx *, const char *dir);
+/* The directory of run arg: a directory, "latest" or an id in runs. */
+char	*run_dir_of(const char *runs, const char *arg);
+/*
+ * Opens run arg (run_dir_of) as --resume does: its lock first (taken
+ * exclusive), then its frozen DAG and its journal into c.  opt names the
+ * option in messages.  Returns an exit status.
+ */
+int	run_open(struct runctx *, const char *runs, const char *arg,
+	    const char *opt);
 /*
  * c->x.params: the DAG's params, then those the run recorded (c->rs),
  * then those of the JSON object in file (--params; NULL: none), then

@@ -496,6 +496,13 @@ runner_begin(struct runner *r)
 	/* Lines are batched: see apply() and after() for when they go. */
 	r->c->jr.batch = 1;
 	if (!r->single) {
+		/* A run paused when its dag-run died stays so. */
+		if (r->c->rs.paused) {
+			r->sc.paused = 1;
+			diag_add(&r->c->news, DIAG_WARNING, NULL, "paused: no "
+			    "step starts until dag-run --unpause %s",
+			    r->c->rs.id);
+		}
 		snapshot(r);
 		if (g->timeout > 0)
 			r->deadline = clock_mono_ms() +
@@ -542,8 +549,30 @@ reap(struct runner *r)
 	} while (more);
 }
 
+/* --pause (on) and --unpause: recorded, and the scheduler told. */
 static void
-on_signal(struct runner *r, int sig)
+set_paused(struct runner *r, int on, pid_t by)
+{
+	struct runctx *c = r->c;
+
+	if (r->single || c->rs.paused == on)
+		return;		/* dag-step runs one step: nothing to hold */
+	c->rs.paused = (uint8_t)on;
+	r->sc.paused = (uint8_t)on;
+	journal_run_control(&c->jr, on ? "run_paused" : "run_unpaused", NULL,
+	    by);
+	progress_done(&c->pg);
+	if (on)
+		diag_add(&c->news, DIAG_WARNING, NULL, "paused: no step "
+		    "starts until dag-run --unpause %s", c->rs.id);
+	else
+		diag_add(&c->news, DIAG_WARNING, NULL, "unpaused");
+	/* Now, not at the next timer: dag-run --pause waits for it. */
+	snapshot(r);
+}
+
+static void
+on_signal(struct runner *r, int sig, pid_t by)
 {
 	uint32_t k;
 
@@ -551,7 +580,16 @@ on_signal(struct runner *r, int sig)
 		reap(r);
 		return;
 	}
+	if (sig == SIGUSR1 || sig == SIGUSR2) {
+		set_paused(r, sig == SIGUSR1, by);
+		return;
+	}
 	if (r->cancel_sig == 0) {
+		char name[32];
+
+		(void)snprintf(name, sizeof(name), "SIG%s", sigabbrev_np(sig));
+		journal_run_control(&r->c->jr, "run_cancel_requested", name,
+		    by);
 		r->cancel_sig = sig;
 		progress_done(&r->c->pg);
 		diag_add(&r->c->news, DIAG_WARNING, NULL, "%s: cancelling%s "
@@ -633,6 +671,7 @@ static int
 poll_once(struct runner *r)
 {
 	int sigs[32], mfd, mk = -1;
+	pid_t from[32];
 	size_t n = 1, k, ns;
 
 	if (2 + 2 * (size_t)r->cs.nlive > r->pfdcap) {
@@ -656,9 +695,9 @@ poll_once(struct runner *r)
 	capset_polled(&r->cs, &r->pfd[1]);
 	check_io(r);
 	if (r->pfd[0].revents & POLLIN) {
-		ns = procset_signals(&r->ps, sigs, nitems(sigs));
+		ns = procset_signals(&r->ps, sigs, from, nitems(sigs));
 		for (k = 0; k < ns; k++)
-			on_signal(r, sigs[k]);
+			on_signal(r, sigs[k], from[k]);
 	}
 	timers(r, clock_mono_ms());
 	check_io(r);

@@ -495,6 +495,8 @@ sched_next(struct sched *s, int64_t now, struct sched_action *a)
 			s->qhead = s->qtail = 0;
 		return 1;
 	}
+	if (s->paused && !s->closing)
+		return 0;
 	while (s->running < s->g.slots && heap_pop(&s->ready, &it) == 0) {
 		p = pol(s, it.val);
 		s->v[it.val].queued = 0;

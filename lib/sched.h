@@ -126,6 +126,10 @@ struct sched {
 	uint8_t			 unrun_due;	/* mark what will not start */
 	uint8_t			 no_handlers;	/* caller's: a cancel or a
 						   deadline starts nothing */
+	uint8_t			 paused;	/* caller's: nothing starts,
+						   but exit handlers once
+						   the run is cancelled or
+						   timed out */
 };
 
 /*

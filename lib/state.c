@@ -192,6 +192,8 @@ state_emit(const struct runstate *rs, const struct dag *g, struct strbuf *sb)
 	    run_status_names[rs->status], (long)rs->pid);
 	if (rs->external)
 		strbuf_adds(sb, ",\"external\":true");
+	if (rs->paused)
+		strbuf_adds(sb, ",\"paused\":true");
 	time_field(sb, "started", rs->started);
 	time_field(sb, "finished", rs->finished);
 	strbuf_adds(sb, ",\"duration\":");

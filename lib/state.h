@@ -43,6 +43,7 @@ struct runstate {
 	char		*params;	/* JSON text */
 	uint8_t		 status;	/* enum run_status */
 	uint8_t		 external;	/* prepared for dag-step drivers */
+	uint8_t		 paused;	/* no new step starts (--pause) */
 	pid_t		 pid;
 	int64_t		 started, finished;
 	int64_t		 last_event;	/* ms of the latest journal line read */

@@ -242,8 +242,12 @@ print_table(const struct view *v, const char *runs)
 	size_t w = 4;
 
 	done = done_count(rs, &total);
-	printf("run      %s\ndag      %s\nstatus   %s\n", rs->id, rs->dag,
-	    run_status_names[rs->status]);
+	/* A paused run is running: nothing new starts in it. */
+	printf("run      %s\ndag      %s\nstatus   %s%s\n", rs->id, rs->dag,
+	    rs->paused && rs->status == RUN_RUNNING ? "paused" :
+	    run_status_names[rs->status], rs->paused && rs->status ==
+	    RUN_INTERRUPTED ? " (paused: --resume stays paused until "
+	    "--unpause)" : "");
 	if (rs->started) {
 		clock_rfc3339(rs->started, ts, sizeof(ts));
 		duration_format((double)(end - rs->started) / 1000, d,
@@ -498,6 +502,10 @@ list_read(const char *runs, struct listrow *r)
 		if (strcmp(r->status, "running") == 0 && (ex == JNONE ||
 		    j.n[ex].kind != J_TRUE) && rundir_lock_held(path) == 0)
 			strlcpy(r->status, "interrupted", sizeof(r->status));
+		else if (strcmp(r->status, "running") == 0 &&
+		    (ex = jdoc_get(&j, 0, "paused")) != JNONE &&
+		    j.n[ex].kind == J_TRUE)
+			strlcpy(r->status, "paused", sizeof(r->status));
 		if ((st = jdoc_get(&j, 0, "started")) != JNONE &&
 		    j.n[st].kind == J_STR)
 			(void)snprintf(r->started, sizeof(r->started), "%.*s",

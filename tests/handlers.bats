@@ -30,7 +30,7 @@ handlers_dag() {
  {"id": "alert", "needs": ["long", "after"], "trigger": "one_failed", "timeout": "30s",
   "run": "printf '%s %s\\\\n' \"\$DAG_RUN_STATUS\" {{ .run.status }} > alert.out"},
  {"id": "cleanup", "needs": ["long", "after"], "trigger": "all_done",
-  "run": "touch cleanup.started; [ ! -e slow ] || sleep 60; echo \$DAG_RUN_STATUS > cleanup.out"},
+  "run": "[ ! -e slow ] || { sleep 60 & echo \$! > cleanup.sleep; }; touch cleanup.started; wait; echo \$DAG_RUN_STATUS > cleanup.out"},
  {"id": "all-failed", "needs": ["long", "after"], "trigger": "all_failed", "run": "touch all-failed.out"},
  {"id": "notify", "needs": ["cleanup"], "run": "touch notify.out"}]}
 EOF2
@@ -113,8 +113,7 @@ handlers_ran() {
 	assert_equal "$(status_of cleanup)" cancelled
 	assert_file_not_exists cleanup.out
 	# Nothing is left running.
-	run pgrep -f 'sleep 60'
-	assert_failure
+	run ! running "$(cat cleanup.sleep)"
 	rm -f long.started cleanup.started alert.out
 	timeout --foreground 60 dag-run -q --no-handlers wf.json 3>&- &
 	pid=$!

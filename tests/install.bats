@@ -125,6 +125,10 @@ EOF2
 	run -0 timeout 60 dag-run -q --run-id r2 wf.json
 	run complete_words dag-run --resume ''
 	assert_output $'latest\nr1\nr2'
+	run complete_words dag-run --pause r
+	assert_output $'r1\nr2'
+	run complete_words dag-run --unp
+	assert_output '--unpause'
 	# ... and directories, since a run directory is accepted too.
 	run complete_words dag-status r
 	assert_output $'r1\nr2\nruns'
@@ -189,7 +193,7 @@ EOF2
 	for p in dag-validate dag-plan dag-run dag-step dag-status; do
 		run -0 "$p" --help
 		[[ "${lines[0]}" == "usage: $p "* ]]
-		[ "${#lines[@]}" -le 6 ]
+		[ "${#lines[@]}" -le 8 ]
 		run -0 "$p" --version
 		assert_output --regexp "^$p [0-9]+\.[0-9]+\.[0-9]+$"
 	done

@@ -6,6 +6,7 @@
 # command line (dag-run --target) or from the run's dag.json (dag-step's
 # step operand, dag-status --logs); run ids and "latest" from the runs
 # directory (--runs, else $DAG_RUNS, else .dag/runs) for dag-run --resume,
+# --cancel, --pause and --unpause,
 # dag-status's operand and --run-dir; params of the DAG for dag-run -p;
 # formats for dag-plan --format.  Step ids are read with jq(1) when it is
 # installed, else with dag-run -n.
@@ -220,7 +221,7 @@ _dagkit_dag_plan() {
 
 _dagkit_dag_run() {
 	local cur prev words cword file
-	local argopts='|-j|--jobs|--launcher|--lock-wait|--order|-p|--param|--params|--resume|--run-dir|--run-id|--runs|--target|'
+	local argopts='|-j|--jobs|--launcher|--lock-wait|--order|-p|--param|--params|--resume|--run-dir|--run-id|--runs|--target|--cancel|--pause|--unpause|'
 	_dagkit_init
 	case $prev in
 	--target)
@@ -235,7 +236,7 @@ _dagkit_dag_run() {
 		fi
 		return 0
 		;;
-	--resume)
+	--resume | --cancel | --pause | --unpause)
 		_dagkit_lines < <(_dagkit_run_ids)
 		return 0
 		;;
@@ -260,11 +261,11 @@ _dagkit_dag_run() {
 		;;
 	esac
 	if [[ $cur == -* ]]; then
-		_dagkit_reply -h -j -k -n -p -q -v --dry-run --events --help \
-		    --jobs --json --keep-going --launcher --lock --lock-wait \
+		_dagkit_reply -h -j -k -n -p -q -v --cancel --dry-run --events \
+		    --help --jobs --json --keep-going --launcher --lock --lock-wait \
 		    --no-handlers --order --param --params --params-changed \
-		    --prepare --quiet --resume --run-dir --run-id --runs \
-		    --target --verbose --version
+		    --pause --prepare --quiet --resume --run-dir --run-id --runs \
+		    --target --unpause --verbose --version
 		return 0
 	fi
 	_dagkit_json_files

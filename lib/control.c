@@ -1,0 +1,383 @@
+/*
+ * A run's control from another process: dag-run --cancel, --pause and
+ * --unpause.  See control.h for why the lock, not a pid file, says who
+ * works on a run.  Interface: control.h.
+ */
+#include "compat.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "clock.h"
+#include "control.h"
+#include "diag.h"
+#include "exitcode.h"
+#include "jdoc.h"
+#include "journal.h"
+#include "run.h"
+#include "rundir.h"
+#include "runner.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+static const char *const opt_names[] = { NULL, "--cancel", "--pause",
+    "--unpause" };
+
+/* 1 if process pid has the file st (as we see it) open. */
+static int
+has_open(pid_t pid, const struct stat *st)
+{
+	char path[64];
+	struct dirent *e;
+	struct stat fs;
+	DIR *d;
+	int found = 0;
+
+	(void)snprintf(path, sizeof(path), "/proc/%ld/fd", (long)pid);
+	if ((d = opendir(path)) == NULL)
+		return 0;
+	while (!found && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		found = fstatat(dirfd(d), e->d_name, &fs, 0) == 0 &&
+		    fs.st_dev == st->st_dev && fs.st_ino == st->st_ino;
+	}
+	(void)closedir(d);
+	return found;
+}
+
+/*
+ * The process that holds the lock file st exclusive (flock), as
+ * /proc/locks lists it: 0 when none does (*shared set when some hold it
+ * shared: dag-step), -1 when the table cannot be read.  The table names
+ * a file by device and inode; a stacked file system (overlayfs) may show
+ * another device than stat(2) does, so an inode that matches is also
+ * checked to be open in the holder.
+ */
+static pid_t
+lock_holder(const struct stat *st, int *shared)
+{
+	char line[256], type[16], mode[16];
+	unsigned maj, min;
+	unsigned long long ino;
+	long pid;
+	pid_t who = 0;
+	FILE *fp;
+
+	*shared = 0;
+	if ((fp = fopen("/proc/locks", "re")) == NULL)
+		return -1;
+	while (who == 0 && fgets(line, sizeof(line), fp) != NULL) {
+		/* "N: FLOCK ADVISORY WRITE pid maj:min:ino 0 EOF"; a
+		 * waiter's line has "->" before its type. */
+		if (strstr(line, "->") != NULL || sscanf(line,
+		    "%*d: %15s %*s %15s %ld %x:%x:%llu", type, mode, &pid,
+		    &maj, &min, &ino) != 6 || strcmp(type, "FLOCK") != 0 ||
+		    ino != (unsigned long long)st->st_ino || pid <= 0)
+			continue;
+		if ((maj != major(st->st_dev) || min != minor(st->st_dev)) &&
+		    !has_open((pid_t)pid, st))
+			continue;
+		if (strcmp(mode, "WRITE") == 0)
+			who = (pid_t)pid;
+		else
+			*shared = 1;
+	}
+	(void)fclose(fp);
+	return who;
+}
+
+/*
+ * Whether the journal in dir says the run is paused now: its last
+ * run_paused or run_unpaused line.  The lines are ours, so the event's
+ * name is found as written (a string value cannot hold it unescaped).
+ * *end: the journal's size.  -1 if it cannot be read.
+ */
+static int
+journal_paused(const char *dir, off_t *end)
+{
+	char *path = xasprintf("%s/events.jsonl", dir), *buf, *p;
+	size_t len;
+	int paused = 0;
+
+	buf = rundir_read(AT_FDCWD, path, &len);
+	free(path);
+	*end = 0;
+	if (buf == NULL)
+		return errno == ENOENT ? 0 : -1;
+	*end = (off_t)len;
+	for (p = buf; (p = strstr(p, "\"event\":\"run_")) != NULL; p++) {
+		if (strncmp(p + 13, "paused\"", 7) == 0)
+			paused = 1;
+		else if (strncmp(p + 13, "unpaused\"", 9) == 0)
+			paused = 0;
+	}
+	free(buf);
+	return paused;
+}
+
+/* 1 once the journal in dir has a line of event past off. */
+static int
+journal_says(const char *dir, off_t off, const char *event)
+{
+	char *path = xasprintf("%s/events.jsonl", dir), *pat, buf[8192];
+	struct strbuf sb = STRBUF_INIT;
+	ssize_t n;
+	int fd, found;
+
+	fd = rundir_open_file(AT_FDCWD, path, O_RDONLY);
+	free(path);
+	if (fd == -1)
+		return 0;
+	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
+		strbuf_add(&sb, buf, (size_t)n);
+		off += n;
+	}
+	close(fd);
+	pat = xasprintf("\"event\":\"%s\"", event);
+	found = sb.len > 0 && strstr(strbuf_str(&sb), pat) != NULL;
+	free(pat);
+	strbuf_release(&sb);
+	return found;
+}
+
+/* Whether run.json in dir says the run is paused: 1, 0, -1 unreadable. */
+static int
+snapshot_paused(const char *dir)
+{
+	char *path = xasprintf("%s/run.json", dir), *buf;
+	struct jdoc j;
+	struct diag d;
+	uint32_t k;
+	size_t len;
+	int paused = -1;
+
+	buf = rundir_read(AT_FDCWD, path, &len);
+	diag_init(&d, path);
+	if (buf != NULL && jdoc_parse(&j, buf, len, &d) == 0) {
+		paused = j.n[0].kind == J_OBJ && (k = jdoc_get(&j, 0,
+		    "paused")) != JNONE && j.n[k].kind == J_TRUE;
+		jdoc_release(&j);
+	}
+	diag_release(&d);
+	free(buf);
+	free(path);
+	return paused;
+}
+
+/* The dag-run behind the run in dir has done what was asked: the journal
+ * records event past off, and run.json (written after it) agrees. */
+static int
+done(const char *dir, off_t off, const char *event)
+{
+	return journal_says(dir, off, event) && snapshot_paused(dir) ==
+	    (strcmp(event, "run_paused") == 0);
+}
+
+/* --unpause of a run no dag-run works on: recorded, for --resume. */
+static int
+unpause_idle(const char *runs, const char *arg)
+{
+	struct runctx c;
+	int rc;
+
+	runctx_init(&c);
+	if ((rc = run_open(&c, runs, arg, "--unpause")) != EXIT_OK)
+		goto out;
+	if (!c.rs.paused) {
+		run_say(0, "--unpause %s: the run is not paused", arg);
+		rc = EXIT_FAILED;
+		goto out;
+	}
+	c.rs.paused = 0;
+	if (journal_open(&c.jr, c.rd.dfd, c.rs.id) == -1) {
+		run_say(errno, "open '%s/events.jsonl'", c.rd.path);
+		rc = EXIT_SYSERR;
+		goto out;
+	}
+	journal_run_control(&c.jr, "run_unpaused", NULL, getpid());
+	if (journal_flush(&c.jr) == -1 || runctx_snapshot(&c) == -1) {
+		run_say(errno, "write '%s'", c.rd.path);
+		rc = EXIT_SYSERR;
+	}
+out:
+	runctx_release(&c);
+	return rc;
+}
+
+/*
+ * Whether the dag-run pid that held the lock st has ended: its pidfd
+ * polls readable, or (no pidfd) the lock has another holder or none.
+ * 1 if so, 0 if not after ms milliseconds, -1 on error.
+ */
+static int
+ended(int pidfd, pid_t pid, const struct stat *st, int ms)
+{
+	struct pollfd p = { pidfd, POLLIN, 0 };
+	int n, shared;
+
+	if (pidfd == -1) {
+		if (lock_holder(st, &shared) != pid)
+			return 1;
+		return poll(NULL, 0, ms) == -1 && errno != EINTR ? -1 : 0;
+	}
+	n = poll(&p, 1, ms);
+	return n == -1 ? (errno == EINTR ? 0 : -1) : n > 0;
+}
+
+/*
+ * Waits for the dag-run pid behind pidfd: until it has ended (event
+ * NULL), or until its journal records event past off (at most 30 s).  0
+ * once so; 1 when it ended before recording the event; -1 when it does
+ * not answer.
+ */
+static int
+await(int pidfd, pid_t pid, const struct stat *st, const char *dir,
+    off_t off, const char *event)
+{
+	int64_t until = clock_mono_ms() + 30000;
+	int n;
+
+	for (;;) {
+		if (event != NULL && done(dir, off, event))
+			return 0;
+		n = ended(pidfd, pid, st, event == NULL && pidfd != -1 ? -1 :
+		    20);
+		if (n == -1)
+			return -1;
+		if (n > 0)
+			return event == NULL || journal_says(dir, off,
+			    event) ? 0 : 1;
+		if (event != NULL && clock_mono_ms() >= until) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+	}
+}
+
+/*
+ * Sends sig to the lock's holder pid: through pidfd, or where the kernel
+ * (or valgrind, or a seccomp filter) has no pidfds, with kill(2) right
+ * after the lock is seen held by pid again; that leaves only the
+ * microseconds between the two for pid to end and be reused.
+ */
+static int
+send_sig(int pidfd, pid_t pid, const struct stat *st, int sig)
+{
+	int shared;
+
+	if (pidfd != -1)
+		return pidfd_send_signal(pidfd, sig, NULL, 0);
+	if (lock_holder(st, &shared) != pid) {
+		errno = ESRCH;
+		return -1;
+	}
+	return kill(pid, sig);
+}
+
+/* Finds, checks and signals the dag-run of the run in dir. */
+static int
+signal_run(const char *runs, const char *arg, const char *dir, int what)
+{
+	static const int sig[] = { 0, SIGTERM, SIGUSR1, SIGUSR2 };
+	static const char *const event[] = { NULL, NULL, "run_paused",
+	    "run_unpaused" };
+	const char *opt = opt_names[what];
+	char *lock = xasprintf("%s/lock", dir);
+	struct stat st;
+	pid_t pid;
+	off_t off;
+	int shared, pidfd, paused, rc, err;
+
+	if (stat(lock, &st) == -1 || (pid = lock_holder(&st, &shared)) == 0) {
+		free(lock);
+		if (what == CTL_UNPAUSE)
+			return unpause_idle(runs, arg);
+		run_say(0, "%s %s: the run is not running%s", opt, arg, shared ?
+		    " under dag-run (dag-step works on it: cancel the jobs "
+		    "that run dag-step)" : "");
+		return EXIT_FAILED;
+	}
+	if (pid == -1) {
+		run_say(errno, "%s: read '/proc/locks'", opt);
+		free(lock);
+		return EXIT_SYSERR;
+	}
+	/* A pidfd, then the lock again: the process it names holds the
+	 * lock now, so it is that dag-run and no later owner of its pid. */
+	pidfd = pidfd_open(pid, 0);
+	err = pidfd == -1 ? errno : 0;
+	free(lock);
+	if (err != 0 && err != ESRCH && err != ENOSYS && err != EPERM) {
+		run_say(err, "%s: pidfd_open %ld", opt, (long)pid);
+		return EXIT_SYSERR;
+	}
+	if (err == ESRCH || lock_holder(&st, &shared) !=
+	    pid) {
+		if (pidfd != -1)
+			close(pidfd);
+		run_say(0, "%s %s: the run is not running", opt, arg);
+		return EXIT_FAILED;
+	}
+	if ((paused = journal_paused(dir, &off)) == -1) {
+		run_say(errno, "%s: read '%s/events.jsonl'", opt, dir);
+		if (pidfd != -1)
+			close(pidfd);
+		return EXIT_SYSERR;
+	}
+	if ((what == CTL_PAUSE && paused) || (what == CTL_UNPAUSE &&
+	    !paused)) {
+		if (pidfd != -1)
+			close(pidfd);
+		return EXIT_OK;	/* so already */
+	}
+	if (send_sig(pidfd, pid, &st, sig[what]) == -1) {
+		if (pidfd != -1)
+			close(pidfd);
+		if (errno != ESRCH) {
+			run_say(errno, "%s: signal pid %ld", opt, (long)pid);
+			return EXIT_SYSERR;
+		}
+		run_say(0, "%s %s: the run is not running", opt, arg);
+		return EXIT_FAILED;
+	}
+	rc = await(pidfd, pid, &st, dir, off, event[what]);
+	if (pidfd != -1)
+		close(pidfd);
+	if (rc == 1) {
+		run_say(0, "%s %s: the run ended first", opt, arg);
+		return EXIT_FAILED;
+	}
+	if (rc == -1) {
+		run_say(errno, "%s %s: waiting for dag-run (pid %ld)", opt, arg,
+		    (long)pid);
+		return EXIT_SYSERR;
+	}
+	return EXIT_OK;
+}
+
+int
+control_run(const char *runs, const char *arg, int what)
+{
+	char *dir = run_dir_of(runs, arg);
+	struct stat st;
+	int rc;
+
+	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		run_say(0, "%s %s: no such run (%s)", opt_names[what], arg, dir);
+		free(dir);
+		return EXIT_USAGE;
+	}
+	rc = signal_run(runs, arg, dir, what);
+	free(dir);
+	return rc;
+}
