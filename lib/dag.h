@@ -44,6 +44,7 @@ struct step {
 	uint32_t	 max_output;	/* bytes, 0: the default (16 MiB) */
 	uint8_t		 kind;		/* enum cmd_kind */
 	uint8_t		 output;	/* enum out_mode */
+	uint8_t		 final;		/* named in "finally" */
 	struct sched_step pol;		/* trigger, pool, retry: sched.h */
 	double		 timeout;	/* 0: none */
 	double		 kill_grace;

@@ -37,7 +37,7 @@ const char *const on_failure_names[] = { "stop", "continue", "abort", NULL };
 
 static const char *const top_keys[] = { "name", "description", "params",
     "env", "max_parallel", "timeout", "on_failure", "pools", "defaults",
-    "steps", "plan", "launcher", NULL };
+    "steps", "plan", "launcher", "finally", NULL };
 static const char *const step_keys[] = { "id", "run", "argv", "transform",
     "needs", "trigger", "when", "input", "output", "check", "env", "cwd",
     "timeout", "kill_grace", "retry", "pool", "allow_failure",
@@ -60,6 +60,8 @@ struct loader {
 	struct step		 def;		/* defaults as a step */
 	uint32_t		*needs_node;	/* per step: needs array node */
 	uint32_t		 top_launcher;
+	uint32_t		 finally;	/* the "finally" array or JNONE */
+	uint32_t		 nfinal;	/* steps it names */
 	int			 def_env_seen;	/* its templates checked once */
 	struct late		*late;		/* reported if they compile */
 	size_t			 nlate;
@@ -663,12 +665,34 @@ id_insert(struct dag *g, uint32_t i)
 }
 
 static void
-check_top(struct loader *L, uint32_t root, uint32_t *steps)
+load_pools(struct loader *L, uint32_t v)
 {
 	const struct jdoc *j = L->j;
 	struct dag *g = L->g;
 	char path[300];
-	uint32_t k, v, p;
+	uint32_t p;
+	double x;
+
+	if (want_kind(L, v, J_OBJ, "pools", "an object") == -1)
+		return;
+	g->pool_name = xcalloc(j->n[v].len + 1, sizeof(*g->pool_name));
+	g->pool_cap = xcalloc(j->n[v].len + 1, sizeof(*g->pool_cap));
+	for (p = v + 1; p < j->n[v].end; p = j->n[p + 1].end) {
+		char *name = jdoc_strdup(j, p, NULL);
+
+		path_of(path, sizeof(path), "pools.%.200s", name);
+		if (get_int(L, p + 1, path, 1, 100000, &x) == 0)
+			g->pool_cap[g->npools] = (uint32_t)x;
+		g->pool_name[g->npools++] = name;
+	}
+}
+
+static void
+check_top(struct loader *L, uint32_t root, uint32_t *steps)
+{
+	const struct jdoc *j = L->j;
+	struct dag *g = L->g;
+	uint32_t k, v;
 	double x;
 	int f;
 
@@ -720,21 +744,7 @@ check_top(struct loader *L, uint32_t root, uint32_t *steps)
 				g->on_failure = f;
 			break;
 		case 7:
-			if (want_kind(L, v, J_OBJ, "pools", "an object") == -1)
-				break;
-			g->pool_name = xcalloc(j->n[v].len + 1,
-			    sizeof(*g->pool_name));
-			g->pool_cap = xcalloc(j->n[v].len + 1,
-			    sizeof(*g->pool_cap));
-			for (p = v + 1; p < j->n[v].end; p = j->n[p + 1].end) {
-				char *name = jdoc_strdup(j, p, NULL);
-
-				path_of(path, sizeof(path), "pools.%.200s",
-				    name);
-				if (get_int(L, p + 1, path, 1, 100000, &x) == 0)
-					g->pool_cap[g->npools] = (uint32_t)x;
-				g->pool_name[g->npools++] = name;
-			}
+			load_pools(L, v);
 			break;
 		case 8:
 			if (want_kind(L, v, J_OBJ, "defaults", "an object") ==
@@ -748,6 +758,11 @@ check_top(struct loader *L, uint32_t root, uint32_t *steps)
 			break;		/* a plan from dag-plan: recomputed */
 		case 11:
 			L->top_launcher = v;
+			break;
+		case 12:
+			if (want_kind(L, v, J_ARR, "finally", "an array of step "
+			    "ids") == 0)
+				L->finally = v;
 			break;
 		}
 	}
@@ -1093,6 +1108,14 @@ check_needs(struct loader *L, uint32_t i, uint32_t arr, uint32_t *cnt,
 			    "twice", g->s[t].id);
 			continue;
 		}
+		if (g->s[t].final && !g->s[i].final) {
+			diag_add(L->d, DIAG_ERROR, path, "\"%s\" is in "
+			    "\"finally\": it runs after every other step, so "
+			    "\"%s\" cannot need it (drop the need, or add \"%s\" "
+			    "to \"finally\")", g->s[t].id, g->s[i].id,
+			    g->s[i].id);
+			continue;
+		}
 		mark[t] = i + 1;
 		g->need[g->need_off[i] + cnt[i]++] = (uint32_t)t;
 	}
@@ -1113,15 +1136,22 @@ build_graph(struct loader *L)
 		if (L->needs_node[i] != JNONE &&
 		    j->n[L->needs_node[i]].kind == J_ARR)
 			total += j->n[L->needs_node[i]].len;
+		if (g->s[i].final)
+			total += g->n - L->nfinal;
 	}
 	g->need_off[g->n] = total;
 	g->need = xcalloc(total + 1, sizeof(*g->need));
 	cnt = xcalloc(g->n + 1, sizeof(*cnt));
 	mark = xcalloc(g->n + 1, sizeof(*mark));
-	for (i = 0; i < g->n; i++)
+	for (i = 0; i < g->n; i++) {
 		if (L->needs_node[i] != JNONE)
 			check_needs(L, i, L->needs_node[i], cnt, mark, &ids,
 			    &budget);
+		/* A finally step needs every other step, as all_done. */
+		for (k = 0; k < g->n && g->s[i].final; k++)
+			if (!g->s[k].final && mark[k] != i + 1)
+				g->need[g->need_off[i] + cnt[i]++] = k;
+	}
 	free(mark);
 	free(ids);
 	/* Compact: drop the slots of bad or duplicate needs. */
@@ -1210,6 +1240,65 @@ load_steps(struct loader *L, uint32_t steps)
 			    "(first used by steps[%lld])", s->id,
 			    (long long)other);
 	}
+}
+
+/*
+ * "finally": steps that run after every other step, whatever happened
+ * (DAGMan's FINAL, GitHub's if: always()).  Each is an all_done exit
+ * handler that needs every step outside the list; build_graph adds those
+ * needs, so the plan, the scheduler and the exports order them last with
+ * no case of their own.
+ */
+static void
+load_finally(struct loader *L)
+{
+	const struct jdoc *j = L->j;
+	struct dag *g = L->g;
+	uint32_t e, k, tn;
+	int64_t t;
+	char path[300];
+
+	if (L->finally == JNONE)
+		return;
+	for (e = L->finally + 1, k = 0; e < j->n[L->finally].end;
+	    e = j->n[e].end, k++) {
+		path_of(path, sizeof(path), "finally[%u]", k);
+		if (want_kind(L, e, J_STR, path, "a step id") == -1)
+			continue;
+		t = j->n[e].esc ? -1 : dag_find(g, j->buf + j->n[e].off + 1,
+		    j->n[e].len - 2);
+		if (t == -1) {
+			char *name = jdoc_strdup(j, e, NULL);
+
+			diag_add(L->d, DIAG_ERROR, path, "unknown step "
+			    "\"%.100s\"", name);
+			free(name);
+			continue;
+		}
+		if (g->s[t].final) {
+			diag_add(L->d, DIAG_WARNING, path, "\"%s\" is listed "
+			    "twice", g->s[t].id);
+			continue;
+		}
+		g->s[t].final = 1;
+		L->nfinal++;
+		tn = j->n[g->s[t].node].kind == J_OBJ ? jdoc_get(j,
+		    g->s[t].node, "trigger") : JNONE;
+		if (g->s[t].pol.trigger != TRIG_ALL_DONE && (tn != JNONE ||
+		    g->s[t].pol.trigger != TRIG_ALL_SUCCESS))
+			diag_add(L->d, DIAG_ERROR, path, "step \"%s\" has "
+			    "trigger %s%s, but a finally step runs whatever "
+			    "happened: %s", g->s[t].id,
+			    trigger_names[g->s[t].pol.trigger], tn == JNONE ?
+			    " (from defaults)" : "", tn == JNONE ? "give it "
+			    "\"trigger\": \"all_done\"" : "drop its "
+			    "\"trigger\" or make it \"all_done\"");
+		g->s[t].pol.trigger = TRIG_ALL_DONE;
+	}
+	if (L->nfinal == g->n)
+		diag_add(L->d, DIAG_ERROR, "finally", "names every step: "
+		    "finally steps run after the others, so at least one "
+		    "step must be outside it");
 }
 
 static void
@@ -1324,7 +1413,7 @@ dag_load_buf(char *buf, size_t len, const char *display, const char *name,
 		    jkind_article(g->doc.n[0].kind));
 		goto fail;
 	}
-	L.top_launcher = JNONE;
+	L.top_launcher = L.finally = JNONE;
 	check_top(&L, 0, &steps);
 	step_init(&L.def);
 	if (L.top_launcher != JNONE)
@@ -1338,6 +1427,7 @@ dag_load_buf(char *buf, size_t len, const char *display, const char *name,
 	load_steps(&L, steps);
 	if (g->n == 0)
 		goto fail;
+	load_finally(&L);
 	build_graph(&L);
 	(void)graph_order(g, d);
 	/* Expressions are checked even when the graph has errors, so one

@@ -441,6 +441,10 @@ apply(struct runner *r, const struct sched_action *a, int64_t now)
 		r->c->x.run_status = sched_status_now(&r->sc);
 		if (r->c->x.run_status == RUN_RUNNING)	/* dag-step: the run's */
 			r->c->x.run_status = r->c->rs.status;
+		/* A finally step starts once every other step has ended:
+		 * nothing failed, so far the run succeeded. */
+		if (r->c->x.run_status == RUN_RUNNING && r->c->g->s[a->step].final)
+			r->c->x.run_status = RUN_SUCCEEDED;
 		start(r, a->step, now);
 		break;
 	case SA_KILL:
