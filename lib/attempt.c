@@ -667,12 +667,15 @@ attempt_kill(struct attempt *a, const struct attempt_ctx *ctx, int why,
 }
 
 void
-attempt_kill_now(struct attempt *a)
+attempt_kill_now(struct attempt *a, const struct attempt_ctx *ctx)
 {
 	if (a->state == AT_FREE || a->pid <= 0)
 		return;
 	if (a->kill == AK_NONE)
 		a->kill = AK_CANCEL;
+	/* Killing srun leaves its job to SLURM: cancel that for good. */
+	if (!a->eval && attempt_is_slurm(ctx->g, a->step))
+		scancel(a, ctx, 0);
 	procset_kill(a->pid);
 	a->state = AT_KILLED;
 	a->timer = 0;

@@ -96,8 +96,8 @@ int	attempt_timer(struct attempt *, const struct attempt_ctx *,
 /* The run stops it: why is AK_CANCEL, AK_DEADLINE or AK_ABORT. */
 int	attempt_kill(struct attempt *, const struct attempt_ctx *, int why,
 	    int64_t now);
-/* A second ^C: SIGKILL at once. */
-void	attempt_kill_now(struct attempt *);
+/* A second signal: SIGKILL at once (and scancel a SLURM job). */
+void	attempt_kill_now(struct attempt *, const struct attempt_ctx *);
 /* After AN_DONE: the result is taken, the slot free again. */
 void	attempt_release(struct attempt *);
 /* 1 if step i runs under the built-in slurm launcher. */

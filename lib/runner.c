@@ -595,16 +595,23 @@ on_signal(struct runner *r, int sig, pid_t by)
 		journal_run_control(&r->c->jr, "run_cancel_requested", name,
 		    by);
 		r->cancel_sig = sig;
+		r->cancel_by = by;
+		r->cancel_at = clock_mono_ms();
 		progress_done(&r->c->pg);
 		diag_add(&r->c->news, DIAG_WARNING, NULL, "%s: cancelling%s "
 		    "(again to kill at once)", strsignal(sig),
 		    r->sc.no_handlers ? "" : "; exit handlers still run");
 		sched_stop(&r->sc, STOP_CANCEL);
+	} else if (sig == r->cancel_sig && by != 0 && by == r->cancel_by &&
+	    by == getppid() && clock_mono_ms() - r->cancel_at < 1000) {
+		/* The same signal again from our parent at once: GNU timeout
+		 * sends it to its child and to its process group, and
+		 * `timeout 2h dag-run` must still run the exit handlers. */
 	} else {
 		/* Again: the exit handlers too, and no grace. */
 		sched_stop(&r->sc, STOP_CANCEL);
 		for (k = 0; k < r->slots; k++)
-			attempt_kill_now(&r->att[k]);
+			attempt_kill_now(&r->att[k], &r->ac);
 	}
 }
 

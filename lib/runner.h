@@ -71,6 +71,8 @@ struct runner {
 	int64_t			 snap_every;	/* ms */
 	int			 single;
 	int			 cancel_sig;	/* the first signal that came */
+	pid_t			 cancel_by;	/* its sender, 0: the kernel */
+	int64_t			 cancel_at;	/* when it came (monotonic ms) */
 	int			 syserr;	/* exit 4 */
 	int			 told_journal, told_snapshot, told_bignum;
 };

@@ -159,6 +159,24 @@ EOF2
 	assert_equal "$(status_of cleanup)" cancelled
 }
 
+@test "the same signal twice at once from dag-run's parent counts once (GNU timeout sends it twice)" {
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "long", "run": "touch long.started; exec sleep 60"},
+ {"id": "cleanup", "needs": ["long"], "trigger": "all_done", "run": "sleep 0.5; echo $DAG_RUN_STATUS > cleanup.out"}]}
+EOF2
+	# The parent sends it twice, 0.2 s apart, as timeout(1) does (to its
+	# child, then to its process group): the handler still runs.
+	run -143 timeout 60 sh -c 'dag-run -q wf.json & p=$!
+	    while [ ! -e long.started ]; do sleep 0.05; done
+	    kill -TERM $p; sleep 0.2; kill -TERM $p; wait $p'
+	assert_equal "$(cat cleanup.out)" cancelled
+	assert_equal "$(status_of cleanup)" succeeded
+	# timeout(1) itself, as a cron job would use it.
+	rm -f cleanup.out long.started
+	run -124 timeout 60 timeout 2 dag-run -q wf.json
+	assert_equal "$(cat cleanup.out)" cancelled
+}
+
 @test "on_failure stop: a cleanup whose other need never started still runs" {
 	dag wf.json <<'EOF2'
 {"steps": [{"id": "a", "run": "false"}, {"id": "b", "run": "touch b.out"},

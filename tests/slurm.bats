@@ -85,6 +85,26 @@ EOF2
 	assert_equal "$(status_of a) $(status_of b)" "cancelled cancelled"
 }
 
+@test "a second signal kills at once and still cancels every job" {
+	need_cluster
+	dag wf.json <<'EOF2'
+{"launcher": "slurm", "steps": [{"id": "a", "kill_grace": "60s", "run": "trap '' TERM; touch a.started; sleep 120"}]}
+EOF2
+	timeout --foreground 120 dag-run -q wf.json 3>&- &
+	pid=$!
+	for _ in $(seq 300); do [ -e a.started ] && break; sleep 0.1; done
+	[ "$(squeue -h -o %j | wc -l)" -eq 1 ]
+	kill -TERM "$pid"
+	sleep 0.5
+	kill -TERM "$pid"
+	st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 143
+	for _ in $(seq 100); do [ -z "$(squeue -h -o %i)" ] && break; sleep 0.1; done
+	assert_equal "$(squeue -h -o %j)" ""
+	assert_equal "$(status_of a)" cancelled
+}
+
 @test "a launcher prefix with srun works like the built-in" {
 	need_cluster
 	dag wf.json <<'EOF2'
