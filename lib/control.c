@@ -175,29 +175,33 @@ snapshot_paused(const char *dir)
 }
 
 /* The dag-run behind the run in dir has done what was asked: the journal
- * records event past off, and run.json (written after it) agrees. */
+ * records event past off, and run.json (written after it) agrees with
+ * the journal, whatever a later --pause or --unpause made of it. */
 static int
 done(const char *dir, off_t off, const char *event)
 {
+	off_t end;
+
 	return journal_says(dir, off, event) && snapshot_paused(dir) ==
-	    (strcmp(event, "run_paused") == 0);
+	    journal_paused(dir, &end);
 }
 
 /* --unpause of a run no dag-run works on: recorded, for --resume. */
 static int
-unpause_idle(const char *runs, const char *arg)
+unpause_idle(const char *runs, const char *arg, const char *dir)
 {
 	struct runctx c;
+	off_t end;
 	int rc;
 
+	/* Not paused: so already (a run dag-step works on, too). */
+	if (journal_paused(dir, &end) == 0)
+		return EXIT_OK;
 	runctx_init(&c);
 	if ((rc = run_open(&c, runs, arg, "--unpause")) != EXIT_OK)
 		goto out;
-	if (!c.rs.paused) {
-		run_say(0, "--unpause %s: the run is not paused", arg);
-		rc = EXIT_FAILED;
-		goto out;
-	}
+	if (!c.rs.paused)
+		goto out;	/* another --unpause came first */
 	c.rs.paused = 0;
 	if (journal_open(&c.jr, c.rd.dfd, c.rs.id) == -1) {
 		run_say(errno, "open '%s/events.jsonl'", c.rd.path);
@@ -284,100 +288,136 @@ send_sig(int pidfd, pid_t pid, const struct stat *st, int sig)
 	return kill(pid, sig);
 }
 
-/* Finds, checks and signals the dag-run of the run in dir. */
+/* try_signal's answer when the process it signalled was no dag-run
+ * working on the run (one that was ending, or an idle --unpause holding
+ * the lock for a moment): look again. */
+#define AGAIN	(-100)
+
+/*
+ * The lock's holder, as a pidfd (-1 where there are none) in *pidfd:
+ * 1 found, 0 none (*shared: dag-step holds it), -1 error (said).
+ */
 static int
-signal_run(const char *runs, const char *arg, const char *dir, int what)
+find_holder(const char *opt, const struct stat *st, pid_t *pid, int *pidfd,
+    int *shared)
+{
+	int err;
+
+	*pidfd = -1;
+	if ((*pid = lock_holder(st, shared)) == 0)
+		return 0;
+	if (*pid == -1) {
+		run_say(errno, "%s: read '/proc/locks'", opt);
+		return -1;
+	}
+	/* A pidfd, then the lock again: the process it names holds the
+	 * lock now, so it is that dag-run and no later owner of its pid. */
+	*pidfd = pidfd_open(*pid, 0);
+	err = *pidfd == -1 ? errno : 0;
+	if (err != 0 && err != ESRCH && err != ENOSYS && err != EPERM) {
+		run_say(err, "%s: pidfd_open %ld", opt, (long)*pid);
+		return -1;
+	}
+	if (err == ESRCH || lock_holder(st, shared) != *pid) {
+		if (*pidfd != -1)
+			close(*pidfd);
+		*pidfd = -1;
+		return 0;
+	}
+	return 1;
+}
+
+/* Finds, checks and signals the dag-run of the run in dir, once. */
+static int
+try_signal(const char *runs, const char *arg, const char *dir, int what,
+    const struct stat *st)
 {
 	static const int sig[] = { 0, SIGTERM, SIGUSR1, SIGUSR2 };
-	static const char *const event[] = { NULL, NULL, "run_paused",
-	    "run_unpaused" };
+	static const char *const event[] = { NULL, "run_cancel_requested",
+	    "run_paused", "run_unpaused" };
 	const char *opt = opt_names[what];
-	char *lock = xasprintf("%s/lock", dir);
-	struct stat st;
 	pid_t pid;
 	off_t off;
-	int shared, pidfd, paused, rc, err;
+	int shared = 0, pidfd, paused, rc;
 
-	if (stat(lock, &st) == -1 || (pid = lock_holder(&st, &shared)) == 0) {
-		free(lock);
+	if ((rc = find_holder(opt, st, &pid, &pidfd, &shared)) == -1)
+		return EXIT_SYSERR;
+	if (rc == 0) {
 		if (what == CTL_UNPAUSE)
-			return unpause_idle(runs, arg);
+			return unpause_idle(runs, arg, dir);
 		run_say(0, "%s %s: the run is not running%s", opt, arg, shared ?
 		    " under dag-run (dag-step works on it: cancel the jobs "
 		    "that run dag-step)" : "");
 		return EXIT_FAILED;
 	}
-	if (pid == -1) {
-		run_say(errno, "%s: read '/proc/locks'", opt);
-		free(lock);
-		return EXIT_SYSERR;
-	}
-	/* A pidfd, then the lock again: the process it names holds the
-	 * lock now, so it is that dag-run and no later owner of its pid. */
-	pidfd = pidfd_open(pid, 0);
-	err = pidfd == -1 ? errno : 0;
-	free(lock);
-	if (err != 0 && err != ESRCH && err != ENOSYS && err != EPERM) {
-		run_say(err, "%s: pidfd_open %ld", opt, (long)pid);
-		return EXIT_SYSERR;
-	}
-	if (err == ESRCH || lock_holder(&st, &shared) !=
-	    pid) {
-		if (pidfd != -1)
-			close(pidfd);
-		run_say(0, "%s %s: the run is not running", opt, arg);
-		return EXIT_FAILED;
-	}
 	if ((paused = journal_paused(dir, &off)) == -1) {
 		run_say(errno, "%s: read '%s/events.jsonl'", opt, dir);
-		if (pidfd != -1)
-			close(pidfd);
-		return EXIT_SYSERR;
-	}
-	if ((what == CTL_PAUSE && paused) || (what == CTL_UNPAUSE &&
-	    !paused)) {
-		if (pidfd != -1)
-			close(pidfd);
-		return EXIT_OK;	/* so already */
-	}
-	if (send_sig(pidfd, pid, &st, sig[what]) == -1) {
-		if (pidfd != -1)
-			close(pidfd);
-		if (errno != ESRCH) {
+		rc = EXIT_SYSERR;
+	} else if ((what == CTL_PAUSE && paused) || (what == CTL_UNPAUSE &&
+	    !paused))
+		rc = EXIT_OK;	/* so already */
+	else if (send_sig(pidfd, pid, st, sig[what]) == -1) {
+		rc = errno == ESRCH ? AGAIN : EXIT_SYSERR;
+		if (rc == EXIT_SYSERR)
 			run_say(errno, "%s: signal pid %ld", opt, (long)pid);
-			return EXIT_SYSERR;
-		}
-		run_say(0, "%s %s: the run is not running", opt, arg);
-		return EXIT_FAILED;
+	} else {
+		/* --cancel waits for the end, the others for the journal;
+		 * either way the journal must say it was done. */
+		rc = await(pidfd, pid, st, dir, off, what == CTL_CANCEL ? NULL :
+		    event[what]);
+		if (rc == 0 && what == CTL_CANCEL && !journal_says(dir, off,
+		    event[what]))
+			rc = 1;
+		rc = rc == 0 ? EXIT_OK : rc == 1 ? AGAIN : EXIT_SYSERR;
+		if (rc == EXIT_SYSERR)
+			run_say(errno, "%s %s: waiting for dag-run (pid %ld)",
+			    opt, arg, (long)pid);
 	}
-	rc = await(pidfd, pid, &st, dir, off, event[what]);
 	if (pidfd != -1)
 		close(pidfd);
-	if (rc == 1) {
-		run_say(0, "%s %s: the run ended first", opt, arg);
-		return EXIT_FAILED;
-	}
-	if (rc == -1) {
-		run_say(errno, "%s %s: waiting for dag-run (pid %ld)", opt, arg,
-		    (long)pid);
-		return EXIT_SYSERR;
-	}
-	return EXIT_OK;
+	return rc;
 }
 
 int
 control_run(const char *runs, const char *arg, int what)
 {
-	char *dir = run_dir_of(runs, arg);
+	char *dir = run_dir_of(runs, arg), *lock = NULL;
 	struct stat st;
-	int rc;
+	int rc = EXIT_USAGE, tries;
 
 	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
 		run_say(0, "%s %s: no such run (%s)", opt_names[what], arg, dir);
-		free(dir);
-		return EXIT_USAGE;
+		goto out;
 	}
-	rc = signal_run(runs, arg, dir, what);
+	lock = xasprintf("%s/dag.json", dir);
+	if (access(lock, F_OK) == -1) {
+		run_say(0, "%s %s: no such run (%s has no dag.json)",
+		    opt_names[what], arg, dir);
+		goto out;
+	}
+	free(lock);
+	lock = xasprintf("%s/lock", dir);
+	if (stat(lock, &st) == -1) {
+		if (what == CTL_UNPAUSE)
+			rc = unpause_idle(runs, arg, dir);
+		else {
+			run_say(0, "%s %s: the run is not running",
+			    opt_names[what], arg);
+			rc = EXIT_FAILED;
+		}
+		goto out;
+	}
+	for (tries = 0; (rc = try_signal(runs, arg, dir, what, &st)) ==
+	    AGAIN; tries++)
+		if (tries == 50) {
+			run_say(0, "%s %s: the process holding the run's lock "
+			    "does not answer as dag-run does", opt_names[what],
+			    arg);
+			rc = EXIT_SYSERR;
+			break;
+		}
+out:
+	free(lock);
 	free(dir);
 	return rc;
 }

@@ -718,7 +718,7 @@ conclude(struct runctx *c, struct runner *r, const struct run_opts *o)
 	if (!o->quiet && c->rs.status != RUN_SUCCEEDED)
 		fprintf(stderr, "dag-run: run %s %s (%s)\n", c->rs.id,
 		    run_status_names[c->rs.status], c->rd.path);
-	if (r->cancel_sig)
+	if (r->cancel_sig && c->rs.status != RUN_TIMED_OUT)
 		return exit_for_signal(r->cancel_sig);
 	if (c->rs.status == RUN_TIMED_OUT)
 		return EXIT_TIMEOUT;

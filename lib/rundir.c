@@ -8,6 +8,7 @@
 #include "compat.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
@@ -148,6 +149,21 @@ take_lock(struct rundir *rd, int shared, struct diag *d)
 	rd->lockfd = rundir_open_file(rd->dfd, "lock", O_RDWR | O_CREAT);
 	if (rd->lockfd == -1)
 		return diag_sys(d, "open '%s/lock'", rd->path);
+	/* The holder of the lock is who dag-run --cancel, --pause and
+	 * --unpause signal: from now on the signals wait for the run's
+	 * loop (procset.c reads them), however long the start takes. */
+	if (!shared) {
+		sigset_t set;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGINT);
+		sigaddset(&set, SIGTERM);
+		sigaddset(&set, SIGHUP);
+		sigaddset(&set, SIGUSR1);
+		sigaddset(&set, SIGUSR2);
+		if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+			return diag_sys(d, "sigprocmask");
+	}
 	/* A reader's probe (rundir_lock_held) holds the lock for a few
 	 * microseconds; a few short retries keep it from looking busy. */
 	for (tries = 0; flock(rd->lockfd, (shared ? LOCK_SH : LOCK_EX) |

@@ -426,6 +426,26 @@ ended(struct runner *r, struct attempt *a, int64_t now)
 	dirty(r);
 }
 
+/*
+ * The run's status as a finally step i sees it: every other step has
+ * ended or will not start, so the run failed if one failed and succeeded
+ * so far if none did.  dag-step runs i alone, so this looks at the run's
+ * steps, not at its scheduler's.
+ */
+static int
+final_status(const struct runctx *c, uint32_t i)
+{
+	const struct sstate *ss = c->rs.s;
+	uint32_t k;
+
+	for (k = 0; k < c->g->n; k++)
+		if (k != i && (((ss[k].status == ST_FAILED || ss[k].status ==
+		    ST_TIMED_OUT) && !ss[k].allowed) || ss[k].status ==
+		    ST_UPSTREAM_FAILED || ss[k].status == ST_CANCELLED))
+			return RUN_FAILED;
+	return RUN_SUCCEEDED;
+}
+
 static void
 apply(struct runner *r, const struct sched_action *a, int64_t now)
 {
@@ -441,10 +461,8 @@ apply(struct runner *r, const struct sched_action *a, int64_t now)
 		r->c->x.run_status = sched_status_now(&r->sc);
 		if (r->c->x.run_status == RUN_RUNNING)	/* dag-step: the run's */
 			r->c->x.run_status = r->c->rs.status;
-		/* A finally step starts once every other step has ended:
-		 * nothing failed, so far the run succeeded. */
 		if (r->c->x.run_status == RUN_RUNNING && r->c->g->s[a->step].final)
-			r->c->x.run_status = RUN_SUCCEEDED;
+			r->c->x.run_status = final_status(r->c, a->step);
 		start(r, a->step, now);
 		break;
 	case SA_KILL:
@@ -568,7 +586,9 @@ set_paused(struct runner *r, int on, pid_t by)
 	progress_done(&c->pg);
 	if (on)
 		diag_add(&c->news, DIAG_WARNING, NULL, "paused: no step "
-		    "starts until dag-run --unpause %s", c->rs.id);
+		    "starts until dag-run --unpause %s%s", c->rs.id,
+		    r->sc.closing ? " (but the exit handlers of a run that "
+		    "stops)" : "");
 	else
 		diag_add(&c->news, DIAG_WARNING, NULL, "unpaused");
 	/* Now, not at the next timer: dag-run --pause waits for it. */
@@ -578,6 +598,7 @@ set_paused(struct runner *r, int on, pid_t by)
 static void
 on_signal(struct runner *r, int sig, pid_t by)
 {
+	char name[32];
 	uint32_t k;
 
 	if (sig == SIGCHLD) {
@@ -588,12 +609,16 @@ on_signal(struct runner *r, int sig, pid_t by)
 		set_paused(r, sig == SIGUSR1, by);
 		return;
 	}
+	/* The same signal again from our parent at once: GNU timeout sends
+	 * it to its child and to its process group, and `timeout 2h
+	 * dag-run` must still run the exit handlers.  Once, then. */
+	if (r->cancel_sig != 0 && sig == r->cancel_sig && by != 0 && by ==
+	    r->cancel_by && by == getppid() && clock_mono_ms() -
+	    r->cancel_at < 100)
+		return;
+	(void)snprintf(name, sizeof(name), "SIG%s", sigabbrev_np(sig));
+	journal_run_control(&r->c->jr, "run_cancel_requested", name, by);
 	if (r->cancel_sig == 0) {
-		char name[32];
-
-		(void)snprintf(name, sizeof(name), "SIG%s", sigabbrev_np(sig));
-		journal_run_control(&r->c->jr, "run_cancel_requested", name,
-		    by);
 		r->cancel_sig = sig;
 		r->cancel_by = by;
 		r->cancel_at = clock_mono_ms();
@@ -602,11 +627,6 @@ on_signal(struct runner *r, int sig, pid_t by)
 		    "(again to kill at once)", strsignal(sig),
 		    r->sc.no_handlers ? "" : "; exit handlers still run");
 		sched_stop(&r->sc, STOP_CANCEL);
-	} else if (sig == r->cancel_sig && by != 0 && by == r->cancel_by &&
-	    by == getppid() && clock_mono_ms() - r->cancel_at < 1000) {
-		/* The same signal again from our parent at once: GNU timeout
-		 * sends it to its child and to its process group, and
-		 * `timeout 2h dag-run` must still run the exit handlers. */
 	} else {
 		/* Again: the exit handlers too, and no grace. */
 		sched_stop(&r->sc, STOP_CANCEL);
@@ -644,6 +664,9 @@ timers(struct runner *r, int64_t now)
 		sched_tick(&r->sc, now);
 	if ((w = procset_wake(&r->ps)) != -1 && w <= now)
 		procset_tick(&r->ps, now);
+	/* After a cancel the deadline changes nothing. */
+	if (r->deadline != 0 && r->deadline <= now && r->cancel_sig != 0)
+		r->deadline = 0;
 	if (r->deadline != 0 && r->deadline <= now) {
 		r->deadline = 0;
 		progress_done(&r->c->pg);

@@ -341,7 +341,9 @@ kill_running(struct sched *s, int reason, int handlers)
 static void
 raise_stop(struct sched *s, int why)
 {
-	if (why > s->stop)
+	/* A signal after the deadline leaves the run timed out: the
+	 * status and exit status are the first cause's. */
+	if (why > s->stop && !(why == STOP_CANCEL && s->stop == STOP_DEADLINE))
 		s->stop = (uint8_t)why;
 }
 
@@ -663,13 +665,18 @@ sched_stop(struct sched *s, int why)
 		/* What has not started stays pending, for --resume. */
 		if (s->frozen || (s->closing && why == STOP_DEADLINE))
 			break;
-		if (!s->closing && !s->no_handlers) {
-			/* The exit handlers still run. */
-			s->closing = s->unrun_due = 1;
-			stop_now(s, why, 0);
+		if (!s->no_handlers && !(s->closing && s->cancelled &&
+		    why == STOP_CANCEL)) {
+			/* The exit handlers still run (also when a first
+			 * signal follows the deadline). */
+			s->cancelled |= why == STOP_CANCEL;
+			if (!s->closing) {
+				s->closing = s->unrun_due = 1;
+				stop_now(s, why, 0);
+			}
 			break;
 		}
-		/* Again, or no handlers: decide nothing more. */
+		/* A second signal, or no handlers: decide nothing more. */
 		s->frozen = 1;
 		stop_now(s, why, 1);
 		break;

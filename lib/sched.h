@@ -123,6 +123,7 @@ struct sched {
 	uint8_t			 failures;	/* a step failed the run */
 	uint8_t			 closing;	/* cancelled or timed out: only
 						   exit handlers start */
+	uint8_t			 cancelled;	/* a STOP_CANCEL came */
 	uint8_t			 unrun_due;	/* mark what will not start */
 	uint8_t			 no_handlers;	/* caller's: a cancel or a
 						   deadline starts nothing */
@@ -180,7 +181,8 @@ void	 sched_tick(struct sched *, int64_t now);
  * need killed counts as failed, one that never started as not run (it
  * stays pending, for --resume).  A second STOP_CANCEL, or the first one
  * with no_handlers set, kills the handlers too and starts nothing more;
- * a deadline after a cancel changes nothing.
+ * a deadline after a cancel changes nothing, and a first cancel after
+ * the deadline lets the handlers go on (the run stays timed out).
  */
 void	 sched_stop(struct sched *, int why);
 /*

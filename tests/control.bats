@@ -106,8 +106,9 @@ EOF2
 	run -1 --separate-stderr timeout 30 dag-run --cancel done
 	assert_equal "$stderr" "dag-run: --cancel done: the run is not running"
 	run -1 --separate-stderr timeout 30 dag-run --pause done
-	run -1 --separate-stderr timeout 30 dag-run --unpause done
-	assert_equal "$stderr" "dag-run: --unpause done: the run is not paused"
+	# Not paused: so already.
+	run -0 --separate-stderr timeout 30 dag-run --unpause done
+	assert_equal "$stderr" ""
 	sleep 0.2
 	running "$victim"
 	kill "$victim"
@@ -154,4 +155,68 @@ EOF2
 	touch go
 	run -0 timeout 60 dag-run -q --resume u
 	assert_equal "$(jq -c .counts "$DAG_RUNS/u/run.json")" '{"succeeded":4}'
+}
+
+@test "--pause and --cancel while a --resume is still starting: the signal waits for its loop" {
+	# A big journal makes the resume's start (replay, history) long.
+	python3 -c 'import json; print(json.dumps({"steps": [{"id": "s%d" % i, "run": "true"} for i in range(5000)] + [{"id": "slow", "run": "touch slow.started; exec sleep 60"}]}))' > big.json
+	timeout --foreground 120 dag-run -q -j2 --run-id b big.json 3>&- &
+	pid=$!
+	wait_for slow.started
+	kill -9 "$(runner_pid b)"
+	wait "$pid" || true
+	timeout --foreground 120 dag-run -q -j2 --resume b 3>&- &
+	pid=$!
+	# Whenever it lands, the pause is recorded and dag-run lives on.
+	for _ in $(seq 600); do timeout 30 dag-run --pause b 2>/dev/null && break; sleep 0.05; done
+	running "$pid"
+	assert_equal "$(events b | grep -c '^run_paused')" 1
+	run -0 --separate-stderr timeout 60 dag-run --cancel b
+	st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 143
+	assert_equal "$(jq -r .status "$DAG_RUNS/b/run.json")" cancelled
+}
+
+@test "several --unpause at once of a paused run nobody runs: all exit 0, the resume goes on" {
+	wave_dag
+	timeout --foreground 60 dag-run -q --run-id u wf.json 3>&- &
+	pid=$!
+	wait_for a1.started
+	run -0 timeout 30 dag-run --pause u
+	kill -9 "$(runner_pid u)"
+	wait "$pid" || true
+	pids=()
+	for i in 1 2 3 4 5 6; do timeout 60 dag-run --unpause u 2>"un$i.err" & pids+=($!); done
+	for p in "${pids[@]}"; do wait "$p"; done
+	cat un*.err
+	[ ! -s un1.err ] && [ ! -s un6.err ]
+	assert_equal "$(jq -s -r '[.[] | select(.event == "run_paused" or .event == "run_unpaused") | .event] | last' "$DAG_RUNS/u/events.jsonl")" run_unpaused
+	touch go
+	run -0 timeout 60 dag-run -q --resume u
+	assert_file_exists b1.ran
+}
+
+@test "a --pause racing an --unpause returns at once; a directory that is no run is exit 2" {
+	dag r.json <<'EOF2'
+{"steps": [{"id": "a", "run": "touch a.started; exec sleep 60"}]}
+EOF2
+	timeout --foreground 60 dag-run -q --run-id r r.json 3>&- &
+	pid=$!
+	wait_for a.started
+	for i in 1 2 3; do
+		timeout 60 dag-run --pause r & pp=$!
+		for _ in $(seq 400); do [ "$(events r | grep -c '^run_paused')" -ge "$i" ] && break; sleep 0.01; done
+		run -0 timeout 30 dag-run --unpause r
+		st=0
+		wait "$pp" || st=$?
+		assert_equal "$st" 0
+	done
+	run -0 timeout 30 dag-run --cancel r
+	wait "$pid" || true
+	mkdir -p "$DAG_RUNS/empty"
+	run -2 --separate-stderr timeout 30 dag-run --cancel empty
+	assert_equal "$stderr" "dag-run: --cancel empty: no such run ($DAG_RUNS/empty has no dag.json)"
+	run -2 --separate-stderr timeout 30 dag-run --unpause empty
+	run -2 --separate-stderr timeout 30 dag-run --pause ''
 }

@@ -98,6 +98,7 @@ EOF2
 	wait_for long.started
 	kill -TERM "$pid"
 	wait_for cleanup.started
+	sleep 0.2	# not at once: the same signal twice within 0.1 s from a parent counts once
 	kill -TERM "$pid"
 	st=0
 	wait "$pid" || st=$?
@@ -159,4 +160,19 @@ EOF2
 	run -0 timeout 30 dag-run -q --target cleanup wf.json
 	assert_file_exists b.out
 	assert_file_exists cleanup.out
+}
+
+@test "a finally step run by dag-step sees how the run went" {
+	dag wf.json <<'EOF2'
+{"finally": ["cleanup"], "steps": [{"id": "a", "run": "exit ${FAIL:-0}"},
+ {"id": "cleanup", "run": "echo $DAG_RUN_STATUS > cleanup.out"}]}
+EOF2
+	dir=$(dag-run --prepare wf.json)
+	FAIL=3 run -1 timeout 30 dag-step -q --run-dir "$dir" a
+	run -0 timeout 30 dag-step -q --run-dir "$dir" cleanup
+	assert_equal "$(cat cleanup.out)" failed
+	dir=$(dag-run --prepare wf.json)
+	run -0 timeout 30 dag-step -q --run-dir "$dir" a
+	run -0 timeout 30 dag-step -q --run-dir "$dir" cleanup
+	assert_equal "$(cat cleanup.out)" succeeded
 }

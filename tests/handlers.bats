@@ -106,6 +106,7 @@ handlers_ran() {
 	wait_for long.started
 	kill -INT "$pid"
 	wait_for cleanup.started
+	sleep 0.2	# not at once: the same signal twice within 0.1 s from a parent counts once
 	kill -INT "$pid"
 	st=0
 	wait "$pid" || st=$?
@@ -152,6 +153,7 @@ EOF2
 	wait_for long.started
 	kill -TERM "$pid"
 	wait_for cleanup.started
+	sleep 0.2	# not at once: the same signal twice within 0.1 s from a parent counts once
 	kill -TERM "$pid"
 	st=0
 	wait "$pid" || st=$?
@@ -164,17 +166,40 @@ EOF2
 {"steps": [{"id": "long", "run": "touch long.started; exec sleep 60"},
  {"id": "cleanup", "needs": ["long"], "trigger": "all_done", "run": "sleep 0.5; echo $DAG_RUN_STATUS > cleanup.out"}]}
 EOF2
-	# The parent sends it twice, 0.2 s apart, as timeout(1) does (to its
-	# child, then to its process group): the handler still runs.
+	# The parent sends it twice, 30 ms apart, as timeout(1) does (to its
+	# child, then to its process group, microseconds apart): the handler
+	# still runs.
 	run -143 timeout 60 sh -c 'dag-run -q wf.json & p=$!
 	    while [ ! -e long.started ]; do sleep 0.05; done
-	    kill -TERM $p; sleep 0.2; kill -TERM $p; wait $p'
+	    kill -TERM $p; sleep 0.03; kill -TERM $p; wait $p'
 	assert_equal "$(cat cleanup.out)" cancelled
 	assert_equal "$(status_of cleanup)" succeeded
 	# timeout(1) itself, as a cron job would use it.
 	rm -f cleanup.out long.started
 	run -124 timeout 60 timeout 2 dag-run -q wf.json
 	assert_equal "$(cat cleanup.out)" cancelled
+}
+
+@test "a first signal after the deadline lets the handlers finish; the run stays timed out (exit 3)" {
+	dag wf.json <<'EOF2'
+{"timeout": "1s", "finally": ["tidy"], "steps": [
+ {"id": "long", "run": "exec sleep 60"},
+ {"id": "alert", "needs": ["long"], "trigger": "one_failed", "run": "touch alert.started; while [ ! -e go ]; do sleep 0.05; done; echo $DAG_RUN_STATUS > alert.out"},
+ {"id": "tidy", "run": "echo $DAG_RUN_STATUS > tidy.out"}]}
+EOF2
+	timeout --foreground 60 dag-run -q wf.json 2>err 3>&- &
+	pid=$!
+	wait_for alert.started
+	kill -INT "$pid"
+	sleep 0.3
+	touch go
+	st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 3
+	assert_equal "$(cat alert.out) $(cat tidy.out)" "timed_out timed_out"
+	assert_equal "$(status_of alert) $(status_of tidy)" "succeeded succeeded"
+	assert_equal "$(jq -r .status "$(latest)/run.json")" timed_out
+	assert_equal "$(jq -r 'select(.event == "run_cancel_requested") | .signal' "$(latest)/events.jsonl")" SIGINT
 }
 
 @test "on_failure stop: a cleanup whose other need never started still runs" {
