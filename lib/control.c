@@ -186,6 +186,11 @@ done(const char *dir, off_t off, const char *event)
 	    journal_paused(dir, &end);
 }
 
+/* The answer when the process signalled was no dag-run working on the
+ * run (one that was ending, or an idle --unpause holding the lock for a
+ * moment), or when such an --unpause holds it: look again. */
+#define AGAIN	(-100)
+
 /* --unpause of a run no dag-run works on: recorded, for --resume. */
 static int
 unpause_idle(const char *runs, const char *arg, const char *dir)
@@ -198,8 +203,11 @@ unpause_idle(const char *runs, const char *arg, const char *dir)
 	if (journal_paused(dir, &end) == 0)
 		return EXIT_OK;
 	runctx_init(&c);
-	if ((rc = run_open(&c, runs, arg, "--unpause")) != EXIT_OK)
+	if ((rc = run_open(&c, runs, arg, "--unpause", 1)) != EXIT_OK) {
+		if (rc == EXIT_LOCKED)
+			rc = AGAIN;	/* another --unpause, or a dag-run */
 		goto out;
+	}
 	if (!c.rs.paused)
 		goto out;	/* another --unpause came first */
 	c.rs.paused = 0;
@@ -287,11 +295,6 @@ send_sig(int pidfd, pid_t pid, const struct stat *st, int sig)
 	}
 	return kill(pid, sig);
 }
-
-/* try_signal's answer when the process it signalled was no dag-run
- * working on the run (one that was ending, or an idle --unpause holding
- * the lock for a moment): look again. */
-#define AGAIN	(-100)
 
 /*
  * The lock's holder, as a pidfd (-1 where there are none) in *pidfd:
@@ -397,18 +400,18 @@ control_run(const char *runs, const char *arg, int what)
 	}
 	free(lock);
 	lock = xasprintf("%s/lock", dir);
-	if (stat(lock, &st) == -1) {
-		if (what == CTL_UNPAUSE)
+	for (tries = 0;; tries++) {
+		if (stat(lock, &st) == 0)
+			rc = try_signal(runs, arg, dir, what, &st);
+		else if (what == CTL_UNPAUSE)
 			rc = unpause_idle(runs, arg, dir);
 		else {
 			run_say(0, "%s %s: the run is not running",
 			    opt_names[what], arg);
 			rc = EXIT_FAILED;
 		}
-		goto out;
-	}
-	for (tries = 0; (rc = try_signal(runs, arg, dir, what, &st)) ==
-	    AGAIN; tries++)
+		if (rc != AGAIN)
+			break;
 		if (tries == 50) {
 			run_say(0, "%s %s: the process holding the run's lock "
 			    "does not answer as dag-run does", opt_names[what],
@@ -416,6 +419,7 @@ control_run(const char *runs, const char *arg, int what)
 			rc = EXIT_SYSERR;
 			break;
 		}
+	}
 out:
 	free(lock);
 	free(dir);

@@ -512,7 +512,7 @@ run_dir_of(const char *runs, const char *arg)
 
 int
 run_open(struct runctx *c, const char *runs, const char *arg,
-    const char *opt)
+    const char *opt, int quiet_busy)
 {
 	char *dir = run_dir_of(runs, arg);
 	struct stat st;
@@ -527,7 +527,7 @@ run_open(struct runctx *c, const char *runs, const char *arg,
 	diag_init(&d, "dag-run");
 	if ((rc = rundir_open(&c->rd, dir, 0, &d)) != 0) {
 		diag_print(&d, stderr);
-		if (rc == -2)
+		if (rc == -2 && !quiet_busy)
 			run_say(0, "'%s' is locked: a dag-run or dag-step is "
 			    "working on it", dir);
 		diag_release(&d);
@@ -623,7 +623,7 @@ set_up(struct runctx *c, const struct run_opts *o, const char *runs)
 	int rc;
 
 	if (o->resume != NULL)
-		rc = run_open(c, runs, o->resume, "--resume");
+		rc = run_open(c, runs, o->resume, "--resume", 0);
 	else
 		rc = run_load(c, o->input, input_name(o->input), o->launcher);
 	if (rc != EXIT_OK)

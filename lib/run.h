@@ -50,10 +50,11 @@ char	*run_dir_of(const char *runs, const char *arg);
 /*
  * Opens run arg (run_dir_of) as --resume does: its lock first (taken
  * exclusive), then its frozen DAG and its journal into c.  opt names the
- * option in messages.  Returns an exit status.
+ * option in messages; quiet_busy: a lock held by another says nothing
+ * (EXIT_LOCKED still).  Returns an exit status.
  */
 int	run_open(struct runctx *, const char *runs, const char *arg,
-	    const char *opt);
+	    const char *opt, int quiet_busy);
 /*
  * c->x.params: the DAG's params, then those the run recorded (c->rs),
  * then those of the JSON object in file (--params; NULL: none), then

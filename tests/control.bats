@@ -158,8 +158,8 @@ EOF2
 }
 
 @test "--pause and --cancel while a --resume is still starting: the signal waits for its loop" {
-	# A big journal makes the resume's start (replay, history) long.
-	python3 -c 'import json; print(json.dumps({"steps": [{"id": "s%d" % i, "run": "true"} for i in range(5000)] + [{"id": "slow", "run": "touch slow.started; exec sleep 60"}]}))' > big.json
+	# A big DAG makes the resume's start (load, replay, history) long.
+	python3 -c 'import json; print(json.dumps({"steps": [{"id": "slow", "run": "touch slow.started; exec sleep 60"}] + [{"id": "s%d" % i, "needs": ["slow"], "run": "true"} for i in range(20000)]}))' > big.json
 	timeout --foreground 120 dag-run -q -j2 --run-id b big.json 3>&- &
 	pid=$!
 	wait_for slow.started
@@ -168,7 +168,7 @@ EOF2
 	timeout --foreground 120 dag-run -q -j2 --resume b 3>&- &
 	pid=$!
 	# Whenever it lands, the pause is recorded and dag-run lives on.
-	for _ in $(seq 600); do timeout 30 dag-run --pause b 2>/dev/null && break; sleep 0.05; done
+	for _ in $(seq 2000); do timeout 30 dag-run --pause b 2>/dev/null && break; done
 	running "$pid"
 	assert_equal "$(events b | grep -c '^run_paused')" 1
 	run -0 --separate-stderr timeout 60 dag-run --cancel b
