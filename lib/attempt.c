@@ -667,15 +667,23 @@ attempt_kill(struct attempt *a, const struct attempt_ctx *ctx, int why,
 }
 
 void
-attempt_kill_now(struct attempt *a, const struct attempt_ctx *ctx)
+attempt_kill_now(struct attempt *a, const struct attempt_ctx *ctx,
+    int64_t now)
 {
 	if (a->state == AT_FREE || a->pid <= 0)
 		return;
 	if (a->kill == AK_NONE)
 		a->kill = AK_CANCEL;
-	/* Killing srun leaves its job to SLURM: cancel that for good. */
-	if (!a->eval && attempt_is_slurm(ctx->g, a->step))
+	/* Killing srun would leave its job to SLURM, and the run's end
+	 * would sweep scancel away: cancel the job for good, and kill srun
+	 * only if it still hangs a second later. */
+	if (!a->eval && attempt_is_slurm(ctx->g, a->step) && a->state !=
+	    AT_CANCELLING && a->state != AT_KILLED) {
 		scancel(a, ctx, 0);
+		a->state = AT_CANCELLING;
+		a->timer = now + 1000;
+		return;
+	}
 	procset_kill(a->pid);
 	a->state = AT_KILLED;
 	a->timer = 0;

@@ -96,8 +96,10 @@ int	attempt_timer(struct attempt *, const struct attempt_ctx *,
 /* The run stops it: why is AK_CANCEL, AK_DEADLINE or AK_ABORT. */
 int	attempt_kill(struct attempt *, const struct attempt_ctx *, int why,
 	    int64_t now);
-/* A second signal: SIGKILL at once (and scancel a SLURM job). */
-void	attempt_kill_now(struct attempt *, const struct attempt_ctx *);
+/* A second signal: SIGKILL at once (a SLURM job: scancel, and SIGKILL
+ * to srun a second later if it is still there; a->timer is set then). */
+void	attempt_kill_now(struct attempt *, const struct attempt_ctx *,
+	    int64_t now);
 /* After AN_DONE: the result is taken, the slot free again. */
 void	attempt_release(struct attempt *);
 /* 1 if step i runs under the built-in slurm launcher. */

@@ -629,9 +629,14 @@ on_signal(struct runner *r, int sig, pid_t by)
 		sched_stop(&r->sc, STOP_CANCEL);
 	} else {
 		/* Again: the exit handlers too, and no grace. */
+		int64_t now = clock_mono_ms(), t;
+
 		sched_stop(&r->sc, STOP_CANCEL);
-		for (k = 0; k < r->slots; k++)
-			attempt_kill_now(&r->att[k], &r->ac);
+		for (k = 0; k < r->slots; k++) {
+			t = r->att[k].timer;
+			attempt_kill_now(&r->att[k], &r->ac, now);
+			after(r, &r->att[k], AN_NONE, t, now);
+		}
 	}
 }
 

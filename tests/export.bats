@@ -87,7 +87,8 @@ EOF2
 	run -0 timeout 30 dag-step -q --run-dir "$dir" u
 	dag-step -q --run-dir "$dir" s 3>&- &
 	pid=$!
-	for _ in $(seq 300); do grep -q step_started "$dir/events.jsonl" && [ -s s.pid ] && break; sleep 0.1; done
+	# s's own step_started (u has one too), not only its pid file.
+	for _ in $(seq 300); do grep '"event":"step_started"' "$dir/events.jsonl" | grep -q '"step":"s"' && [ -s s.pid ] && break; sleep 0.1; done
 	kill -KILL "$pid"
 	wait "$pid" || true
 	running "$(cat s.pid)"
