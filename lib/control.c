@@ -97,55 +97,50 @@ lock_holder(const struct stat *st, int *shared)
 }
 
 /*
- * Whether the journal in dir says the run is paused now: its last
- * run_paused or run_unpaused line.  The lines are ours, so the event's
- * name is found as written (a string value cannot hold it unescaped).
- * *end: the journal's size.  -1 if it cannot be read.
+ * Reads the journal in dir past off: *paused follows its run_paused and
+ * run_unpaused lines (it stays as it is without any), *end is where the
+ * journal ends.  Returns 1 if a line of event is among them, else 0 (a
+ * journal not there yet is empty), -1 if it cannot be read.  The lines
+ * are ours, so an event's name is found as written (a string value
+ * cannot hold it unescaped).
  */
 static int
-journal_paused(const char *dir, off_t *end)
+journal_scan(const char *dir, off_t off, const char *event, int *paused,
+    off_t *end)
 {
-	char *path = xasprintf("%s/events.jsonl", dir), *buf, *p;
-	size_t len;
-	int paused = 0;
-
-	buf = rundir_read(AT_FDCWD, path, &len);
-	free(path);
-	*end = 0;
-	if (buf == NULL)
-		return errno == ENOENT ? 0 : -1;
-	*end = (off_t)len;
-	for (p = buf; (p = strstr(p, "\"event\":\"run_")) != NULL; p++) {
-		if (strncmp(p + 13, "paused\"", 7) == 0)
-			paused = 1;
-		else if (strncmp(p + 13, "unpaused\"", 9) == 0)
-			paused = 0;
-	}
-	free(buf);
-	return paused;
-}
-
-/* 1 once the journal in dir has a line of event past off. */
-static int
-journal_says(const char *dir, off_t off, const char *event)
-{
-	char *path = xasprintf("%s/events.jsonl", dir), *pat, buf[8192];
+	static const char key[] = "\"event\":\"";
+	char *path = xasprintf("%s/events.jsonl", dir), buf[8192];
+	const char *p;
 	struct strbuf sb = STRBUF_INIT;
+	size_t elen = event != NULL ? strlen(event) : 0;
 	ssize_t n;
-	int fd, found;
+	int fd, found = 0;
 
 	fd = rundir_open_file(AT_FDCWD, path, O_RDONLY);
 	free(path);
+	*end = off;
 	if (fd == -1)
-		return 0;
-	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
+		return errno == ENOENT ? 0 : -1;
+	while ((n = pread(fd, buf, sizeof(buf), *end)) > 0) {
 		strbuf_add(&sb, buf, (size_t)n);
-		off += n;
+		*end += n;
 	}
 	close(fd);
-	pat = xasprintf("\"event\":\"%s\"", event);
-	found = sb.len > 0 && strstr(strbuf_str(&sb), pat) != NULL;
-	free(pat);
+	if (n == -1) {
+		strbuf_release(&sb);
+		return -1;
+	}
+	for (p = sb.len > 0 ? strbuf_str(&sb) : ""; (p = strstr(p, key)) !=
+	    NULL;) {
+		p += sizeof(key) - 1;
+		if (event != NULL && strncmp(p, event, elen) == 0 &&
+		    p[elen] == '"')
+			found = 1;
+		if (strncmp(p, "run_paused\"", 11) == 0)
+			*paused = 1;
+		else if (strncmp(p, "run_unpaused\"", 13) == 0)
+			*paused = 0;
+	}
 	strbuf_release(&sb);
 	return found;
 }
@@ -174,18 +169,6 @@ snapshot_paused(const char *dir)
 	return paused;
 }
 
-/* The dag-run behind the run in dir has done what was asked: the journal
- * records event past off, and run.json (written after it) agrees with
- * the journal, whatever a later --pause or --unpause made of it. */
-static int
-done(const char *dir, off_t off, const char *event)
-{
-	off_t end;
-
-	return journal_says(dir, off, event) && snapshot_paused(dir) ==
-	    journal_paused(dir, &end);
-}
-
 /* The answer when the process signalled was no dag-run working on the
  * run (one that was ending, or an idle --unpause holding the lock for a
  * moment), or when such an --unpause holds it: look again. */
@@ -197,10 +180,10 @@ unpause_idle(const char *runs, const char *arg, const char *dir)
 {
 	struct runctx c;
 	off_t end;
-	int rc;
+	int rc, paused = 0;
 
 	/* Not paused: so already (a run dag-step works on, too). */
-	if (journal_paused(dir, &end) == 0)
+	if (journal_scan(dir, 0, NULL, &paused, &end) == 0 && !paused)
 		return EXIT_OK;
 	runctx_init(&c);
 	if ((rc = run_open(&c, runs, arg, "--unpause", 1)) != EXIT_OK) {
@@ -247,29 +230,33 @@ ended(int pidfd, pid_t pid, const struct stat *st, int ms)
 }
 
 /*
- * Waits for the dag-run pid behind pidfd: until it has ended (event
- * NULL), or until its journal records event past off (at most 30 s).  0
- * once so; 1 when it ended before recording the event; -1 when it does
- * not answer.
+ * Waits for the dag-run pid behind pidfd to record event in its journal
+ * past off (where the run was paused or not): until it has ended
+ * (to_end), or until the journal has it and run.json, written after it,
+ * agrees with the journal, whatever a later --pause or --unpause made of
+ * it (30 s at most).  0 once so; 1 when it ended without recording the
+ * event; -1 when it does not answer.
  */
 static int
 await(int pidfd, pid_t pid, const struct stat *st, const char *dir,
-    off_t off, const char *event)
+    off_t off, int paused, const char *event, int to_end)
 {
 	int64_t until = clock_mono_ms() + 30000;
-	int n;
+	off_t end;
+	int n, p;
 
 	for (;;) {
-		if (event != NULL && done(dir, off, event))
+		p = paused;
+		if (!to_end && journal_scan(dir, off, event, &p, &end) == 1 &&
+		    snapshot_paused(dir) == p)
 			return 0;
-		n = ended(pidfd, pid, st, event == NULL && pidfd != -1 ? -1 :
-		    20);
+		n = ended(pidfd, pid, st, to_end && pidfd != -1 ? -1 : 20);
 		if (n == -1)
 			return -1;
 		if (n > 0)
-			return event == NULL || journal_says(dir, off,
-			    event) ? 0 : 1;
-		if (event != NULL && clock_mono_ms() >= until) {
+			return journal_scan(dir, off, event, &p, &end) == 1 ?
+			    0 : 1;
+		if (!to_end && clock_mono_ms() >= until) {
 			errno = ETIMEDOUT;
 			return -1;
 		}
@@ -341,7 +328,7 @@ try_signal(const char *runs, const char *arg, const char *dir, int what,
 	const char *opt = opt_names[what];
 	pid_t pid;
 	off_t off;
-	int shared = 0, pidfd, paused, rc;
+	int shared = 0, pidfd, paused = 0, rc;
 
 	if ((rc = find_holder(opt, st, &pid, &pidfd, &shared)) == -1)
 		return EXIT_SYSERR;
@@ -353,7 +340,7 @@ try_signal(const char *runs, const char *arg, const char *dir, int what,
 		    "that run dag-step)" : "");
 		return EXIT_FAILED;
 	}
-	if ((paused = journal_paused(dir, &off)) == -1) {
+	if (journal_scan(dir, 0, NULL, &paused, &off) == -1) {
 		run_say(errno, "%s: read '%s/events.jsonl'", opt, dir);
 		rc = EXIT_SYSERR;
 	} else if ((what == CTL_PAUSE && paused) || (what == CTL_UNPAUSE &&
@@ -366,11 +353,8 @@ try_signal(const char *runs, const char *arg, const char *dir, int what,
 	} else {
 		/* --cancel waits for the end, the others for the journal;
 		 * either way the journal must say it was done. */
-		rc = await(pidfd, pid, st, dir, off, what == CTL_CANCEL ? NULL :
-		    event[what]);
-		if (rc == 0 && what == CTL_CANCEL && !journal_says(dir, off,
-		    event[what]))
-			rc = 1;
+		rc = await(pidfd, pid, st, dir, off, paused, event[what],
+		    what == CTL_CANCEL);
 		rc = rc == 0 ? EXIT_OK : rc == 1 ? AGAIN : EXIT_SYSERR;
 		if (rc == EXIT_SYSERR)
 			run_say(errno, "%s %s: waiting for dag-run (pid %ld)",
