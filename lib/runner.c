@@ -439,9 +439,7 @@ final_status(const struct runctx *c, uint32_t i)
 	uint32_t k;
 
 	for (k = 0; k < c->g->n; k++)
-		if (k != i && (((ss[k].status == ST_FAILED || ss[k].status ==
-		    ST_TIMED_OUT) && !ss[k].allowed) || ss[k].status ==
-		    ST_UPSTREAM_FAILED || ss[k].status == ST_CANCELLED))
+		if (k != i && sched_fails_run(&ss[k]))
 			return RUN_FAILED;
 	return RUN_SUCCEEDED;
 }

@@ -736,6 +736,13 @@ sched_done(const struct sched *s)
 }
 
 int
+sched_fails_run(const struct sstate *ss)
+{
+	return is_failure(ss) || ss->status == ST_UPSTREAM_FAILED ||
+	    ss->status == ST_CANCELLED;
+}
+
+int
 sched_status_of(const struct sstate *ss, uint32_t n, int stop)
 {
 	uint32_t i;
@@ -746,8 +753,7 @@ sched_status_of(const struct sstate *ss, uint32_t n, int stop)
 		return RUN_TIMED_OUT;
 	for (i = 0; i < n; i++)
 		if (ss[i].selected && (!step_status_terminal(ss[i].status) ||
-		    is_failure(&ss[i]) || ss[i].status == ST_UPSTREAM_FAILED ||
-		    ss[i].status == ST_CANCELLED))
+		    sched_fails_run(&ss[i])))
 			return RUN_FAILED;
 	return stop == STOP_SYSERR ? RUN_FAILED : RUN_SUCCEEDED;
 }

@@ -206,6 +206,9 @@ void	 sched_close(struct sched *, const char *why);
 int	 sched_done(const struct sched *);
 /* The run's status (enum run_status) as its steps and stop make it. */
 int	 sched_status(const struct sched *);
+/* Whether a step that ended so fails the run: failed or timed out
+ * without allow_failure, upstream_failed, cancelled. */
+int	 sched_fails_run(const struct sstate *);
 /*
  * The same rule for a run recorded so far: ss the statuses the journal
  * gives, prev its last recorded run status.  A run that was cancelled or
