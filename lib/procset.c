@@ -109,11 +109,23 @@ raise_nofile(struct procset *ps, uint32_t slots, uint32_t *room)
 		    (uint32_t)((rl.rlim_cur - 32) / FDS_PER_STEP);
 }
 
+void
+procset_control_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);	/* --pause */
+	sigaddset(set, SIGUSR2);	/* --unpause */
+}
+
 int
 procset_init(struct procset *ps, uint32_t slots, uint32_t *room)
 {
 	sigset_t set;
 	size_t cap = 64;
+	int k;
 
 	memset(ps, 0, sizeof(*ps));
 	ps->sigfd = -1;
@@ -124,21 +136,14 @@ procset_init(struct procset *ps, uint32_t slots, uint32_t *room)
 	if (ps->devnull == -1)
 		return -1;
 	(void)signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
+	procset_control_signals(&set);
 	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);	/* --pause */
-	sigaddset(&set, SIGUSR2);	/* --unpause */
 	if (sigprocmask(SIG_BLOCK, &set, &ps->oldmask) == -1)
 		return -1;
-	sigdelset(&ps->oldmask, SIGCHLD);
-	sigdelset(&ps->oldmask, SIGINT);
-	sigdelset(&ps->oldmask, SIGTERM);
-	sigdelset(&ps->oldmask, SIGHUP);
-	sigdelset(&ps->oldmask, SIGUSR1);
-	sigdelset(&ps->oldmask, SIGUSR2);
+	/* Children get the mask we had, without what we read. */
+	for (k = 1; k < NSIG; k++)
+		if (sigismember(&set, k) == 1)
+			(void)sigdelset(&ps->oldmask, k);
 	if ((ps->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
 		return -1;
 	raise_nofile(ps, slots, room);

@@ -42,8 +42,12 @@ struct procset_exit {
 
 #define PROCSET_NONE	UINT32_MAX
 
+/* The signals the run's loop reads (SIGINT, SIGTERM, SIGHUP, SIGUSR1
+ * --pause, SIGUSR2 --unpause), SIGCHLD aside. */
+void	 procset_control_signals(sigset_t *);
 /*
- * Blocks CHLD, INT, TERM and HUP into a signalfd, ignores SIGPIPE, opens
+ * Blocks CHLD and the control signals into a signalfd (children get the
+ * mask we had, without them), ignores SIGPIPE, opens
  * /dev/null (also as 0, 1, 2 when they are closed), and raises the soft fd
  * limit as far as slots steps need (six fds each).  *room gets how many
  * steps fit in the limit it has.  Returns 0, or -1 with errno.

@@ -19,6 +19,7 @@
 
 #include "clock.h"
 #include "diag.h"
+#include "procset.h"
 #include "rundir.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -155,12 +156,7 @@ take_lock(struct rundir *rd, int shared, struct diag *d)
 	if (!shared) {
 		sigset_t set;
 
-		sigemptyset(&set);
-		sigaddset(&set, SIGINT);
-		sigaddset(&set, SIGTERM);
-		sigaddset(&set, SIGHUP);
-		sigaddset(&set, SIGUSR1);
-		sigaddset(&set, SIGUSR2);
+		procset_control_signals(&set);
 		if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
 			return diag_sys(d, "sigprocmask");
 	}
