@@ -6,10 +6,6 @@ load test_helper
 
 latest() { echo "$DAG_RUNS/latest"; }
 status_of() { jq -r --arg id "$1" '.steps[$id].status' "$DAG_RUNS/$2/run.json"; }
-wait_for() {
-	for _ in $(seq 400); do [ -e "$1" ] && return 0; sleep 0.05; done
-	return 1
-}
 # events RUN: the journal's events, one per line, "event step".
 events() {
 	jq -r '[.event, .step // ""] | join(" ")' "$DAG_RUNS/$1/events.jsonl"

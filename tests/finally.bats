@@ -15,10 +15,6 @@ starts_after_all() {
 	    | $at != null and ([to_entries[] | select((.value.event == "step_finished" or .value.event == "step_skipped")
 	        and (.value.step as $x | $fin | index($x) | not)) | .key] | all(. < $at))' "$(latest)/events.jsonl"
 }
-wait_for() {
-	for _ in $(seq 400); do [ -e "$1" ] && return 0; sleep 0.05; done
-	return 1
-}
 
 final_dag() {
 	dag wf.json <<'EOF2'
@@ -93,15 +89,7 @@ EOF2
 	rm -f cleanup.out
 	touch slow
 	rm -f long.started cleanup.started
-	timeout --foreground 60 dag-run -q sig.json 3>&- &
-	pid=$!
-	wait_for long.started
-	kill -TERM "$pid"
-	wait_for cleanup.started
-	sleep 0.2	# not at once: the same signal twice within 0.1 s from a parent counts once
-	kill -TERM "$pid"
-	st=0
-	wait "$pid" || st=$?
+	signal_twice TERM sig.json
 	assert_equal "$st" 143
 	assert_equal "$(status_of cleanup)" cancelled
 }

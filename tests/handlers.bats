@@ -16,11 +16,6 @@ status_of() { jq -r --arg id "$1" '.steps[$id].status' "$(latest)/run.json"; }
 line() {
 	grep -n "\"event\":\"$1\"" "$(latest)/events.jsonl" | grep "\"step\":\"$2\"" | head -n 1 | cut -d: -f1
 }
-# wait_for FILE: until a step has made it (20 s at most).
-wait_for() {
-	for _ in $(seq 400); do [ -e "$1" ] && return 0; sleep 0.05; done
-	return 1
-}
 
 handlers_dag() {
 	dag wf.json <<EOF2
@@ -101,15 +96,7 @@ handlers_ran() {
 @test "a second SIGINT kills the running handlers at once; --no-handlers runs none" {
 	handlers_dag
 	touch slow
-	timeout --foreground 60 dag-run -q wf.json 3>&- &
-	pid=$!
-	wait_for long.started
-	kill -INT "$pid"
-	wait_for cleanup.started
-	sleep 0.2	# not at once: the same signal twice within 0.1 s from a parent counts once
-	kill -INT "$pid"
-	st=0
-	wait "$pid" || st=$?
+	signal_twice INT wf.json
 	assert_equal "$st" 130
 	assert_equal "$(status_of cleanup)" cancelled
 	assert_file_not_exists cleanup.out
@@ -148,15 +135,7 @@ EOF2
 	assert_equal "$(cat cleanup.out)" cancelled
 	assert_equal "$(status_of cleanup)" succeeded
 	rm -f long.started cleanup.started done cleanup.out
-	timeout --foreground 60 dag-run -q wf.json 3>&- &
-	pid=$!
-	wait_for long.started
-	kill -TERM "$pid"
-	wait_for cleanup.started
-	sleep 0.2	# not at once: the same signal twice within 0.1 s from a parent counts once
-	kill -TERM "$pid"
-	st=0
-	wait "$pid" || st=$?
+	signal_twice TERM wf.json
 	assert_equal "$st" 143
 	assert_equal "$(status_of cleanup)" cancelled
 }

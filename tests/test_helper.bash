@@ -39,3 +39,27 @@ max_together() {
 	    | if .event == "step_started" then 1 else -1 end]
 	    | reduce .[] as $d ({n: 0, max: 0}; .n += $d | .max = ([.max, .n] | max)) | .max' "$1/events.jsonl"
 }
+
+# wait_for FILE: until a step has made it (20 s at most).
+wait_for() {
+	for _ in $(seq 400); do [ -e "$1" ] && return 0; sleep 0.05; done
+	return 1
+}
+
+# signal_twice SIG DAG: runs dag-run -q DAG, sends SIG once a step made
+# long.started and again once one made cleanup.started; st gets its exit
+# status.  The two are 0.2 s apart at least: dag-run counts the same
+# signal twice within 0.1 s from its parent (timeout --foreground here)
+# once, as timeout(1) sends it twice.
+signal_twice() {
+	local pid
+	timeout --foreground 60 dag-run -q "$2" 3>&- &
+	pid=$!
+	wait_for long.started
+	kill -"$1" "$pid"
+	wait_for cleanup.started
+	sleep 0.2
+	kill -"$1" "$pid"
+	st=0
+	wait "$pid" || st=$?
+}
