@@ -5,7 +5,7 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 WARN = -Wall -Wextra -Werror -std=c11
 CPPFLAGS += -D_GNU_SOURCE -isystem /usr/include/bsd -DLIBBSD_OVERLAY
-LDLIBS = -ljq -lbsd -lm
+LDLIBS = -ljq -lbsd -lxxhash -lm
 
 PROGS = dag-validate dag-plan dag-run dag-step dag-status
 LIBSRC = $(wildcard lib/*.c)
@@ -17,7 +17,7 @@ LIB = $(BUILD)/libdagkit.a
 BINS = $(PROGS:%=$(BUILD)/bin/%)
 
 # Debian packages the build, the tests and the demo need.
-PKGS_BUILD = gcc make libjq-dev libbsd-dev jq
+PKGS_BUILD = gcc make libjq-dev libbsd-dev libxxhash-dev jq
 PKGS_TEST = bats bats-support bats-assert bats-file mandoc procps \
 	python3-jsonschema shellcheck chromium make valgrind
 

@@ -16,13 +16,17 @@ enum {
 	OPT_VERSION = 256, OPT_EVENTS, OPT_JSON, OPT_LOCK, OPT_LOCK_WAIT,
 	OPT_PREPARE, OPT_RESUME, OPT_RUN_DIR, OPT_RUN_ID, OPT_RUNS, OPT_TARGET,
 	OPT_LAUNCHER, OPT_ORDER, OPT_PARAMS_CHANGED, OPT_PARAMS, OPT_NO_HANDLERS,
-	OPT_CANCEL, OPT_PAUSE, OPT_UNPAUSE
+	OPT_CANCEL, OPT_PAUSE, OPT_UNPAUSE, OPT_EXPLAIN, OPT_FORCE, OPT_RERUN,
+	OPT_DOWNSTREAM
 };
 
 static const struct option longopts[] = {
 	{ "cancel", required_argument, NULL, OPT_CANCEL },
+	{ "downstream", no_argument, NULL, OPT_DOWNSTREAM },
 	{ "dry-run", no_argument, NULL, 'n' },
 	{ "events", no_argument, NULL, OPT_EVENTS },
+	{ "explain", no_argument, NULL, OPT_EXPLAIN },
+	{ "force", optional_argument, NULL, OPT_FORCE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "jobs", required_argument, NULL, 'j' },
 	{ "json", no_argument, NULL, OPT_JSON },
@@ -38,6 +42,7 @@ static const struct option longopts[] = {
 	{ "pause", required_argument, NULL, OPT_PAUSE },
 	{ "prepare", no_argument, NULL, OPT_PREPARE },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "rerun", required_argument, NULL, OPT_RERUN },
 	{ "resume", required_argument, NULL, OPT_RESUME },
 	{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
 	{ "run-id", required_argument, NULL, OPT_RUN_ID },
@@ -54,6 +59,8 @@ usage(FILE *fp, int status)
 {
 	fprintf(fp, "usage: dag-run [-hknqv] [--events] [--json] [--lock] "
 	    "[--no-handlers]\n"
+	    "               [--explain] [--force[=id,...]] "
+	    "[--rerun id [--downstream]]\n"
 	    "               [--params-changed] [--prepare] [-j jobs] "
 	    "[--lock-wait secs]\n"
 	    "               [--launcher slurm|json-array] [-p key=value] "
@@ -65,6 +72,20 @@ usage(FILE *fp, int status)
 	    "       dag-run [--runs dir] --cancel|--pause|--unpause run\n"
 	    "       dag-run --version\n");
 	exit(status);
+}
+
+/* Step ids, comma-separated (an id has no comma), added to *v. */
+static void
+add_ids(char ***v, int *n, char *arg)
+{
+	char *id;
+
+	while ((id = strsep(&arg, ",")) != NULL) {
+		if (*id == '\0')
+			continue;
+		*v = xreallocarray(*v, (size_t)*n + 1, sizeof(**v));
+		(*v)[(*n)++] = id;
+	}
 }
 
 int
@@ -146,6 +167,21 @@ main(int argc, char *argv[])
 			    CTL_PAUSE : CTL_UNPAUSE;
 			ctl_run = optarg;
 			break;
+		case OPT_EXPLAIN:
+			o.explain = 1;
+			break;
+		case OPT_FORCE:
+			if (optarg == NULL)
+				o.force_all = 1;
+			else
+				add_ids(&o.force, &o.nforce, optarg);
+			break;
+		case OPT_RERUN:
+			add_ids(&o.rerun, &o.nrerun, optarg);
+			break;
+		case OPT_DOWNSTREAM:
+			o.downstream = 1;
+			break;
 		case OPT_PARAMS_CHANGED:
 			o.params_changed = 1;
 			break;
@@ -191,13 +227,19 @@ main(int argc, char *argv[])
 		return stdout_close(control_run(rundir_runs(o.runs), ctl_run,
 		    ctl));
 	}
-	if (o.resume != NULL && argc > 0)
-		errx(EXIT_USAGE, "--resume continues a run with its own "
-		    "dag.json: give no file");
-	if (argc == 1)
+	if ((o.nrerun > 0 || o.downstream) && o.resume == NULL)
+		errx(EXIT_USAGE, "--rerun and --downstream go with --resume "
+		    "RUN");
+	if (o.downstream && o.nrerun == 0)
+		errx(EXIT_USAGE, "--downstream goes with --rerun STEP");
+	if (argc == 1) {
 		o.input = argv[0];
+		o.edited = o.resume != NULL;
+	}
 	ch = run_main(&o);
 	free(o.params);
 	free(o.targets);
+	free(o.force);
+	free(o.rerun);
 	return stdout_close(ch);
 }

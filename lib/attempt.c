@@ -32,6 +32,7 @@
 #include <sys/wait.h>
 
 #include "attempt.h"
+#include "cache.h"
 #include "capture.h"
 #include "dag.h"
 #include "diag.h"
@@ -80,6 +81,11 @@ attempt_release(struct attempt *a)
 	free(a->res.reason);
 	if (a->memfd != -1)
 		close(a->memfd);
+	if (a->probe != NULL) {
+		cache_probe_release(a->probe);
+		free(a->probe);
+	}
+	free(a->explain);
 	attempt_init(a, tag);
 }
 
@@ -391,6 +397,64 @@ start_cmd(struct attempt *a, const struct attempt_ctx *ctx,
 	return rc;
 }
 
+/*
+ * Asks the cache whether step a->step, about to run c (for a transform:
+ * to evaluate) on its input, is up to date.  Returns 1 when it is: the
+ * attempt is over, *rc is AN_DONE and the step cached.  Returns 0 to run
+ * it (a->probe then keeps its key, for a success to record).  With
+ * --explain, says which and why.
+ */
+static int
+up_to_date(struct attempt *a, const struct attempt_ctx *ctx,
+    const struct cmdspec *c, int *rc)
+{
+	const struct step *s = &ctx->g->s[a->step];
+	struct cache *k = ctx->cache;
+	char *text = NULL, *why = NULL, *from, name[300];
+	size_t len = 0;
+	int got, out = 0;
+
+	if (k == NULL)
+		return 0;
+	if (!cache_wanted(ctx->g, a->step)) {
+		if (k->explain)
+			a->explain = xasprintf("%s: runs: %s", s->id,
+			    s->cache == 1 ? "\"cache\": false" :
+			    "no inputs or outputs declared");
+		return 0;
+	}
+	if (s->kind != CMD_TRANSFORM && a->has_input == 1) {
+		(void)snprintf(name, sizeof(name), "%s/input.json", s->id);
+		if ((text = rundir_read(ctx->x->rd->sdfd, name, &len)) ==
+		    NULL)
+			return 0;	/* it fails as it starts */
+	} else if (s->kind != CMD_TRANSFORM) {
+		text = xstrdup(a->has_input == 2 ? "{}" : "null");
+		len = strlen(text);
+	}
+	a->probe = xcalloc(1, sizeof(*a->probe));
+	got = cache_probe(k, ctx->x, a->step, c, text, len, a->probe);
+	free(text);
+	from = got && a->probe->hit->run != NULL ?
+	    xstrdup(a->probe->hit->run) : NULL;
+	if (got && (out = cache_restore(k, ctx->x, a->probe, &why)) == -1) {
+		got = out = 0;
+		free(a->probe->why);
+		a->probe->why = why;
+	}
+	if (k->explain)
+		a->explain = xasprintf("%s: %s%s", s->id, got ? "up to date" :
+		    "runs: ", got ? "" : a->probe->why);
+	if (got) {
+		why = from != NULL ? xasprintf("up to date (run %s)", from) :
+		    xstrdup("up to date");
+		*rc = done(a, ST_CACHED, -1, 0, why, out);
+		free(why);
+	}
+	free(from);
+	return got;
+}
+
 int
 attempt_begin(struct attempt *a, const struct attempt_ctx *ctx,
     uint32_t step, int64_t now)
@@ -403,6 +467,15 @@ attempt_begin(struct attempt *a, const struct attempt_ctx *ctx,
 	attempt_init(a, a->tag);
 	a->step = step;
 	a->timer = s->timeout > 0 ? now + ms_of(s->timeout) : 0;
+	if (tr && ctx->cache != NULL && exec_literal(ctx->x, step, &c,
+	    &err) == 0) {
+		has = up_to_date(a, ctx, &c, &rc);
+		cmdspec_release(&c);
+		if (has)
+			return rc;
+	}
+	free(err);
+	err = NULL;
 	if (tr || exec_needs_prep(ctx->g, step)) {
 		if (fork_eval(a, ctx, tr ? EVAL_TRANSFORM : EVAL_PREP) == -1) {
 			err = xasprintf("fork: %s", strerror(errno));
@@ -434,7 +507,8 @@ attempt_begin(struct attempt *a, const struct attempt_ctx *ctx,
 		free(err);
 		return rc;
 	}
-	rc = start_cmd(a, ctx, &c);
+	if (!up_to_date(a, ctx, &c, &rc))
+		rc = start_cmd(a, ctx, &c);
 	cmdspec_release(&c);
 	return rc;
 }
@@ -479,7 +553,8 @@ eval_exit(struct attempt *a, const struct attempt_ctx *ctx, int ws,
 		    1 : g->s[a->step].input < 0 && g->need_off[a->step] !=
 		    g->need_off[a->step + 1] ? 2 : 0;
 		a->pid = 0;
-		rc = start_cmd(a, ctx, &er.cmd);
+		if (!up_to_date(a, ctx, &er.cmd, &rc))
+			rc = start_cmd(a, ctx, &er.cmd);
 	} else
 		rc = done(a, ST_SUCCEEDED, a->state == AT_CHECKING ? 0 : -1, 0,
 		    NULL, er.output);

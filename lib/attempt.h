@@ -6,6 +6,8 @@
 
 #include "capture.h"
 
+struct cache;
+struct cache_probe;
 struct capset;
 struct dag;
 struct diag;
@@ -61,6 +63,7 @@ struct attempt_ctx {
 	int			 empty;		/* sealed memfd holding {} */
 	const char		*empty_path;	/* /proc/<pid>/fd/<empty> */
 	struct diag		*news;		/* what the user should hear */
+	struct cache		*cache;		/* NULL: none (dag-step) */
 };
 
 struct attempt {
@@ -75,6 +78,10 @@ struct attempt {
 	int64_t		 timer;		/* next deadline, mono ms, 0 none */
 	struct capture	 cap;
 	struct attempt_result res;
+	struct cache_probe *probe;	/* the cache's key of this attempt,
+					   for a success to record */
+	char		*explain;	/* --explain's line, for the runner
+					   to print (malloc'd) */
 };
 
 /* The attempt in slot tag is free. */

@@ -26,6 +26,8 @@ struct step_tmpl {
 	struct tmpl	*argv;		/* one per argv item; n == 0: none */
 	struct tmpl	*env;		/* one per effective env entry */
 	struct tmpl	*launcher;	/* one per launcher prefix item */
+	struct tmpl	*inputs;	/* one per inputs item, or NULL */
+	struct tmpl	*outputs;	/* one per outputs item, or NULL */
 };
 
 /*
@@ -41,10 +43,12 @@ struct step {
 	uint32_t	 env;		/* step env object or JNONE */
 	uint32_t	 cwd;		/* string node or JNONE */
 	uint32_t	 launcher;	/* "slurm" or argv prefix node, JNONE */
+	uint32_t	 inputs, outputs;	/* arrays of paths, or JNONE */
 	uint32_t	 max_output;	/* bytes, 0: the default (16 MiB) */
 	uint8_t		 kind;		/* enum cmd_kind */
 	uint8_t		 output;	/* enum out_mode */
 	uint8_t		 final;		/* named in "finally" */
+	uint8_t		 cache;		/* "cache": 0 unset, 1 false, 2 true */
 	struct sched_step pol;		/* trigger, pool, retry: sched.h */
 	double		 timeout;	/* 0: none */
 	double		 kill_grace;

@@ -47,6 +47,8 @@ cmdspec_release(struct cmdspec *c)
 	size_t i;
 
 	argv_free(c->argv);
+	argv_free(c->inputs);
+	argv_free(c->outputs);
 	for (i = 0; i < c->nenv; i++) {
 		free(c->envk[i]);
 		free(c->envv[i]);
@@ -102,6 +104,7 @@ slurm_prefix(const struct execctx *x, uint32_t i, struct cmdspec *c,
 	free(cwd);
 	free(c->argv);
 	c->argv = v;
+	c->nlaunch = n;
 	c->shell = 0;
 	return 0;
 }
@@ -134,6 +137,7 @@ add_launcher(const struct execctx *x, uint32_t i, jv ctx, struct cmdspec *c,
 		v[n + k] = c->argv[k];
 	free(c->argv);
 	c->argv = v;
+	c->nlaunch = n;
 	c->shell = 0;	/* argv[0] is the launcher now: a PATH search */
 	return 0;
 }
@@ -170,6 +174,24 @@ render(const struct execctx *x, uint32_t v, const struct tmpl *t, jv ctx,
 		return NULL;
 	}
 	return strbuf_detach(&sb, NULL);
+}
+
+/* The strings of array node arr, rendered: NULL-terminated, or NULL. */
+static char **
+render_paths(const struct execctx *x, uint32_t arr, const struct tmpl *t,
+    jv ctx, char **err)
+{
+	const struct jdoc *j = &x->g->doc;
+	char **v = xcalloc(j->n[arr].len + 1, sizeof(*v));
+	uint32_t e, n;
+
+	for (e = arr + 1, n = 0; e < j->n[arr].end; e = j->n[e].end, n++)
+		if ((v[n] = render(x, e, t != NULL ? &t[n] : NULL, ctx, 0,
+		    err)) == NULL) {
+			argv_free(v);
+			return NULL;
+		}
+	return v;
 }
 
 /*
@@ -216,6 +238,14 @@ assemble(const struct execctx *x, uint32_t i, jv ctx, struct cmdspec *c,
 	if (s->cwd != JNONE && (c->cwd = render(x, s->cwd, tp != NULL ?
 	    tp->cwd : NULL, ctx, 0, err)) == NULL)
 		return -1;
+	if (s->inputs != JNONE && (c->inputs = render_paths(x, s->inputs,
+	    tp != NULL ? tp->inputs : NULL, ctx, err)) == NULL)
+		return -1;
+	if (s->outputs != JNONE && (c->outputs = render_paths(x, s->outputs,
+	    tp != NULL ? tp->outputs : NULL, ctx, err)) == NULL)
+		return -1;
+	if (s->kind == CMD_TRANSFORM)
+		return 0;
 	if (s->kind == CMD_ARGV) {
 		c->argv = xcalloc(j->n[s->cmd].len + 1, sizeof(*c->argv));
 		for (e = s->cmd + 1, n = 0; e < j->n[s->cmd].end;
@@ -388,6 +418,12 @@ exec_default_input(const struct execctx *x, uint32_t i, int *has,
 	strbuf_release(&sb);
 	*has = rc == 0;
 	return rc;
+}
+
+char *
+exec_need_output(const struct execctx *x, uint32_t n, size_t *len, char **err)
+{
+	return read_output(x, n, NULL, len, err);
 }
 
 /* Step i's output, null if none, or jv_invalid_with_msg (see read_output). */
@@ -608,6 +644,37 @@ fail_sys_errno(int fd, const char *what)
 	fail_sys(fd, msg);
 }
 
+/* ,"name":[...] of a NULL-terminated list, nothing for NULL. */
+static void
+emit_strs(struct strbuf *sb, const char *name, char *const *v)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	strbuf_addf(sb, ",\"%s\":[", name);
+	for (i = 0; v[i] != NULL; i++) {
+		strbuf_adds(sb, i ? "," : "");
+		strbuf_add_json_str(sb, v[i], strlen(v[i]));
+	}
+	strbuf_addc(sb, ']');
+}
+
+/* The strings of array node a of d: NULL-terminated, or NULL. */
+static char **
+parse_strs(const struct jdoc *d, uint32_t o, const char *name)
+{
+	uint32_t a = jdoc_get(d, o, name), e, n = 0;
+	char **v;
+
+	if (a == JNONE || d->n[a].kind != J_ARR)
+		return NULL;
+	v = xcalloc(d->n[a].len + 1, sizeof(*v));
+	for (e = a + 1; e < d->n[a].end; e = d->n[e].end)
+		v[n++] = jdoc_strdup(d, e, NULL);
+	return v;
+}
+
 static void
 emit_cmd(const struct cmdspec *c, struct strbuf *sb)
 {
@@ -632,6 +699,9 @@ emit_cmd(const struct cmdspec *c, struct strbuf *sb)
 		strbuf_add_json_str(sb, c->cwd, strlen(c->cwd));
 	else
 		strbuf_adds(sb, "null");
+	strbuf_addf(sb, ",\"nlaunch\":%zu", c->nlaunch);
+	emit_strs(sb, "inputs", c->inputs);
+	emit_strs(sb, "outputs", c->outputs);
 	strbuf_addc(sb, '}');
 }
 
@@ -915,6 +985,11 @@ exec_parse_result(const char *text, size_t len, struct exec_result *r)
 			for (e = k + 1; e < d.n[k].end; e = d.n[e].end)
 				env_add(c, jdoc_strdup(&d, e + 1, NULL),
 				    jdoc_strdup(&d, e + 2, NULL));
+		k = jdoc_get(&d, v, "nlaunch");
+		if (k != JNONE && d.n[k].kind == J_NUM)
+			c->nlaunch = (size_t)jdoc_num(&d, k);
+		c->inputs = parse_strs(&d, v, "inputs");
+		c->outputs = parse_strs(&d, v, "outputs");
 	}
 	rc = 0;
 out:

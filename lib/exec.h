@@ -19,6 +19,10 @@ struct cmdspec {
 	char	**envk, **envv;	/* extra variables, in order */
 	size_t	  nenv;
 	char	 *cwd;		/* NULL: dag-run's own */
+	size_t	  nlaunch;	/* argv's first items: the launcher's */
+	char	**inputs;	/* "inputs" rendered, NULL-terminated, or
+				   NULL when the step has none */
+	char	**outputs;	/* "outputs" the same */
 };
 
 /*
@@ -65,6 +69,14 @@ int	 exec_literal(const struct execctx *, uint32_t i, struct cmdspec *,
  * unreadable or not JSON: a system error, and the step must not start.
  */
 int	 exec_default_input(const struct execctx *, uint32_t i, int *has,
+	    char **err);
+
+/*
+ * The text of step n's output.json, which the journal says it has,
+ * checked to be JSON: malloc'd (*len bytes), or NULL with *err (malloc'd)
+ * when it is missing or damaged.
+ */
+char	*exec_need_output(const struct execctx *, uint32_t n, size_t *len,
 	    char **err);
 
 enum eval_mode { EVAL_PREP, EVAL_POST, EVAL_TRANSFORM };

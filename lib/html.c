@@ -77,6 +77,7 @@ static const struct {
 	{ "#9ca3af", "#1f2937" },	/* skipped */
 	{ "#f97316", "#ffffff" },	/* upstream_failed */
 	{ "#ea580c", "#ffffff" },	/* cancelled */
+	{ "#86efac", "#14532d" },	/* cached */
 };
 
 static const char *const run_col[RUN__N] = {

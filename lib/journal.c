@@ -373,6 +373,21 @@ journal_step_skipped(struct journal *j, const char *id,
 }
 
 void
+journal_step_cached(struct journal *j, const char *id, const struct sstate *s)
+{
+	struct strbuf *sb = step_line(j, "step_cached", id);
+
+	strbuf_adds(sb, ",\"status\":\"cached\"");
+	if (s->has_output)
+		strbuf_adds(sb, ",\"output\":true");
+	if (s->reason != NULL) {
+		strbuf_adds(sb, ",\"reason\":");
+		strbuf_add_json_str(sb, s->reason, strlen(s->reason));
+	}
+	(void)journal_end(j);
+}
+
+void
 journal_step_retry(struct journal *j, const char *id, uint32_t attempt,
     double delay)
 {
@@ -556,6 +571,13 @@ apply_step(const struct jdoc *d, uint32_t o, const char *ev,
 		s->status = st >= 0 ? (uint8_t)st : ST_SKIPPED;
 		s->finished = ts;
 		free(s->reason);
+		s->reason = get_str(d, o, "reason");
+	} else if (strcmp(ev, "step_cached") == 0) {
+		state_clear(s);
+		s->status = ST_CACHED;
+		s->started = s->finished = ts;
+		s->has_output = jdoc_get(d, o, "output") != JNONE &&
+		    d->n[jdoc_get(d, o, "output")].kind == J_TRUE;
 		s->reason = get_str(d, o, "reason");
 	} else if (strcmp(ev, "step_reset") == 0) {
 		/* --resume or dag-step: the step will run again. */

@@ -70,6 +70,10 @@ void	 journal_step_finished(struct journal *, const char *id,
 	    const struct sstate *, int status, double secs, int retry);
 void	 journal_step_skipped(struct journal *, const char *id,
 	    const struct sstate *);
+/* An up-to-date step: not run; its output (if any) is the one recorded
+ * when it last ran (s->reason says which run). */
+void	 journal_step_cached(struct journal *, const char *id,
+	    const struct sstate *);
 void	 journal_step_retry(struct journal *, const char *id,
 	    uint32_t attempt, double delay);
 void	 journal_step_reset(struct journal *, const char *id);

@@ -41,14 +41,16 @@ static const char *const top_keys[] = { "name", "description", "params",
 static const char *const step_keys[] = { "id", "run", "argv", "transform",
     "needs", "trigger", "when", "input", "output", "check", "env", "cwd",
     "timeout", "kill_grace", "retry", "pool", "allow_failure",
-    "description", "launcher", "max_output", NULL };
+    "description", "launcher", "max_output", "inputs", "outputs", "cache",
+    NULL };
 static const char *const retry_keys[] = { "attempts", "delay", "factor",
     "max_delay", "jitter", "exit_codes", "max_duration", NULL };
 
 enum field {
 	F_ID, F_RUN, F_ARGV, F_TRANSFORM, F_NEEDS, F_TRIGGER, F_WHEN, F_INPUT,
 	F_OUTPUT, F_CHECK, F_ENV, F_CWD, F_TIMEOUT, F_KILL_GRACE, F_RETRY,
-	F_POOL, F_ALLOW_FAILURE, F_DESCRIPTION, F_LAUNCHER, F_MAX_OUTPUT
+	F_POOL, F_ALLOW_FAILURE, F_DESCRIPTION, F_LAUNCHER, F_MAX_OUTPUT,
+	F_INPUTS, F_OUTPUTS, F_CACHE
 };
 
 struct loader {
@@ -77,6 +79,7 @@ struct late {
 static const char *
 path_of(char *buf, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+static int check_paths(struct loader *, uint32_t, const char *, int);
 static void check_launcher(struct loader *, uint32_t, const char *,
     struct step *);
 
@@ -542,6 +545,19 @@ check_fields(struct loader *L, uint32_t obj, const char *base, struct step *s,
 				s->max_output = (uint32_t)x;
 			break;
 		}
+		case F_INPUTS:
+		case F_OUTPUTS:
+			if (check_paths(L, v, path, f == F_OUTPUTS) == 0) {
+				if (f == F_INPUTS)
+					s->inputs = v;
+				else
+					s->outputs = v;
+			}
+			break;
+		case F_CACHE:
+			if (want_kind(L, v, J_TRUE, path, "a boolean") == 0)
+				s->cache = j->n[v].kind == J_TRUE ? 2 : 1;
+			break;
 		}
 	}
 	if (!is_def && ncmd != 1)
@@ -551,6 +567,43 @@ check_fields(struct loader *L, uint32_t obj, const char *base, struct step *s,
 		    "more than one command: use exactly one of \"run\", "
 		    "\"argv\" or \"transform\"");
 	(void)idx;
+}
+
+/*
+ * "inputs" (paths and globs) or "outputs" (paths): an array of non-empty
+ * strings.  A glob that matches nothing is no error here: the files may
+ * come later.  Outputs are the paths a step makes, so no glob.
+ */
+static int
+check_paths(struct loader *L, uint32_t v, const char *path, int outputs)
+{
+	const struct jdoc *j = L->j;
+	char p2[320], *t;
+	uint32_t e;
+	int n = 0, rc = 0;
+
+	if (want_kind(L, v, J_ARR, path, "an array of paths") == -1)
+		return -1;
+	for (e = v + 1; e < j->n[v].end; e = j->n[e].end, n++) {
+		(void)snprintf(p2, sizeof(p2), "%s[%d]", path, n);
+		if (want_kind(L, e, J_STR, p2, "a string (a path)") == -1) {
+			rc = -1;
+			continue;
+		}
+		t = jdoc_strdup(j, e, NULL);
+		if (*t == '\0') {
+			diag_add(L->d, DIAG_ERROR, p2, "empty path");
+			rc = -1;
+		} else if (outputs && strpbrk(t, "*?[") != NULL &&
+		    strstr(t, "{{") == NULL) {
+			diag_add(L->d, DIAG_ERROR, p2, "\"%.100s\" is a glob: "
+			    "outputs are the paths a step makes (globs go "
+			    "in \"inputs\")", t);
+			rc = -1;
+		}
+		free(t);
+	}
+	return rc;
 }
 
 /* "slurm", or an argv prefix such as ["srun", "--quiet", "--"]. */
@@ -773,6 +826,7 @@ step_init(struct step *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->cmd = s->env = s->env_def = s->cwd = s->launcher = JNONE;
+	s->inputs = s->outputs = JNONE;
 	s->pol.pool = -1;
 	s->pol.attempts = 1;
 	s->kill_grace = 5;
@@ -1038,8 +1092,20 @@ check_exprs(struct loader *L, uint32_t i, uint32_t *stamp, uint32_t *mark)
 			scan_tmpl_refs(&r, tp.cwd, path, 1);
 	}
 	tp.env = env_tmpls(L, &r, s, i);
+	if (s->inputs != JNONE)
+		tp.inputs = array_tmpls(L, &r, s->inputs, "inputs", i);
+	if (s->outputs != JNONE)
+		tp.outputs = array_tmpls(L, &r, s->outputs, "outputs", i);
+	/* A transform's files are hashed before its evaluator runs. */
+	if (s->kind == CMD_TRANSFORM && (tp.inputs != NULL ||
+	    tp.outputs != NULL))
+		diag_add(L->d, DIAG_ERROR, path_of(path, sizeof(path),
+		    "steps[%u].%s", i, tp.inputs != NULL ? "inputs" :
+		    "outputs"), "a transform's files cannot have templates "
+		    "(write the paths, or use a run step)");
 	if (tp.run != NULL || tp.argv != NULL || tp.launcher != NULL ||
-	    tp.cwd != NULL || tp.env != NULL) {
+	    tp.cwd != NULL || tp.env != NULL || tp.inputs != NULL ||
+	    tp.outputs != NULL) {
 		s->tp = xmalloc(sizeof(*s->tp));
 		*s->tp = tp;
 	}
@@ -1515,6 +1581,14 @@ dag_free(struct dag *g)
 				for (k = 0; k < n; k++)
 					tmpl_release(&s->tp->launcher[k]);
 			}
+			if (s->tp->inputs != NULL)
+				for (k = 0; k < g->doc.n[s->inputs].len; k++)
+					tmpl_release(&s->tp->inputs[k]);
+			if (s->tp->outputs != NULL)
+				for (k = 0; k < g->doc.n[s->outputs].len; k++)
+					tmpl_release(&s->tp->outputs[k]);
+			free(s->tp->inputs);
+			free(s->tp->outputs);
 			free(s->tp->argv);
 			free(s->tp->env);
 			free(s->tp->launcher);

@@ -46,9 +46,10 @@ progress_step(struct progress *p, const char *id, int st, uint32_t attempt,
 {
 	static const char *const word[] = { "pending", "running", "retry",
 	    "ok", "FAILED", "TIMEOUT", "skipped", "upstream_failed",
-	    "cancelled" };
+	    "cancelled", "cached" };
 	static const char *const col[] = { "", "", "\033[33m", "\033[32m",
-	    "\033[31m", "\033[31m", "\033[2m", "\033[33m", "\033[33m" };
+	    "\033[31m", "\033[31m", "\033[2m", "\033[33m", "\033[33m",
+	    "\033[32m" };
 	char d[32];
 
 	if (st != ST_RETRY_WAIT)
@@ -62,9 +63,16 @@ progress_step(struct progress *p, const char *id, int st, uint32_t attempt,
 	    d);
 	if (st == ST_RETRY_WAIT)
 		fprintf(stderr, " (attempt %u)", attempt);
-	if (reason != NULL && st != ST_SUCCEEDED)
+	if (reason != NULL && st != ST_SUCCEEDED && st != ST_CACHED)
 		fprintf(stderr, ": %s", reason);
 	fputc('\n', stderr);
+}
+
+void
+progress_explain(struct progress *p, const char *line)
+{
+	clear_line(p);
+	fprintf(stderr, "%s\n", line);
 }
 
 void

@@ -28,6 +28,9 @@ void	progress_init(struct progress *, uint32_t total, int quiet);
 /* A step reached status st (enum step_status) after secs. */
 void	progress_step(struct progress *, const char *id, int st,
 	    uint32_t attempt, double secs, const char *reason);
+/* --explain: one line, "id: up to date" or "id: runs: why", even with
+ * -q (it was asked for). */
+void	progress_explain(struct progress *, const char *line);
 /* Prints the last lines of a failed attempt's stderr. */
 void	progress_tail(struct progress *, int sdfd, const char *id,
 	    uint32_t attempt);

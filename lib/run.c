@@ -493,6 +493,7 @@ dry_run(struct runctx *c)
 	for (k = 0; k < c->g->n; k++) {
 		v = c->g->order[k];
 		if (c->rs.s[v].selected && c->rs.s[v].status != ST_SUCCEEDED &&
+		    c->rs.s[v].status != ST_CACHED &&
 		    c->rs.s[v].status != ST_SKIPPED)
 			run_describe(c, v);
 	}
@@ -613,6 +614,29 @@ ncpu(void)
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 	return n > 0 ? (unsigned)n : 1;
+}
+
+/* The incremental cache, --explain and --force: EXIT_OK or EXIT_USAGE. */
+static int
+open_cache(struct runctx *c, const struct run_opts *o, const char *runs)
+{
+	int64_t i;
+	int k;
+
+	(void)cache_open(&c->cache, runs, c->g, &c->news);
+	c->cache.explain = o->explain;
+	c->cache.force_all = o->force_all;
+	if (o->nforce > 0)
+		c->cache.force = xcalloc(c->g->n + 1, 1);
+	for (k = 0; k < o->nforce; k++) {
+		if ((i = dag_find(c->g, o->force[k], strlen(o->force[k]))) <
+		    0) {
+			run_say(0, "--force=%s: no such step", o->force[k]);
+			return EXIT_USAGE;
+		}
+		c->cache.force[i] = 1;
+	}
+	return EXIT_OK;
 }
 
 /* Everything but the run directory: DAG, journal, params, targets, plan. */
@@ -782,7 +806,8 @@ run_main(const struct run_opts *o)
 		return EXIT_USAGE;
 	}
 	runctx_init(&c);
-	if ((rc = set_up(&c, o, runs)) != EXIT_OK)
+	if ((rc = set_up(&c, o, runs)) != EXIT_OK || (!o->prepare &&
+	    (rc = open_cache(&c, o, runs)) != EXIT_OK))
 		goto out;
 	if (o->dry_run) {
 		dry_run(&c);

@@ -31,6 +31,15 @@ struct run_opts {
 	char		**params;	/* "key=value", "key:=json" */
 	int		 nparams;
 	const char	*params_file;	/* --params */
+	int		 explain;	/* --explain */
+	int		 force_all;	/* --force */
+	char		**force;	/* --force=ID,... */
+	int		 nforce;
+	char		**rerun;	/* --rerun ID (with --resume) */
+	int		 nrerun;
+	int		 downstream;	/* --downstream */
+	int		 edited;	/* --resume RUN FILE: input is the
+					   edited DAG */
 };
 
 /* dag-run: returns the exit status of SPEC section 6. */

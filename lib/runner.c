@@ -55,6 +55,7 @@ runctx_init(struct runctx *c)
 	c->rd.dfd = c->rd.sdfd = c->rd.lockfd = -1;
 	c->jr.fd = c->jr.mirror = -1;
 	c->x.params = jv_invalid();
+	c->cache.dfd = c->cache.logfd = -1;
 	diag_init(&c->news, NULL);
 }
 
@@ -62,6 +63,7 @@ void
 runctx_release(struct runctx *c)
 {
 	journal_close(&c->jr);
+	cache_close(&c->cache);
 	plan_release(&c->plan);
 	jv_free(c->x.params);
 	free(c->x.checked);
@@ -130,7 +132,11 @@ runctx_record(struct runctx *c, const struct sched_action *a, double secs)
 		ss->finished = wall;
 		ss->duration = ss->started ? (double)(wall - ss->started) /
 		    1000 : 0;
-		journal_step_finished(&c->jr, id, ss, a->status, secs, 0);
+		if (a->status == ST_CACHED)
+			journal_step_cached(&c->jr, id, ss);
+		else
+			journal_step_finished(&c->jr, id, ss, a->status, secs,
+			    0);
 		progress_step(&c->pg, id, a->status, ss->attempts, secs,
 		    ss->reason);
 		if (fails_run(ss, a->status))
@@ -246,7 +252,8 @@ runner_init(struct runner *r, struct runctx *c, const struct runner_opts *o)
 		r->slot_of[k] = NO_SLOT;
 	r->t_attempt = xcalloc(n + 1, sizeof(*r->t_attempt));
 	r->ac = (struct attempt_ctx){ c->g, &c->x, &r->ps, &r->cs, &r->base,
-	    r->run_env, r->empty, r->empty_path, &c->news };
+	    r->run_env, r->empty, r->empty_path, &c->news,
+	    c->cache.on ? &c->cache : NULL };
 	runctx_graph(c, r->slots, o->declaration_order, &sg);
 	sched_init(&r->sc, &sg, c->rs.s);
 	r->sc.no_handlers = (uint8_t)(o->no_handlers != 0);
@@ -351,6 +358,11 @@ after(struct runner *r, struct attempt *a, int news, int64_t timer,
 	struct runctx *c = r->c;
 	struct sstate *ss;
 
+	if (a->explain != NULL) {
+		progress_explain(&c->pg, a->explain);
+		free(a->explain);
+		a->explain = NULL;
+	}
 	if (news == AN_DONE) {
 		ended(r, a, now);
 		return;
@@ -419,6 +431,9 @@ ended(struct runner *r, struct attempt *a, int64_t now)
 		/* The machine's fault: no retry, nothing new. */
 		if (res->syserr)
 			syserr(r);
+		if (res->status == ST_SUCCEEDED && a->probe != NULL)
+			cache_record(&r->c->cache, &r->c->x, a->probe,
+			    res->output, &r->c->news);
 		sched_finished(&r->sc, i, res->status, res->exit_code, now);
 	}
 	attempt_release(a);

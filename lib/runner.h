@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "attempt.h"
+#include "cache.h"
 #include "capture.h"
 #include "diag.h"
 #include "exec.h"
@@ -30,6 +31,7 @@ struct runctx {
 	struct execctx		 x;
 	struct plan		 plan;
 	struct progress		 pg;
+	struct cache		 cache;	/* dag-run's; off for dag-step */
 	struct diag		 news;	/* for run.c or step.c to print */
 };
 

@@ -107,7 +107,8 @@ sched_reset(struct sched *s, uint32_t i, int all)
 	struct sstate *ss = &s->ss[i];
 
 	if (!ss->selected || ss->status == ST_PENDING || (!all &&
-	    (ss->status == ST_SUCCEEDED || ss->status == ST_SKIPPED)))
+	    (ss->status == ST_SUCCEEDED || ss->status == ST_CACHED ||
+	    ss->status == ST_SKIPPED)))
 		return;
 	ss->status = ST_PENDING;
 	ss->allowed = 0;
@@ -141,7 +142,7 @@ sched_resume(struct sched *s)
 static void
 count_need(struct sched_node *d, const struct sstate *k)
 {
-	if (k->status == ST_SUCCEEDED || k->allowed)
+	if (k->status == ST_SUCCEEDED || k->status == ST_CACHED || k->allowed)
 		d->nok++;
 	else if (k->status == ST_SKIPPED)
 		d->nskip++;
@@ -580,6 +581,8 @@ sched_finished(struct sched *s, uint32_t i, int st, int code, int64_t now)
 	int64_t ms;
 
 	release(s, i);
+	if (st == ST_CACHED)
+		s->ss[i].attempts--;	/* it did not run */
 	if (want_retry(s, i, st, code, now, &ms)) {
 		s->ss[i].status = ST_RETRY_WAIT;
 		v->wait_st = (uint8_t)st;

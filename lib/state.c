@@ -15,7 +15,7 @@
 
 const char *const step_status_names[] = { "pending", "running",
     "retry_wait", "succeeded", "failed", "timed_out", "skipped",
-    "upstream_failed", "cancelled", NULL };
+    "upstream_failed", "cancelled", "cached", NULL };
 const char *const run_status_names[] = { "running", "succeeded", "failed",
     "timed_out", "cancelled", "interrupted", NULL };
 

@@ -350,6 +350,7 @@ print_gantt(const struct view *v)
 		const struct sstate *s = &rs->s[idx[i]];
 		int64_t e = s->finished ? s->finished : t1;
 		char c = s->status == ST_SUCCEEDED ? '#' : s->status ==
+		    ST_CACHED ? '=' : s->status ==
 		    ST_RUNNING ? '>' : 'x';
 
 		a = (unsigned)((s->started - t0) * bar / (t1 - t0));

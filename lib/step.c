@@ -289,6 +289,7 @@ step_exit(const struct runner *r, const struct sstate *s)
 		return EXIT_SYSERR;
 	switch (s->status) {
 	case ST_SUCCEEDED:
+	case ST_CACHED:
 	case ST_SKIPPED:
 		return EXIT_OK;
 	case ST_TIMED_OUT:

@@ -1,0 +1,50 @@
+#ifndef CACHEINT_H
+#define CACHEINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cache;
+struct cache_entry;
+struct cache_file;
+struct dag;
+struct diag;
+
+/* What the cache's parts share (cache.c, cachelog.c, filehash.c). */
+
+/* filehash.c: files of input patterns, and their hashes. */
+struct cache_flist {
+	char	**name, **full;		/* as the step names it; to open */
+	size_t	  n, cap;
+};
+
+int64_t	 cache_now_ns(void);
+/* name relative to cwd (NULL: ours), malloc'd. */
+char	*cache_full_path(const char *cwd, const char *name);
+/* The files patterns match, relative to cwd: globs expanded, directories
+ * walked; names as the step would write them.  Unsorted. */
+void	 cache_expand(const char *cwd, char *const *pat, struct cache_flist *);
+/*
+ * The stat tuple and hash of the file at full into f (f->path is the
+ * caller's), the hash taken from old when its tuple holds and it was
+ * hashed well after the file last changed.  0 (from old), 1 (read), or
+ * -1 with errno.
+ */
+int	 cache_hash_file(const char *full, struct cache_file *f,
+	    const struct cache_file *old);
+void	 cache_files_free(struct cache_file *, uint32_t n);
+/* The file named name in f[0..n), sorted by path; NULL if none. */
+const struct cache_file *cache_find_file(const struct cache_file *f,
+	    uint32_t n, const char *name);
+
+/* cachelog.c: the log. */
+void	 cache_hex(const uint8_t h[16], char out[33]);
+int	 cache_unhex(const char *s, size_t n, uint8_t h[16]);
+void	 cache_entry_free(struct cache_entry *);
+/* Appends e to the log (a failure is said once in d, if not NULL). */
+void	 cachelog_append(struct cache *, const struct cache_entry *e,
+	    struct diag *d);
+/* Reads the log into k->e (k->n steps of g), compacting it if stale. */
+void	 cachelog_load(struct cache *, const struct dag *g, struct diag *d);
+
+#endif

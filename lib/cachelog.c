@@ -1,0 +1,358 @@
+/*
+ * The cache's log: entries as lines (JSON, a space, the XXH3-128 of the
+ * JSON in hex), appended with one write(2) each, read back keeping the
+ * last good line of each step, and rewritten when mostly stale.
+ * Interface: cacheint.h.
+ */
+#include "compat.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
+#include "cache.h"
+#include "cacheint.h"
+#include "dag.h"
+#include "diag.h"
+#include "jdoc.h"
+#include "journal.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+#define CHUNK		65536
+
+static const uint8_t zero16[16];
+
+void
+cache_hex(const uint8_t h[16], char out[33])
+{
+	static const char d[] = "0123456789abcdef";
+	int k;
+
+	for (k = 0; k < 16; k++) {
+		out[2 * k] = d[h[k] >> 4];
+		out[2 * k + 1] = d[h[k] & 15];
+	}
+	out[32] = '\0';
+}
+
+int
+cache_unhex(const char *s, size_t n, uint8_t h[16])
+{
+	int k, a, b;
+
+	if (n != 32)
+		return -1;
+	for (k = 0; k < 16; k++) {
+		a = s[2 * k];
+		b = s[2 * k + 1];
+		a = a >= '0' && a <= '9' ? a - '0' : a >= 'a' && a <= 'f' ?
+		    a - 'a' + 10 : -1;
+		b = b >= '0' && b <= '9' ? b - '0' : b >= 'a' && b <= 'f' ?
+		    b - 'a' + 10 : -1;
+		if (a < 0 || b < 0)
+			return -1;
+		h[k] = (uint8_t)(a << 4 | b);
+	}
+	return 0;
+}
+
+/* -- the log ---------------------------------------------------------- */
+
+void
+cache_entry_free(struct cache_entry *e)
+{
+	uint32_t k;
+
+	if (e == NULL)
+		return;
+	free(e->step);
+	free(e->run);
+	cache_files_free(e->files, e->nfiles);
+	cache_files_free(e->outs, e->nouts);
+	for (k = 0; k < e->nneeds; k++)
+		free(e->need_id[k]);
+	free(e->need_id);
+	free(e->need_h);
+	free(e);
+}
+
+static int
+get_hash(const struct jdoc *d, uint32_t o, const char *k, uint8_t h[16])
+{
+	uint32_t v = jdoc_get(d, o, k);
+
+	if (v == JNONE || d->n[v].kind != J_STR)
+		return -1;
+	return cache_unhex(d->buf + d->n[v].off + 1, d->n[v].len - 2, h);
+}
+
+/* [["path","hash","size ino mtime ctime seen"], ...] into *f. */
+static int
+get_files(const struct jdoc *d, uint32_t o, const char *k,
+    struct cache_file **f, uint32_t *n)
+{
+	uint32_t a = jdoc_get(d, o, k), e, m = 0;
+	struct cache_file *v;
+	char *st;
+	int bad = 0;
+
+	*f = NULL;
+	*n = 0;
+	if (a == JNONE || d->n[a].kind != J_ARR)
+		return -1;
+	v = xcalloc(d->n[a].len + 1, sizeof(*v));
+	for (e = a + 1; e < d->n[a].end; e = d->n[e].end, m++) {
+		if (d->n[e].kind != J_ARR || d->n[e].len != 3 ||
+		    d->n[e + 1].kind != J_STR || d->n[e + 2].kind != J_STR ||
+		    d->n[e + 3].kind != J_STR) {
+			bad = 1;
+			break;
+		}
+		v[m].path = jdoc_strdup(d, e + 1, NULL);
+		if (jdoc_streq(d, e + 2, "-"))
+			v[m].missing = 1;
+		else if (cache_unhex(d->buf + d->n[e + 2].off + 1, d->n[e + 2].len -
+		    2, v[m].h) == -1)
+			bad = 1;
+		st = jdoc_strdup(d, e + 3, NULL);
+		if (sscanf(st, "%" SCNu64 " %" SCNu64 " %" SCNd64 " %" SCNd64
+		    " %" SCNd64, &v[m].size, &v[m].ino, &v[m].mtime,
+		    &v[m].ctime, &v[m].seen) != 5)
+			bad = 1;
+		free(st);
+	}
+	*f = v;
+	*n = d->n[a].len;
+	return bad ? -1 : 0;
+}
+
+/* One line of the log (its checksum checked) as an entry, or NULL. */
+static struct cache_entry *
+parse_line(const char *p, size_t len)
+{
+	struct cache_entry *e;
+	struct jdoc d;
+	struct diag dg;
+	uint32_t v, k, n = 0;
+	uint8_t sum[16];
+	XXH128_canonical_t c;
+	int bad = 0;
+
+	/* "JSON HASH": the hash of the JSON text, XXH3-128. */
+	if (len < 34 || p[len - 33] != ' ' || cache_unhex(p + len - 32, 32, sum) ==
+	    -1)
+		return NULL;
+	XXH128_canonicalFromHash(&c, XXH3_128bits(p, len - 33));
+	if (memcmp(c.digest, sum, 16) != 0)
+		return NULL;
+	diag_init(&dg, NULL);
+	if (jdoc_parse(&d, p, len - 33, &dg) == -1 || d.n[0].kind != J_OBJ) {
+		diag_release(&dg);
+		return NULL;
+	}
+	diag_release(&dg);
+	e = xcalloc(1, sizeof(*e));
+	if ((v = jdoc_get(&d, 0, "step")) == JNONE || d.n[v].kind != J_STR)
+		bad = 1;
+	else
+		e->step = jdoc_strdup(&d, v, NULL);
+	if ((v = jdoc_get(&d, 0, "run")) != JNONE && d.n[v].kind == J_STR)
+		e->run = jdoc_strdup(&d, v, NULL);
+	if ((v = jdoc_get(&d, 0, "at")) != JNONE && d.n[v].kind == J_NUM)
+		e->at = (int64_t)jdoc_num(&d, v);
+	bad |= get_hash(&d, 0, "key", e->key) == -1 ||
+	    get_hash(&d, 0, "def", e->def) == -1 ||
+	    get_hash(&d, 0, "cmd", e->cmd) == -1 ||
+	    get_hash(&d, 0, "env", e->env) == -1 ||
+	    get_hash(&d, 0, "in", e->in) == -1;
+	e->has_out = get_hash(&d, 0, "out", e->out) == 0;
+	bad |= get_files(&d, 0, "inputs", &e->files, &e->nfiles) == -1 ||
+	    get_files(&d, 0, "outputs", &e->outs, &e->nouts) == -1;
+	if ((v = jdoc_get(&d, 0, "needs")) != JNONE && d.n[v].kind == J_ARR) {
+		e->need_id = xcalloc(d.n[v].len + 1, sizeof(*e->need_id));
+		e->need_h = xcalloc(d.n[v].len + 1, sizeof(*e->need_h));
+		for (k = v + 1; k < d.n[v].end; k = d.n[k].end) {
+			if (d.n[k].kind != J_ARR || d.n[k].len != 2 ||
+			    d.n[k + 1].kind != J_STR) {
+				bad = 1;
+				break;
+			}
+			e->need_id[n] = jdoc_strdup(&d, k + 1, NULL);
+			if (d.n[k + 2].kind == J_STR)
+				(void)cache_unhex(d.buf + d.n[k + 2].off + 1,
+				    d.n[k + 2].len - 2, e->need_h[n]);
+			n++;
+		}
+		e->nneeds = n;
+	}
+	jdoc_release(&d);
+	if (bad) {
+		cache_entry_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+static void
+put_files(struct strbuf *sb, const char *k, const struct cache_file *f,
+    uint32_t n)
+{
+	char h[33];
+	uint32_t i;
+
+	strbuf_addf(sb, ",\"%s\":[", k);
+	for (i = 0; i < n; i++) {
+		strbuf_adds(sb, i ? ",[" : "[");
+		strbuf_add_json_str(sb, f[i].path, strlen(f[i].path));
+		cache_hex(f[i].h, h);
+		strbuf_addf(sb, ",\"%s\",\"%" PRIu64 " %" PRIu64 " %" PRId64
+		    " %" PRId64 " %" PRId64 "\"]", f[i].missing ? "-" : h,
+		    f[i].size, f[i].ino, f[i].mtime, f[i].ctime, f[i].seen);
+	}
+	strbuf_addc(sb, ']');
+}
+
+/* Appends entry e as one line, with one write(2). */
+void
+cachelog_append(struct cache *k, const struct cache_entry *e, struct diag *d)
+{
+	struct strbuf sb = STRBUF_INIT;
+	XXH128_canonical_t c;
+	char h[33];
+	uint32_t i;
+
+	strbuf_adds(&sb, "{\"step\":");
+	strbuf_add_json_str(&sb, e->step, strlen(e->step));
+	if (e->run != NULL) {
+		strbuf_adds(&sb, ",\"run\":");
+		strbuf_add_json_str(&sb, e->run, strlen(e->run));
+	}
+	strbuf_addf(&sb, ",\"at\":%" PRId64, e->at);
+	cache_hex(e->key, h);
+	strbuf_addf(&sb, ",\"key\":\"%s\"", h);
+	cache_hex(e->def, h);
+	strbuf_addf(&sb, ",\"def\":\"%s\"", h);
+	cache_hex(e->cmd, h);
+	strbuf_addf(&sb, ",\"cmd\":\"%s\"", h);
+	cache_hex(e->env, h);
+	strbuf_addf(&sb, ",\"env\":\"%s\"", h);
+	cache_hex(e->in, h);
+	strbuf_addf(&sb, ",\"in\":\"%s\"", h);
+	cache_hex(e->out, h);
+	strbuf_addf(&sb, e->has_out ? ",\"out\":\"%s\"" : ",\"out\":null", h);
+	strbuf_adds(&sb, ",\"needs\":[");
+	for (i = 0; i < e->nneeds; i++) {
+		strbuf_adds(&sb, i ? ",[" : "[");
+		strbuf_add_json_str(&sb, e->need_id[i], strlen(e->need_id[i]));
+		cache_hex(e->need_h[i], h);
+		if (memcmp(e->need_h[i], zero16, 16) == 0)
+			strbuf_adds(&sb, ",null]");
+		else
+			strbuf_addf(&sb, ",\"%s\"]", h);
+	}
+	strbuf_addc(&sb, ']');
+	put_files(&sb, "inputs", e->files, e->nfiles);
+	put_files(&sb, "outputs", e->outs, e->nouts);
+	strbuf_addc(&sb, '}');
+	XXH128_canonicalFromHash(&c, XXH3_128bits(sb.buf, sb.len));
+	cache_hex(c.digest, h);
+	strbuf_addf(&sb, " %s\n", h);
+	if (journal_write_all(k->logfd, sb.buf, sb.len) == -1 && !k->told) {
+		k->told = 1;
+		if (d != NULL)
+			diag_add(d, DIAG_WARNING, NULL, "warning: cache %s/log: "
+			    "%s (steps will run again next time)", k->dir,
+			    strerror(errno));
+	}
+	strbuf_release(&sb);
+}
+
+/*
+ * The log, when most of its lines are stale: the live entries, written to
+ * a new file renamed over it.  Entries of steps the DAG no longer has go.
+ * A dag-run appending to the old file meanwhile loses its lines: steps
+ * that run again next time, no harm.
+ */
+static void
+compact(struct cache *k, size_t lines, size_t live, struct diag *d)
+{
+	char tmp[64];
+	uint32_t i;
+	int fd, old = k->logfd;
+
+	if (lines < 1000 || lines < 4 * live)
+		return;
+	(void)snprintf(tmp, sizeof(tmp), "log.%ld.tmp", (long)getpid());
+	if ((fd = openat(k->dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_APPEND | O_CLOEXEC, 0644)) == -1)
+		return;
+	k->logfd = fd;
+	for (i = 0; i < k->n; i++)
+		if (k->e[i] != NULL)
+			cachelog_append(k, k->e[i], d);
+	if (k->told || renameat(k->dfd, tmp, k->dfd, "log") == -1) {
+		(void)unlinkat(k->dfd, tmp, 0);
+		close(fd);
+		k->logfd = old;
+		return;
+	}
+	close(old);
+}
+
+static char *
+read_fd(int fd, size_t *len)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char buf[CHUNK];
+	off_t off = 0;
+	ssize_t n;
+
+	while ((n = pread(fd, buf, sizeof(buf), off)) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		strbuf_add(&sb, buf, (size_t)n);
+		off += n;
+	}
+	return strbuf_detach(&sb, len);
+}
+
+/* The lines of the log into k->e: the last good one of each step. */
+void
+cachelog_load(struct cache *k, const struct dag *g, struct diag *d)
+{
+	size_t len, lines = 0, live = 0;
+	char *text = read_fd(k->logfd, &len), *p = text, *nl;
+	struct cache_entry *e;
+	int64_t i;
+
+	for (; p < text + len; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(text + len - p))) == NULL)
+			break;		/* a torn last line */
+		lines++;
+		if ((e = parse_line(p, (size_t)(nl - p))) == NULL)
+			continue;
+		if ((i = dag_find(g, e->step, strlen(e->step))) < 0) {
+			cache_entry_free(e);
+			continue;
+		}
+		live += k->e[i] == NULL;
+		cache_entry_free(k->e[i]);
+		k->e[i] = e;
+	}
+	free(text);
+	compact(k, lines, live, d);
+}

@@ -1,0 +1,239 @@
+/*
+ * The cache's files: input patterns expanded to files (globs, directories
+ * walked), and files hashed, or their hash taken from a record whose
+ * stat(2) tuple still holds.  Interface: cacheint.h.
+ */
+#include "compat.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
+#include "cache.h"
+#include "cacheint.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+/* A file changed less than this before it was hashed is read again. */
+#define RACY_NS		(100 * 1000000LL)
+/* Files hashed in one read(2). */
+#define CHUNK		65536
+
+int64_t
+cache_now_ns(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t
+ns_of(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+}
+
+/* Hashes the content of fd into h: 0, or -1 (errno). */
+static int
+hash_fd(int fd, uint8_t h[16])
+{
+	XXH3_state_t st;
+	char *buf = xmalloc(CHUNK);
+	ssize_t n;
+
+	(void)XXH3_128bits_reset(&st);
+	while ((n = read(fd, buf, CHUNK)) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			free(buf);
+			return -1;
+		}
+		(void)XXH3_128bits_update(&st, buf, (size_t)n);
+	}
+	free(buf);
+	XXH128_canonicalFromHash((XXH128_canonical_t *)(void *)h,
+	    XXH3_128bits_digest(&st));
+	return 0;
+}
+
+/*
+ * f->path's file at full: its stat tuple and hash, the hash taken from old
+ * (the same path's record) when the tuple is the same and old was hashed
+ * well after the file last changed.  0, 1 when it was read (a refresh is
+ * worth recording), -1 (errno) when it cannot be stat'ed or read.
+ */
+int
+cache_hash_file(const char *full, struct cache_file *f, const struct cache_file *old)
+{
+	struct stat sb;
+	int fd, e;
+
+	if (stat(full, &sb) == -1)
+		return -1;
+	f->size = (uint64_t)sb.st_size;
+	f->ino = (uint64_t)sb.st_ino;
+	f->mtime = ns_of(&sb.st_mtim);
+	f->ctime = ns_of(&sb.st_ctim);
+	if (old != NULL && !old->missing && old->size == f->size &&
+	    old->ino == f->ino && old->mtime == f->mtime &&
+	    old->ctime == f->ctime && f->ctime < old->seen - RACY_NS) {
+		memcpy(f->h, old->h, 16);
+		f->seen = old->seen;
+		return 0;
+	}
+	f->seen = cache_now_ns();
+	if ((fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		return -1;
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) || hash_fd(fd,
+	    f->h) == -1) {
+		e = S_ISREG(sb.st_mode) ? errno : EISDIR;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	close(fd);
+	return 1;
+}
+
+/* -- the input files -------------------------------------------------- */
+
+
+static void
+flist_add(struct cache_flist *l, char *name, char *full)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->name = xreallocarray(l->name, l->cap, sizeof(*l->name));
+		l->full = xreallocarray(l->full, l->cap, sizeof(*l->full));
+	}
+	l->name[l->n] = name;
+	l->full[l->n++] = full;
+}
+
+/* Every regular file under directory full (named name), recursively. */
+static void
+walk(struct cache_flist *l, const char *name, const char *full, int depth)
+{
+	DIR *d;
+	struct dirent *de;
+	struct stat sb;
+	char *n2, *f2;
+
+	if (depth > 64 || (d = opendir(full)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		n2 = xasprintf("%s/%s", name, de->d_name);
+		f2 = xasprintf("%s/%s", full, de->d_name);
+		if (stat(f2, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+			walk(l, n2, f2, depth + 1);
+			free(n2);
+			free(f2);
+		} else
+			flist_add(l, n2, f2);
+	}
+	closedir(d);
+}
+
+/* cwd with glob(3)'s special characters escaped, and a '/'; or "". */
+static char *
+glob_prefix(const char *cwd)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *p;
+
+	if (cwd == NULL)
+		return xstrdup("");
+	for (p = cwd; *p != '\0'; p++) {
+		if (strchr("*?[]\\", *p) != NULL)
+			strbuf_addc(&sb, '\\');
+		strbuf_addc(&sb, *p);
+	}
+	strbuf_addc(&sb, '/');
+	return strbuf_detach(&sb, NULL);
+}
+
+char *
+cache_full_path(const char *cwd, const char *name)
+{
+	return name[0] == '/' || cwd == NULL ? xstrdup(name) :
+	    xasprintf("%s/%s", cwd, name);
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct cache_file *)a)->path,
+	    ((const struct cache_file *)b)->path);
+}
+
+/* The files of patterns (relative to cwd), sorted by name, unique. */
+void
+cache_expand(const char *cwd, char *const *pat, struct cache_flist *l)
+{
+	char *pre = glob_prefix(cwd), *q;
+	size_t k, skip;
+	glob_t gl;
+	struct stat sb;
+
+	for (; pat != NULL && *pat != NULL; pat++) {
+		if (strpbrk(*pat, "*?[") == NULL) {
+			q = cache_full_path(cwd, *pat);
+			if (stat(q, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+				walk(l, *pat, q, 0);
+				free(q);
+			} else
+				flist_add(l, xstrdup(*pat), q);
+			continue;
+		}
+		q = (*pat)[0] == '/' ? xstrdup(*pat) : xasprintf("%s%s", pre,
+		    *pat);
+		skip = (*pat)[0] == '/' || cwd == NULL ? 0 : strlen(cwd) + 1;
+		memset(&gl, 0, sizeof(gl));
+		if (glob(q, 0, NULL, &gl) == 0)
+			for (k = 0; k < gl.gl_pathc; k++) {
+				const char *m = gl.gl_pathv[k];
+
+				if (stat(m, &sb) == 0 && S_ISDIR(sb.st_mode))
+					walk(l, m + skip, m, 0);
+				else
+					flist_add(l, xstrdup(m + skip),
+					    xstrdup(m));
+			}
+		globfree(&gl);
+		free(q);
+	}
+	free(pre);
+}
+
+void
+cache_files_free(struct cache_file *f, uint32_t n)
+{
+	uint32_t k;
+
+	for (k = 0; k < n; k++)
+		free(f[k].path);
+	free(f);
+}
+
+/* The recorded file named name in the sorted f[0..n), or NULL. */
+const struct cache_file *
+cache_find_file(const struct cache_file *f, uint32_t n, const char *name)
+{
+	struct cache_file key = { .path = (char *)(uintptr_t)name };
+
+	return f == NULL ? NULL : bsearch(&key, f, n, sizeof(*f), by_name);
+}
