@@ -110,6 +110,8 @@ int64_t	 dag_find(const struct dag *, const char *id, size_t len);
  * fp set, sb is written to fp whenever it passes 1 MB (bounded memory).
  */
 void	 dag_emit(const struct dag *, struct strbuf *sb, FILE *fp);
+/* Appends step i in normalized form (defaults merged): what it is. */
+void	 dag_emit_step(const struct dag *, uint32_t i, struct strbuf *sb);
 /* 1 if a is an ancestor of b (a needs-chain leads from b to a). */
 int	 dag_is_ancestor(const struct dag *, uint32_t a, uint32_t b,
 	    uint32_t *stamp, uint32_t *mark);

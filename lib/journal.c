@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -399,9 +400,30 @@ journal_step_retry(struct journal *j, const char *id, uint32_t attempt,
 }
 
 void
-journal_step_reset(struct journal *j, const char *id)
+journal_step_reset(struct journal *j, const char *id, const char *why)
 {
-	(void)step_line(j, "step_reset", id);
+	struct strbuf *sb = step_line(j, "step_reset", id);
+	struct passwd *pw;
+
+	/* Asked for (--rerun, an edited DAG): why, and by whom. */
+	if (why != NULL) {
+		strbuf_adds(sb, ",\"reason\":");
+		strbuf_add_json_str(sb, why, strlen(why));
+		if ((pw = getpwuid(getuid())) != NULL) {
+			strbuf_adds(sb, ",\"user\":");
+			strbuf_add_json_str(sb, pw->pw_name,
+			    strlen(pw->pw_name));
+		}
+		strbuf_adds(sb, ",\"by\":");
+		strbuf_add_int(sb, getpid());
+	}
+	(void)journal_end(j);
+}
+
+void
+journal_step_removed(struct journal *j, const char *id)
+{
+	(void)step_line(j, "step_removed", id);
 	(void)journal_end(j);
 }
 

@@ -76,7 +76,12 @@ void	 journal_step_cached(struct journal *, const char *id,
 	    const struct sstate *);
 void	 journal_step_retry(struct journal *, const char *id,
 	    uint32_t attempt, double delay);
-void	 journal_step_reset(struct journal *, const char *id);
+/* why: NULL (resume, dag-step), or what asked for it (--rerun, an edited
+ * DAG), said with the user and pid that asked. */
+void	 journal_step_reset(struct journal *, const char *id,
+	    const char *why);
+/* --resume RUN FILE: the edited DAG has no step id any more. */
+void	 journal_step_removed(struct journal *, const char *id);
 /*
  * run_started: the run's dag, params, our pid and dir, and the selected
  * steps when targets is set (--target), else none: the whole DAG.

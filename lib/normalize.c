@@ -156,6 +156,16 @@ emit_step(const struct dag *g, uint32_t defaults, const struct step *s,
 }
 
 void
+dag_emit_step(const struct dag *g, uint32_t i, struct strbuf *sb)
+{
+	uint32_t defaults = jdoc_get(&g->doc, 0, "defaults");
+
+	if (defaults != JNONE && g->doc.n[defaults].kind != J_OBJ)
+		defaults = JNONE;
+	emit_step(g, defaults, &g->s[i], sb);
+}
+
+void
 dag_emit(const struct dag *g, struct strbuf *sb, FILE *fp)
 {
 	const struct jdoc *j = &g->doc;

@@ -28,6 +28,7 @@
 #include "json.h"
 #include "opts.h"
 #include "reaper.h"
+#include "rerun.h"
 #include "run.h"
 #include "runner.h"
 #include "strbuf.h"
@@ -646,9 +647,11 @@ set_up(struct runctx *c, const struct run_opts *o, const char *runs)
 	double *hist;
 	int rc;
 
-	if (o->resume != NULL)
+	if (o->resume != NULL) {
 		rc = run_open(c, runs, o->resume, "--resume", 0);
-	else
+		if (rc == EXIT_OK && o->edited)
+			rc = rerun_edit(c, o->input, o->quiet);
+	} else
 		rc = run_load(c, o->input, input_name(o->input), o->launcher);
 	if (rc != EXIT_OK)
 		return rc;
@@ -753,7 +756,7 @@ conclude(struct runctx *c, struct runner *r, const struct run_opts *o)
 
 /* The run itself, once its directory and journal are open. */
 static int
-execute(struct runctx *c, const struct run_opts *o)
+execute(struct runctx *c, const struct run_opts *o, const uint8_t *rerun)
 {
 	struct runner r;
 	struct diag d;
@@ -771,6 +774,7 @@ execute(struct runctx *c, const struct run_opts *o)
 		/* What a dead dag-run of this run left running. */
 		run_kill_left(c, -1);
 		runner_resume(&r);
+		rerun_apply(&r, rerun);
 	}
 	progress_init(&c->pg, to_do(c), o->quiet);
 	journal_run_started(&c->jr, &c->rs, c->g, o->ntargets > 0,
@@ -794,6 +798,7 @@ run_main(const struct run_opts *o)
 	const char *runs = rundir_runs(o->runs);
 	struct runctx c;
 	struct diag d;
+	uint8_t *rerun = NULL;
 	int rc, lockfd = -1;
 
 	if (o->run_id != NULL && rundir_id_ok(o->run_id) == -1) {
@@ -807,7 +812,9 @@ run_main(const struct run_opts *o)
 	}
 	runctx_init(&c);
 	if ((rc = set_up(&c, o, runs)) != EXIT_OK || (!o->prepare &&
-	    (rc = open_cache(&c, o, runs)) != EXIT_OK))
+	    (rc = open_cache(&c, o, runs)) != EXIT_OK) ||
+	    (rc = rerun_select(&c, o->rerun, o->nrerun, o->downstream,
+	    &rerun)) != EXIT_OK)
 		goto out;
 	if (o->dry_run) {
 		dry_run(&c);
@@ -840,10 +847,11 @@ run_main(const struct run_opts *o)
 	}
 	if (o->events)
 		journal_mirror(&c.jr, STDOUT_FILENO);
-	rc = o->prepare ? prepare(&c) : execute(&c, o);
+	rc = o->prepare ? prepare(&c) : execute(&c, o, rerun);
 out:
 	if (lockfd != -1)
 		close(lockfd);
+	free(rerun);
 	runctx_release(&c);
 	return rc;
 }

@@ -144,7 +144,7 @@ runctx_record(struct runctx *c, const struct sched_action *a, double secs)
 		break;
 	case SA_RESET:
 		state_clear(ss);
-		journal_step_reset(&c->jr, id);
+		journal_step_reset(&c->jr, id, a->why);
 		break;
 	default:
 		diag_bug("runctx_record: a start or a kill");
@@ -517,9 +517,9 @@ runner_resume(struct runner *r)
 }
 
 void
-runner_rerun(struct runner *r, uint32_t i)
+runner_rerun(struct runner *r, uint32_t i, const char *why)
 {
-	sched_reset(&r->sc, i, 1);
+	sched_reset(&r->sc, i, 1, why);
 	apply_all(r);
 }
 

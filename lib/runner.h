@@ -103,8 +103,9 @@ int	runner_init(struct runner *, struct runctx *,
 void	runner_release(struct runner *);
 /* --resume: steps that did not succeed or get skipped are reset. */
 void	runner_resume(struct runner *);
-/* dag-step: step i runs again, whatever it was. */
-void	runner_rerun(struct runner *, uint32_t i);
+/* dag-step, --rerun: step i runs again, whatever it was (why: static
+ * text for the journal, or NULL). */
+void	runner_rerun(struct runner *, uint32_t i, const char *why);
 /* Writes run.json, arms the run's deadline (but for dag-step) and
  * decides what can be decided. */
 void	runner_begin(struct runner *);

@@ -102,7 +102,7 @@ sched_release(struct sched *s)
 }
 
 void
-sched_reset(struct sched *s, uint32_t i, int all)
+sched_reset(struct sched *s, uint32_t i, int all, const char *why)
 {
 	struct sstate *ss = &s->ss[i];
 
@@ -112,7 +112,7 @@ sched_reset(struct sched *s, uint32_t i, int all)
 		return;
 	ss->status = ST_PENDING;
 	ss->allowed = 0;
-	push_action(s, SA_RESET, i, ST_PENDING, NULL);
+	push_action(s, SA_RESET, i, ST_PENDING, why);
 }
 
 void
@@ -126,13 +126,13 @@ sched_resume(struct sched *s)
 	 * is decided again. */
 	for (i = 0; i < g->n; i++) {
 		v = g->order != NULL ? g->order[i] : i;
-		sched_reset(s, v, 0);
+		sched_reset(s, v, 0, NULL);
 		if (!is_handler(pol(s, v)) || s->ss[v].status == ST_PENDING)
 			continue;
 		for (k = g->need_off[v]; k < g->need_off[v + 1]; k++)
 			if (s->ss[g->need[k]].selected &&
 			    s->ss[g->need[k]].status == ST_PENDING) {
-				sched_reset(s, v, 1);
+				sched_reset(s, v, 1, NULL);
 				break;
 			}
 	}

@@ -144,10 +144,11 @@ void	 sched_init(struct sched *, const struct sched_graph *,
 void	 sched_release(struct sched *);
 /*
  * Makes step i pending again if it is selected and did not succeed or get
- * skipped (all = 0), or whatever it is (all = 1, dag-step): an SA_RESET.
+ * skipped (all = 0), or whatever it is (all = 1, dag-step): an SA_RESET,
+ * with why (static text, or NULL).
  * Only before sched_begin.
  */
-void	 sched_reset(struct sched *, uint32_t i, int all);
+void	 sched_reset(struct sched *, uint32_t i, int all, const char *why);
 /* --resume: sched_reset of every step. */
 void	 sched_resume(struct sched *);
 /* Decides every selected pending step whose needs allow it.  O(V + E). */

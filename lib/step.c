@@ -320,7 +320,7 @@ run_step(struct runctx *c, const struct step_opts *o, uint32_t i)
 	}
 	/* What an earlier dag-step of this step, or a dead dag-run, left. */
 	run_kill_left(c, i);
-	runner_rerun(&r, i);
+	runner_rerun(&r, i, NULL);
 	progress_init(&c->pg, 1, o->quiet);
 	runner_begin(&r);
 	run_drive(&r, o->quiet);

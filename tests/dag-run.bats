@@ -580,8 +580,8 @@ EOF2
 	assert_equal "$stderr" 'invalid.json: steps[0].needs[0]: step "a" needs itself'
 	run -2 dag-run --bogus
 	run -2 dag-run --run-id ../escape ok.json
-	run -2 --separate-stderr dag-run --resume latest ok.json
-	assert_equal "$stderr" "dag-run: --resume continues a run with its own dag.json: give no file"
+	run -2 --separate-stderr dag-run --rerun a ok.json
+	assert_equal "$stderr" "dag-run: --rerun and --downstream go with --resume RUN"
 	run -4 dag-run -q missing.json
 	run -0 dag-run --version
 	assert_output --regexp '^dag-run [0-9.]+$'

@@ -883,7 +883,7 @@ test_resume(void)
 	set_outcome(&t.ss[0], O_OK);
 	t.ss[1].selected = 0;
 	tg_start(&t);
-	sched_reset(&t.s, 0, 1);
+	sched_reset(&t.s, 0, 1, NULL);
 	sched_begin(&t.s);
 	drain(&t, 0);
 	CHECK(saw(&t, SA_RESET, 0) && saw(&t, SA_START, 0) &&
