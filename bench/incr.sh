@@ -33,9 +33,10 @@ for v in "$STEPS" "$ROUNDS" "$NOOPS" "$JOBS" "$LANES"; do
 	case $v in '' | *[!0-9]*) die "not a number: $v" ;; esac
 done
 LEN=$((STEPS / ${LANES:-1}))
-[ "$LANES" -ge 1 ] && [ "$LEN" -ge 2 ] && [ "$ROUNDS" -ge 1 ] &&
-    [ "$NOOPS" -ge 1 ] && [ "$JOBS" -ge 1 ] ||
-    die "need INCR_LANES >= 1, INCR_STEPS >= 2 x lanes, other knobs >= 1"
+if [ "$LANES" -lt 1 ] || [ "$LEN" -lt 2 ] || [ "$ROUNDS" -lt 1 ] ||
+    [ "$NOOPS" -lt 1 ] || [ "$JOBS" -lt 1 ]; then
+	die "need INCR_LANES >= 1, INCR_STEPS >= 2 x lanes, other knobs >= 1"
+fi
 N=$((LANES * LEN))
 CL=$((LANES / 2)) CK=$((LEN / 2))	# the step whose source changes
 WANT=$((LEN - CK))			# it and the rest of its lane

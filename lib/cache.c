@@ -584,6 +584,29 @@ cache_restore(struct cache *k, const struct execctx *x,
 	return rc;
 }
 
+char *
+cache_output(struct cache *k, uint32_t i, size_t *len)
+{
+	const struct cache_entry *e = k->e != NULL ? k->e[i] : NULL;
+	XXH128_canonical_t c;
+	char name[33], *text = NULL;
+	int fd;
+
+	if (e == NULL || !e->has_out || (fd = open_store(k)) == -1)
+		return NULL;
+	cache_hex(e->out, name);
+	text = rundir_read(fd, name, len);
+	close(fd);
+	if (text != NULL) {
+		XXH128_canonicalFromHash(&c, XXH3_128bits(text, *len));
+		if (memcmp(c.digest, e->out, 16) != 0) {
+			free(text);
+			text = NULL;
+		}
+	}
+	return text;
+}
+
 void
 cache_record(struct cache *k, const struct execctx *x,
     const struct cache_probe *p, int has_output, struct diag *d)

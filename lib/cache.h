@@ -118,6 +118,8 @@ void	 cache_probe_release(struct cache_probe *);
  */
 int	 cache_restore(struct cache *, const struct execctx *,
 	    struct cache_probe *p, char **why);
+/* The output step i last recorded (checked), malloc'd; NULL if none. */
+char	*cache_output(struct cache *, uint32_t i, size_t *len);
 /*
  * Step p->step succeeded (has_output: it wrote output.json): records it.
  * A declared output it did not make is said in d, and nothing recorded.

@@ -484,20 +484,90 @@ run_describe(struct runctx *c, uint32_t i)
 	strbuf_release(&sb);
 }
 
-/* -n: what would run, in topological order; a resume's finished steps
- * would not. */
-static void
-dry_run(struct runctx *c)
+/*
+ * -n --explain: whether step v is up to date, as far as it can be told
+ * without running anything (up[] says which earlier steps are): 1 or 0,
+ * and the line said.  A step whose needs all are up to date gets their
+ * recorded outputs as its input; one with jq work (when, input,
+ * templates) is decided when it starts.
+ */
+static int
+dry_explain(struct runctx *c, uint32_t v, const uint8_t *up)
 {
+	const struct dag *g = c->g;
+	struct strbuf in = STRBUF_INIT;
+	struct cache_probe p;
+	struct cmdspec cmd;
+	uint32_t k, n;
+	char *why = NULL, *text;
+	size_t len;
+	int any = 0, got = 0;
+
+	for (k = g->need_off[v]; k < g->need_off[v + 1] && why == NULL; k++)
+		if (!up[n = g->need[k]])
+			why = xasprintf("need %s runs first", g->s[n].id);
+	if (why == NULL && !cache_wanted(g, v))
+		why = xstrdup("no inputs or outputs declared");
+	else if (why == NULL && (exec_needs_prep(g, v) ||
+	    g->s[v].kind == CMD_TRANSFORM))
+		why = xstrdup("decided when it starts (when, input, "
+		    "templates or transform)");
+	else if (why == NULL && exec_literal(&c->x, v, &cmd, &why) == 0) {
+		/* The input it would get: as exec_default_input makes it. */
+		strbuf_adds(&in, g->need_off[v] == g->need_off[v + 1] ? "null" :
+		    "{");
+		for (k = g->need_off[v]; k < g->need_off[v + 1]; k++) {
+			n = g->need[k];
+			if ((text = cache_output(&c->cache, n, &len)) == NULL)
+				continue;
+			while (len > 0 && (text[len - 1] == '\n' ||
+			    text[len - 1] == ' '))
+				len--;
+			strbuf_adds(&in, any ? "," : "");
+			strbuf_add_json_str(&in, g->s[n].id, strlen(g->s[n].id));
+			strbuf_addc(&in, ':');
+			strbuf_add(&in, text, len);
+			free(text);
+			any = 1;
+		}
+		if (in.buf[0] == '{')
+			strbuf_adds(&in, any || g->s[v].launcher != JNONE ?
+			    "}\n" : "}");
+		got = cache_probe(&c->cache, &c->x, v, &cmd, in.buf, in.len,
+		    &p);
+		why = got ? NULL : xstrdup(p.why);
+		cache_probe_release(&p);
+		cmdspec_release(&cmd);
+	}
+	fprintf(stderr, "%s: %s%s\n", g->s[v].id, got ? "up to date" :
+	    "runs: ", got ? "" : why);
+	free(why);
+	strbuf_release(&in);
+	return got;
+}
+
+/* -n: what would run, in topological order; a resume's finished steps
+ * would not, nor (with --explain) the steps up to date. */
+static void
+dry_run(struct runctx *c, int explain)
+{
+	uint8_t *up = xcalloc(c->g->n + 1, 1);
 	uint32_t k, v;
 
 	for (k = 0; k < c->g->n; k++) {
 		v = c->g->order[k];
-		if (c->rs.s[v].selected && c->rs.s[v].status != ST_SUCCEEDED &&
-		    c->rs.s[v].status != ST_CACHED &&
-		    c->rs.s[v].status != ST_SKIPPED)
+		if (!c->rs.s[v].selected)
+			continue;
+		if (c->rs.s[v].status == ST_SUCCEEDED ||
+		    c->rs.s[v].status == ST_CACHED ||
+		    c->rs.s[v].status == ST_SKIPPED)
+			up[v] = 1;
+		else if (explain && (up[v] = (uint8_t)dry_explain(c, v, up)))
+			continue;
+		else
 			run_describe(c, v);
 	}
+	free(up);
 }
 
 char *
@@ -817,7 +887,7 @@ run_main(const struct run_opts *o)
 	    &rerun)) != EXIT_OK)
 		goto out;
 	if (o->dry_run) {
-		dry_run(&c);
+		dry_run(&c, o->explain);
 		goto out;
 	}
 	diag_init(&d, "dag-run");

@@ -1,0 +1,285 @@
+#!/usr/bin/env bats
+# Incremental runs: steps with inputs/outputs (or "cache": true) are skipped
+# as "cached" while their key (definition after templates, input JSON, input
+# files' content) and their outputs are those of their last success.  What
+# ran is counted from a log the steps append to, and from the journal.
+
+load test_helper
+
+latest() { echo "$DAG_RUNS/latest"; }
+status_of() { jq -r --arg id "$1" '.steps[$id].status' "$(latest)/run.json"; }
+ran() { grep -c "^$1\$" log || true; }
+events() { jq -r --arg e "$1" 'select(.event == $e) | .step' "$(latest)/events.jsonl" | sort | tr '\n' ' '; }
+
+# compile <- src/*.c; parse <- data.txt (output: its line count);
+# summarize: a pure function of parse's output ("cache": true); deploy:
+# never cached.
+pipeline() {
+	mkdir -p src build
+	printf 'int a;\n' > src/a.c
+	printf 'int b;\n' > src/b.c
+	printf 'x\ny\n' > data.txt
+	dag wf.json <<'EOF'
+{"name": "pipe", "params": {"flag": "on"}, "steps": [
+ {"id": "compile", "run": "cat src/a.c src/b.c > build/app.o; echo compile >> log",
+  "inputs": ["src/*.c"], "outputs": ["build/app.o"]},
+ {"id": "parse", "run": "echo parse >> log; echo \"{\\\"lines\\\": $(wc -l < data.txt)}\" > $DAG_OUTPUT",
+  "inputs": ["data.txt"]},
+ {"id": "summarize", "needs": ["parse"], "cache": true,
+  "run": "echo summarize >> log; cat $DAG_INPUT > summary.json; cat $DAG_INPUT > $DAG_OUTPUT",
+  "outputs": ["summary.json"]},
+ {"id": "package", "needs": ["compile", "summarize"], "env": {"MODE": "fast"},
+  "run": "echo package >> log; cat build/app.o > build/pkg; echo {{ .params.flag }} >> build/pkg",
+  "inputs": ["build/app.o"], "outputs": ["build/pkg"]},
+ {"id": "deploy", "needs": ["package"], "run": "echo deploy >> log"}]}
+EOF
+}
+
+@test "a second run with nothing changed starts no cached step: cached in the journal, run.json, dag-status and progress" {
+	pipeline
+	run -0 timeout 60 dag-run -q wf.json
+	assert_equal "$(wc -l < log)" 5
+	: > log
+	run -0 --separate-stderr timeout 60 dag-run wf.json
+	assert_equal "$(cat log)" deploy
+	assert_equal "$(events step_cached)" "compile package parse summarize "
+	assert_equal "$(events step_started)" "deploy "
+	assert_equal "$(status_of package)" cached
+	assert_equal "$(jq -r .status "$(latest)/run.json")" succeeded
+	assert_equal "$(jq -c .counts "$(latest)/run.json")" '{"succeeded":1,"cached":4}'
+	[[ "$stderr" == *"cached compile"* ]]
+	run -0 dag-status latest
+	assert_output --regexp 'package +cached'
+	# The dependent of a cached step got its recorded output, byte for byte.
+	assert_equal "$(jq -c . summary.json)" '{"parse":{"lines":2}}'
+	assert_equal "$(cat "$(latest)/steps/parse/output.json")" '{"lines": 2}'
+}
+
+@test "one input byte changed: that step and the dependents whose input changed run; one whose input JSON is the same stays cached" {
+	pipeline
+	run -0 timeout 60 dag-run -q wf.json
+	# Same line count: parse runs, makes the same output, summarize stays.
+	: > log
+	printf 'x\nz\n' > data.txt
+	run -0 timeout 60 dag-run -q wf.json
+	assert_equal "$(sort log | tr '\n' ' ')" "deploy parse "
+	assert_equal "$(status_of summarize)" cached
+	# A byte of a source: compile, then package (its input file changed).
+	: > log
+	printf 'int a2;\n' > src/a.c
+	run -0 timeout 60 dag-run -q wf.json
+	assert_equal "$(sort log | tr '\n' ' ')" "compile deploy package "
+	assert_equal "$(status_of parse)" cached
+	assert_equal "$(head -c 8 build/pkg)" "int a2;"
+}
+
+@test "touch without a change runs nothing again; a deleted or edited output runs its step" {
+	pipeline
+	run -0 timeout 60 dag-run -q wf.json
+	sleep 0.2
+	touch src/a.c src/b.c data.txt build/app.o build/pkg
+	: > log
+	run -0 timeout 60 dag-run -q wf.json
+	assert_equal "$(cat log)" deploy
+	rm build/pkg
+	: > log
+	run -0 timeout 60 dag-run -q wf.json
+	assert_equal "$(sort log | tr '\n' ' ')" "deploy package "
+	echo tampered > summary.json
+	: > log
+	run -0 timeout 60 dag-run -q wf.json
+	assert_equal "$(sort log | tr '\n' ' ')" "deploy summarize "
+	assert_equal "$(jq -c . summary.json)" '{"parse":{"lines":2}}'
+}
+
+@test "--explain: one line per step with the reason it runs or up to date" {
+	pipeline
+	run -0 --separate-stderr timeout 60 dag-run -q --explain wf.json
+	assert_equal "$(grep -c 'runs: no earlier run' <<< "$stderr")" 4
+	[[ "$stderr" == *"deploy: runs: no inputs or outputs declared"* ]]
+	printf 'int a3;\n' > src/a.c
+	printf 'x\ny\nz\n' > data.txt
+	run -0 --separate-stderr timeout 60 dag-run -q --explain wf.json
+	[[ "$stderr" == *"compile: runs: input src/a.c changed"* ]]
+	[[ "$stderr" == *"parse: runs: input data.txt changed"* ]]
+	[[ "$stderr" == *"summarize: runs: need parse produced different output"* ]]
+	[[ "$stderr" == *"package: runs: need summarize produced different output"* ]]
+	run -0 --separate-stderr timeout 60 dag-run -q --explain -p flag=off wf.json
+	[[ "$stderr" == *"package: runs: command changed"* ]]
+	[[ "$stderr" == *"compile: up to date"* ]]
+	sed -i 's/"MODE": "fast"/"MODE": "slow"/' wf.json
+	run -0 --separate-stderr timeout 60 dag-run -q --explain -p flag=off wf.json
+	[[ "$stderr" == *"package: runs: env changed"* ]]
+	rm build/app.o
+	run -0 --separate-stderr timeout 60 dag-run -q --explain -p flag=off wf.json
+	[[ "$stderr" == *"compile: runs: output build/app.o missing"* ]]
+	# -n --explain decides without running anything.
+	printf 'int a4;\n' > src/a.c
+	: > log
+	run -0 --separate-stderr timeout 60 dag-run -n --explain -p flag=off wf.json
+	[[ "$stderr" == *"compile: runs: input src/a.c changed"* ]]
+	[[ "$stderr" == *"parse: up to date"* ]]
+	[[ "$stderr" == *"summarize: up to date"* ]]
+	[[ "$stderr" == *"package: runs: need compile runs first"* ]]
+	assert_equal "$(cut -f1 <<< "$output" | tr '\n' ' ')" "compile package deploy "
+	assert_file_not_exist log-x
+	assert_equal "$(cat log)" ""
+}
+
+@test "--force runs every step; --force=STEP runs that one, and its dependents only if their key changed" {
+	pipeline
+	run -0 timeout 60 dag-run -q wf.json
+	: > log
+	run -0 timeout 60 dag-run -q --force wf.json
+	assert_equal "$(wc -l < log)" 5
+	: > log
+	run -0 --separate-stderr timeout 60 dag-run -q --explain --force=compile wf.json
+	assert_equal "$(sort log | tr '\n' ' ')" "compile deploy "
+	[[ "$stderr" == *"compile: runs: forced (--force)"* ]]
+	run -2 --separate-stderr dag-run -q --force=nosuch wf.json
+	assert_equal "$stderr" "dag-run: --force=nosuch: no such step"
+}
+
+@test "--resume RUN --rerun STEP --downstream: the step and all it reaches run again, the rest keep their outcome, the journal says who asked" {
+	pipeline
+	run -0 timeout 60 dag-run -q wf.json
+	: > log
+	run -0 timeout 60 dag-run -q --resume latest --rerun summarize
+	assert_equal "$(cat log)" summarize
+	: > log
+	run -0 timeout 60 dag-run -q --resume latest --rerun summarize --downstream
+	assert_equal "$(sort log | tr '\n' ' ')" "deploy package summarize "
+	assert_equal "$(status_of compile)" succeeded
+	assert_equal "$(jq -r .status "$(latest)/run.json")" succeeded
+	run -0 jq -r 'select(.event == "step_reset") | [.step, .reason, .user, (.by | type)] | join(" ")' "$(latest)/events.jsonl"
+	assert_line "summarize --rerun $(id -un) number"
+	assert_line "package --rerun --downstream $(id -un) number"
+	run -2 --separate-stderr dag-run -q --resume latest --rerun nosuch
+	[[ "$stderr" == *"--rerun nosuch: no such step"* ]]
+	run -2 dag-run -q --downstream wf.json
+}
+
+@test "--resume RUN FILE: the edited step runs with its descendants, unchanged successes are kept, removed steps dropped, dag.json kept as dag.1.json" {
+	dag v1.json <<'EOF'
+{"name": "edit", "steps": [
+ {"id": "a", "run": "echo a >> log"},
+ {"id": "b", "needs": ["a"], "run": "echo b >> log; exit 3"},
+ {"id": "c", "needs": ["b"], "run": "echo c >> log"},
+ {"id": "d", "needs": ["a"], "run": "echo d >> log"},
+ {"id": "gone", "run": "echo gone >> log"}]}
+EOF
+	run -1 timeout 60 dag-run -q v1.json
+	sed -e 's/exit 3/exit 0/' -e '/"gone"/d' -e 's/"echo d >> log"}\]/"echo d >> log"}/' v1.json > v2.json
+	sed -i 's/"echo d >> log"},/"echo d >> log"}]}/' v2.json
+	jq -e . v2.json > /dev/null
+	# Not a valid DAG: refused, nothing changed.
+	echo '{"name": "edit", "steps": [{"id": "a"}]}' > bad.json
+	run -2 timeout 60 dag-run -q --resume latest bad.json
+	assert_file_not_exist "$(latest)/dag.1.json"
+	: > log
+	run -0 --separate-stderr timeout 60 dag-run --resume latest v2.json
+	assert_equal "$(sort log | tr '\n' ' ')" "b c "
+	[[ "$stderr" == *"1 step changed, 2 reset, 1 removed"* ]]
+	assert_file_exist "$(latest)/dag.1.json"
+	assert_equal "$(jq -r '.steps | map(.id) | join(" ")' "$(latest)/dag.json")" "a b c d"
+	assert_equal "$(jq -r .status "$(latest)/run.json")" succeeded
+	assert_equal "$(jq -r '.steps | keys | join(" ")' "$(latest)/run.json")" "a b c d"
+	assert_equal "$(events step_removed)" "gone "
+	# Another DAG's file is refused.
+	sed 's/"edit"/"other"/' v2.json > other.json
+	run -2 --separate-stderr dag-run -q --resume latest other.json
+	[[ "$stderr" == *'the run is of DAG "edit", the file is "other"'* ]]
+}
+
+@test "a transform with \"cache\": true is cached on its params and needs' outputs" {
+	dag t.json <<'EOF'
+{"name": "tr", "params": {"k": 1}, "steps": [
+ {"id": "src", "run": "echo src >> log; echo '{\"n\": 5}' > $DAG_OUTPUT", "inputs": ["in.txt"]},
+ {"id": "double", "needs": ["src"], "cache": true, "transform": "{n: (.src.n * 2), k: $__loc__.line}"},
+ {"id": "use", "needs": ["double"], "run": "cat $DAG_INPUT > use.json"}]}
+EOF
+	sed -i 's/\$__loc__.line/1/' t.json
+	echo 1 > in.txt
+	run -0 timeout 60 dag-run -q t.json
+	run -0 timeout 60 dag-run -q t.json
+	assert_equal "$(status_of double)" cached
+	assert_equal "$(jq -c . use.json)" '{"double":{"n":10,"k":1}}'
+	run -0 timeout 60 dag-run -q -p k=2 t.json
+	assert_equal "$(status_of double)" succeeded
+}
+
+@test "dag-validate checks inputs, outputs and cache; dag-plan shows them" {
+	echo '{"steps": [{"id": "a", "run": "true", "inputs": "x"}]}' > a.json
+	run -1 --separate-stderr dag-validate a.json
+	assert_equal "$stderr" "a.json: steps[0].inputs: must be an array of paths, not a string"
+	echo '{"steps": [{"id": "a", "run": "true", "outputs": ["out/*.o"]}]}' > b.json
+	run -1 --separate-stderr dag-validate b.json
+	[[ "$stderr" == *'steps[0].outputs[0]: "out/*.o" is a glob'* ]]
+	echo '{"steps": [{"id": "a", "run": "true", "inputs": [""], "cache": 1}]}' > c.json
+	run -1 --separate-stderr dag-validate c.json
+	[[ "$stderr" == *"steps[0].inputs[0]: empty path"* ]]
+	[[ "$stderr" == *"steps[0].cache: must be a boolean, not a number"* ]]
+	echo '{"steps": [{"id": "a", "transform": ".", "inputs": ["{{ .params.x }}"]}]}' > d.json
+	run -1 --separate-stderr dag-validate d.json
+	[[ "$stderr" == *"a transform's files cannot have templates"* ]]
+	echo '{"defaults": {"inputs": ["common.h"]}, "steps": [{"id": "a", "run": "true", "outputs": ["a.o"]}]}' > e.json
+	run -0 dag-plan e.json
+	assert_equal "$(jq -c '.steps[0] | [.inputs, .outputs]' <<< "$output")" '[["common.h"],["a.o"]]'
+}
+
+@test "templates in inputs and outputs are rendered; a glob that matches nothing yet is no error" {
+	mkdir -p data
+	echo 1 > data/x.csv
+	dag g.json <<'EOF'
+{"name": "g", "params": {"dir": "data"}, "steps": [
+ {"id": "a", "run": "echo a >> log; cat {{ .params.dir }}/*.csv > out.txt",
+  "inputs": ["{{ .params.dir }}/*.csv", "later/*.txt"], "outputs": ["out.txt"]}]}
+EOF
+	run -0 timeout 60 dag-run -q g.json
+	run -0 timeout 60 dag-run -q g.json
+	assert_equal "$(ran a)" 1
+	echo 2 > data/y.csv
+	run -0 --separate-stderr timeout 60 dag-run -q --explain g.json
+	[[ "$stderr" == *"a: runs: input data/y.csv is new"* ]]
+	mkdir later && echo t > later/t.txt
+	run -0 --separate-stderr timeout 60 dag-run -q --explain g.json
+	[[ "$stderr" == *"a: runs: input later/t.txt is new"* ]]
+	assert_equal "$(ran a)" 3
+}
+
+@test "kill -9 while steps record their success, 20 times: no step is ever cached with a wrong output" {
+	for i in $(seq 30); do
+		echo "{\"id\": \"s$i\", \"run\": \"cat in.txt > o$i.txt; cp in.txt \$DAG_OUTPUT\", \"inputs\": [\"in.txt\"], \"outputs\": [\"o$i.txt\"]}"
+	done | jq -s '{name: "k9", steps: .}' > k.json
+	for round in $(seq 20); do
+		echo "\"round $round\"" > in.txt
+		timeout --foreground 60 dag-run -q -j2 k.json 3>&- &
+		pid=$!
+		sleep "0.0$((RANDOM % 10))"
+		kill -9 "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		# What is left must never pass for this round's result.
+		run -0 timeout 60 dag-run -q -j2 k.json
+		for i in 1 17 30; do
+			assert_equal "$(cat o$i.txt)" "\"round $round\""
+			assert_equal "$(cat "$(latest)/steps/s$i/output.json")" "\"round $round\""
+		done
+	done
+	run -0 timeout 60 dag-run -q k.json
+	assert_equal "$(events step_started)" ""
+}
+
+@test "two dag-runs on one runs directory at once: both succeed, the cache stays readable, a third run is all cached" {
+	for i in $(seq 40); do
+		echo "{\"id\": \"s$i\", \"run\": \"echo $i > o$i.txt\", \"outputs\": [\"o$i.txt\"]}"
+	done | jq -s '{name: "two", steps: .}' > two.json
+	timeout 60 dag-run -q -j2 two.json 3>&- &
+	p1=$!
+	timeout 60 dag-run -q -j2 two.json 3>&- &
+	p2=$!
+	wait "$p1"
+	wait "$p2"
+	run -0 --separate-stderr timeout 60 dag-run -j2 two.json
+	assert_equal "$(events step_cached | wc -w)" 40
+	[[ "$stderr" != *warning* ]]
+}
