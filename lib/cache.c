@@ -145,6 +145,8 @@ cache_probe_release(struct cache_probe *p)
 	uint32_t i;
 
 	cache_files_free(p->files, p->nfiles);
+	if (p->outs != NULL)
+		cache_files_free(p->outs, p->nouts_now);
 	for (i = 0; i < p->nouts; i++) {
 		free(p->outputs[i]);
 		free(p->outname[i]);
@@ -415,6 +417,7 @@ check_outputs(const struct cache_entry *e, struct cache_probe *p)
 	int rc;
 
 	p->outs = xcalloc(e->nouts + 1, sizeof(*p->outs));
+	p->nouts_now = e->nouts;
 	for (k = 0; k < e->nouts && k < p->nouts; k++) {
 		p->outs[k].path = xstrdup(e->outs[k].path);
 		if ((rc = cache_hash_file(p->outputs[k], &p->outs[k],

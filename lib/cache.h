@@ -80,6 +80,7 @@ struct cache_probe {
 	struct cache_file *files;
 	uint32_t	 nfiles;
 	struct cache_file *outs;	/* outputs as found now (a hit) */
+	uint32_t	 nouts_now;
 	char		**outputs;	/* full paths (cwd applied) */
 	char		**outname;	/* as the step names them */
 	uint32_t	 nouts;
