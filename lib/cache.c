@@ -159,6 +159,17 @@ cache_probe_release(struct cache_probe *p)
 
 /* -- probing ---------------------------------------------------------- */
 
+/* dag-run's working directory, once. */
+static const char *
+where(void)
+{
+	static char *cwd;
+
+	if (cwd == NULL && (cwd = getcwd(NULL, 0)) == NULL)
+		cwd = xstrdup("?");
+	return cwd;
+}
+
 /*
  * The definition's hashes, of what the step does after templates: its
  * command, its environment, and the rest (cwd, check, output mode, input
@@ -199,6 +210,9 @@ def_hash(const struct dag *g, uint32_t i, const struct cmdspec *c,
 	    JNONE);
 	/* The launcher's text, not its prefix: srun's carries the run id. */
 	h_node(&st, j, s->launcher);
+	/* Where it runs: the same DAG run from elsewhere with one runs
+	 * directory works on other files. */
+	h_str(&st, where());
 	h_str(&st, c->cwd);
 	h_str(&st, "inputs");
 	for (v = c->inputs; v != NULL && *v != NULL; v++)

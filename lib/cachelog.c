@@ -278,6 +278,44 @@ cachelog_append(struct cache *k, const struct cache_entry *e, struct diag *d)
 	strbuf_release(&sb);
 }
 
+static int
+by_hash(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+/*
+ * The stored outputs no live entry names.  One another dag-run stored a
+ * moment ago for a line not yet appended may go too: that step then runs
+ * again next time ("its cached output is lost"), no harm.
+ */
+static void
+prune(struct cache *k)
+{
+	uint8_t (*live)[16] = xcalloc(k->n + 1, sizeof(*live)), h[16];
+	size_t n = 0;
+	uint32_t i;
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	for (i = 0; i < k->n; i++)
+		if (k->e[i] != NULL && k->e[i]->has_out)
+			memcpy(live[n++], k->e[i]->out, 16);
+	qsort(live, n, sizeof(*live), by_hash);
+	if ((fd = openat(k->dfd, "o", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) !=
+	    -1 && (d = fdopendir(fd)) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (cache_unhex(de->d_name, strlen(de->d_name), h) ==
+			    0 && bsearch(h, live, n, sizeof(*live),
+			    by_hash) == NULL)
+				(void)unlinkat(fd, de->d_name, 0);
+		closedir(d);
+	} else if (fd != -1)
+		close(fd);
+	free(live);
+}
+
 /*
  * The log, when most of its lines are stale: the live entries, written to
  * a new file renamed over it.  Entries of steps the DAG no longer has go.
@@ -308,6 +346,7 @@ compact(struct cache *k, size_t lines, size_t live, struct diag *d)
 		return;
 	}
 	close(old);
+	prune(k);
 }
 
 static char *

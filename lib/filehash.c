@@ -68,17 +68,105 @@ hash_fd(int fd, uint8_t h[16])
 	return 0;
 }
 
+static int hash_tree(const char *, uint8_t [16]);
+
+/* The content hash of the file at full, a directory's of its tree, a
+ * special file's of its type and device (opening a FIFO would hang). */
+static int
+hash_content(const char *full, const struct stat *sb, uint8_t h[16])
+{
+	struct stat now;
+	char tag[64];
+	int fd, e;
+
+	if (S_ISDIR(sb->st_mode))
+		return hash_tree(full, h);
+	if (!S_ISREG(sb->st_mode)) {
+		(void)snprintf(tag, sizeof(tag), "special %o %llu",
+		    (unsigned)(sb->st_mode & S_IFMT),
+		    (unsigned long long)sb->st_rdev);
+		XXH128_canonicalFromHash((XXH128_canonical_t *)(void *)h,
+		    XXH3_128bits(tag, strlen(tag)));
+		return 0;
+	}
+	if ((fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
+	    -1)
+		return -1;
+	if (fstat(fd, &now) == -1 || !S_ISREG(now.st_mode) ||
+	    hash_fd(fd, h) == -1) {
+		e = errno;
+		close(fd);
+		errno = S_ISREG(now.st_mode) ? e : EAGAIN;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int
+by_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void walk(struct cache_flist *, const char *, const char *, int);
+
+/* A directory: its files' names and contents, in name order. */
+static int
+hash_tree(const char *full, uint8_t h[16])
+{
+	struct cache_flist l = { NULL, NULL, 0, 0 };
+	XXH3_state_t st;
+	struct stat sb;
+	uint8_t fh[16];
+	size_t k, *ix;
+	char **pair;
+	int rc = 0;
+
+	walk(&l, "", full, 0);
+	/* Sort name-and-path pairs by name: both arrays go together. */
+	pair = xcalloc(l.n + 1, sizeof(*pair));
+	ix = xcalloc(l.n + 1, sizeof(*ix));
+	for (k = 0; k < l.n; k++)
+		pair[k] = xasprintf("%s%c%zu", l.name[k], '\0', k);
+	qsort(pair, l.n, sizeof(*pair), by_str);
+	(void)XXH3_128bits_reset(&st);
+	for (k = 0; k < l.n && rc == 0; k++) {
+		ix[k] = (size_t)strtoull(pair[k] + strlen(pair[k]) + 1, NULL,
+		    10);
+		(void)XXH3_128bits_update(&st, l.name[ix[k]],
+		    strlen(l.name[ix[k]]) + 1);
+		if (stat(l.full[ix[k]], &sb) == -1 || hash_content(
+		    l.full[ix[k]], &sb, fh) == -1)
+			rc = -1;
+		(void)XXH3_128bits_update(&st, fh, 16);
+	}
+	for (k = 0; k < l.n; k++) {
+		free(pair[k]);
+		free(l.name[k]);
+		free(l.full[k]);
+	}
+	free(pair);
+	free(ix);
+	free(l.name);
+	free(l.full);
+	XXH128_canonicalFromHash((XXH128_canonical_t *)(void *)h,
+	    XXH3_128bits_digest(&st));
+	return rc;
+}
+
 /*
  * f->path's file at full: its stat tuple and hash, the hash taken from old
  * (the same path's record) when the tuple is the same and old was hashed
- * well after the file last changed.  0, 1 when it was read (a refresh is
- * worth recording), -1 (errno) when it cannot be stat'ed or read.
+ * well after the file last changed (never for a directory, whose times do
+ * not follow its files').  0, 1 when it was read (a refresh is worth
+ * recording), -1 (errno) when it cannot be stat'ed or read.
  */
 int
-cache_hash_file(const char *full, struct cache_file *f, const struct cache_file *old)
+cache_hash_file(const char *full, struct cache_file *f,
+    const struct cache_file *old)
 {
 	struct stat sb;
-	int fd, e;
 
 	if (stat(full, &sb) == -1)
 		return -1;
@@ -86,25 +174,21 @@ cache_hash_file(const char *full, struct cache_file *f, const struct cache_file 
 	f->ino = (uint64_t)sb.st_ino;
 	f->mtime = ns_of(&sb.st_mtim);
 	f->ctime = ns_of(&sb.st_ctim);
-	if (old != NULL && !old->missing && old->size == f->size &&
-	    old->ino == f->ino && old->mtime == f->mtime &&
-	    old->ctime == f->ctime && f->ctime < old->seen - RACY_NS) {
+	if (old != NULL && !old->missing && !S_ISDIR(sb.st_mode) &&
+	    old->size == f->size && old->ino == f->ino &&
+	    old->mtime == f->mtime && old->ctime == f->ctime &&
+	    f->ctime < old->seen - RACY_NS) {
 		memcpy(f->h, old->h, 16);
 		f->seen = old->seen;
 		return 0;
 	}
 	f->seen = cache_now_ns();
-	if ((fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+	if (hash_content(full, &sb, f->h) == -1)
 		return -1;
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) || hash_fd(fd,
-	    f->h) == -1) {
-		e = S_ISREG(sb.st_mode) ? errno : EISDIR;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	close(fd);
-	return 1;
+	/* Unchanged but read again: worth recording, unless it is a tree,
+	 * which is read every time anyway. */
+	return S_ISDIR(sb.st_mode) && old != NULL && memcmp(old->h, f->h,
+	    16) == 0 ? 0 : 1;
 }
 
 /* -- the input files -------------------------------------------------- */
@@ -122,7 +206,7 @@ flist_add(struct cache_flist *l, char *name, char *full)
 	l->full[l->n++] = full;
 }
 
-/* Every regular file under directory full (named name), recursively. */
+/* Every file under directory full (named name), recursively. */
 static void
 walk(struct cache_flist *l, const char *name, const char *full, int depth)
 {

@@ -76,6 +76,16 @@ rerun_select(struct runctx *c, char **ids, int n, int down, uint8_t **out)
 }
 
 void
+rerun_clear(struct runctx *c, const uint8_t *mark)
+{
+	uint32_t i;
+
+	for (i = 0; mark != NULL && i < c->g->n; i++)
+		if (mark[i])
+			state_clear(&c->rs.s[i]);
+}
+
+void
 rerun_apply(struct runner *r, const uint8_t *mark)
 {
 	struct runctx *c = r->c;
@@ -173,7 +183,7 @@ freeze(struct runctx *c, const struct dag *ng)
 }
 
 int
-rerun_edit(struct runctx *c, const char *path, int quiet)
+rerun_edit(struct runctx *c, const char *path, int quiet, int dry)
 {
 	struct dag *old = c->g, *ng;
 	uint32_t i, changed = 0, n[2] = { 0, 0 };
@@ -203,26 +213,31 @@ rerun_edit(struct runctx *c, const char *path, int quiet)
 			changed++;
 		}
 	downstream(ng, mark, 2);
-	if (journal_edit(c, ng, mark, n) == -1 || freeze(c, ng) == -1) {
+	if (!dry && (journal_edit(c, ng, mark, n) == -1 ||
+	    freeze(c, ng) == -1)) {
 		run_say(errno, "'%s': applying the edited DAG", c->rd.path);
 		free(mark);
 		dag_free(ng);
 		return EXIT_SYSERR;
 	}
-	free(mark);
-	/* The run as the journal now tells it, over the new DAG. */
+	/* The run as the journal now tells it, over the new DAG (with -n,
+	 * as it would tell it). */
 	dag_free(old);
 	c->g = ng;
 	state_release(&c->rs);
 	state_init(&c->rs, ng);
 	if (journal_load(c->rd.dfd, ng, &c->rs) == -1) {
 		run_say(errno, "read '%s/events.jsonl'", c->rd.path);
+		free(mark);
 		return EXIT_SYSERR;
 	}
 	c->rs.id = xstrdup(c->rd.id);
-	if (!quiet)
-		fprintf(stderr, "dag-run: run %s now follows %s: %u step%s "
-		    "changed, %u reset, %u removed\n", c->rs.id,
+	if (dry)
+		rerun_clear(c, mark);
+	free(mark);
+	if (!quiet && !dry)	/* run.c prints the news */
+		diag_add(&c->news, DIAG_NONE, NULL, "run %s now follows %s: "
+		    "%u step%s changed, %u reset, %u removed", c->rs.id,
 		    input_name(path), changed, changed == 1 ? "" : "s", n[0],
 		    n[1]);
 	return EXIT_OK;

@@ -21,9 +21,12 @@ void	rerun_apply(struct runner *, const uint8_t *mark);
  * with the DAG in path.  Steps whose normalized definition changed are
  * reset with their descendants, steps it no longer has are removed,
  * unchanged steps keep their outcome; the old dag.json stays as
- * dag.N.json.  An invalid document changes nothing.  Returns an exit
+ * dag.N.json.  An invalid document changes nothing; with dry (-n) nothing
+ * is written, and c shows the run as it would be.  Returns an exit
  * status.
  */
-int	rerun_edit(struct runctx *, const char *path, int quiet);
+int	rerun_edit(struct runctx *, const char *path, int quiet, int dry);
+/* -n: the marked steps as they would be, pending, in memory only. */
+void	rerun_clear(struct runctx *, const uint8_t *mark);
 
 #endif

@@ -507,7 +507,8 @@ dry_explain(struct runctx *c, uint32_t v, const uint8_t *up)
 		if (!up[n = g->need[k]])
 			why = xasprintf("need %s runs first", g->s[n].id);
 	if (why == NULL && !cache_wanted(g, v))
-		why = xstrdup("no inputs or outputs declared");
+		why = xstrdup(g->s[v].cache == 1 ? "\"cache\": false" :
+		    "no inputs or outputs declared");
 	else if (why == NULL && (exec_needs_prep(g, v) ||
 	    g->s[v].kind == CMD_TRANSFORM))
 		why = xstrdup("decided when it starts (when, input, "
@@ -691,10 +692,15 @@ ncpu(void)
 static int
 open_cache(struct runctx *c, const struct run_opts *o, const char *runs)
 {
+	uint32_t n;
 	int64_t i;
 	int k;
 
-	(void)cache_open(&c->cache, runs, c->g, &c->news);
+	/* A DAG with nothing to cache leaves the runs directory alone. */
+	for (n = 0; n < c->g->n && !cache_wanted(c->g, n); n++)
+		;
+	if (n < c->g->n || o->explain)
+		(void)cache_open(&c->cache, runs, c->g, &c->news);
 	c->cache.explain = o->explain;
 	c->cache.force_all = o->force_all;
 	if (o->nforce > 0)
@@ -720,7 +726,7 @@ set_up(struct runctx *c, const struct run_opts *o, const char *runs)
 	if (o->resume != NULL) {
 		rc = run_open(c, runs, o->resume, "--resume", 0);
 		if (rc == EXIT_OK && o->edited)
-			rc = rerun_edit(c, o->input, o->quiet);
+			rc = rerun_edit(c, o->input, o->quiet, o->dry_run);
 	} else
 		rc = run_load(c, o->input, input_name(o->input), o->launcher);
 	if (rc != EXIT_OK)
@@ -887,6 +893,7 @@ run_main(const struct run_opts *o)
 	    &rerun)) != EXIT_OK)
 		goto out;
 	if (o->dry_run) {
+		rerun_clear(&c, rerun);
 		dry_run(&c, o->explain);
 		goto out;
 	}

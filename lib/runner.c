@@ -421,7 +421,15 @@ ended(struct runner *r, struct attempt *a, int64_t now)
 	}
 	if (res->status == ST_SKIPPED)
 		sched_skip(&r->sc, i, "when is false");
-	else {
+	else if (res->status == ST_CACHED) {
+		ss->exit_code = -1;
+		ss->signal = 0;
+		ss->has_output = res->output;
+		ss->started = ss->finished = wall;
+		ss->duration = 0;
+		state_set_reason(ss, res->reason);
+		sched_finished(&r->sc, i, ST_CACHED, -1, now);
+	} else {
 		ss->exit_code = res->exit_code;
 		ss->signal = (int16_t)res->signal;
 		ss->has_output = res->output;

@@ -146,6 +146,9 @@ EOF
 	: > log
 	run -0 timeout 60 dag-run -q --resume latest --rerun summarize
 	assert_equal "$(cat log)" summarize
+	run -0 timeout 60 dag-run -n --resume latest --rerun summarize --downstream
+	assert_equal "$(cut -f1 <<< "$output" | tr '\n' ' ')" "summarize package deploy "
+	assert_equal "$(cat log)" summarize
 	: > log
 	run -0 timeout 60 dag-run -q --resume latest --rerun summarize --downstream
 	assert_equal "$(sort log | tr '\n' ' ')" "deploy package summarize "
@@ -161,7 +164,7 @@ EOF
 
 @test "--resume RUN FILE: the edited step runs with its descendants, unchanged successes are kept, removed steps dropped, dag.json kept as dag.1.json" {
 	dag v1.json <<'EOF'
-{"name": "edit", "steps": [
+{"name": "edit", "on_failure": "continue", "steps": [
  {"id": "a", "run": "echo a >> log"},
  {"id": "b", "needs": ["a"], "run": "echo b >> log; exit 3"},
  {"id": "c", "needs": ["b"], "run": "echo c >> log"},
@@ -176,6 +179,11 @@ EOF
 	echo '{"name": "edit", "steps": [{"id": "a"}]}' > bad.json
 	run -2 timeout 60 dag-run -q --resume latest bad.json
 	assert_file_not_exist "$(latest)/dag.1.json"
+	# -n shows what would run and changes nothing.
+	run -0 --separate-stderr timeout 60 dag-run -n --resume latest v2.json
+	assert_equal "$(cut -f1 <<< "$output" | tr '\n' ' ')" "b c "
+	assert_file_not_exist "$(latest)/dag.1.json"
+	assert_equal "$(jq -r '.steps | keys | join(" ")' "$(latest)/dag.json" | wc -c)" 10
 	: > log
 	run -0 --separate-stderr timeout 60 dag-run --resume latest v2.json
 	assert_equal "$(sort log | tr '\n' ' ')" "b c "
@@ -282,4 +290,28 @@ EOF
 	run -0 --separate-stderr timeout 60 dag-run -j2 two.json
 	assert_equal "$(events step_cached | wc -w)" 40
 	[[ "$stderr" != *warning* ]]
+}
+
+@test "a directory output is hashed as a tree; a FIFO input is not opened; the same DAG run from another directory does not share up-to-date steps" {
+	mkdir -p in proj2
+	echo 1 > in/x
+	mkfifo pipe
+	dag d.json <<'EOF2'
+{"name": "tree", "steps": [
+ {"id": "a", "run": "mkdir -p dist/sub; cp in/* dist/sub/; echo a >> log", "inputs": ["in", "pipe"], "outputs": ["dist"]},
+ {"id": "b", "run": "echo b >> log", "inputs": ["in"]}]}
+EOF2
+	run -0 timeout 60 dag-run -q d.json
+	run -0 timeout 60 dag-run -q d.json
+	assert_equal "$(ran a)" 1
+	echo 2 > dist/sub/x
+	run -0 --separate-stderr timeout 60 dag-run -q --explain d.json
+	[[ "$stderr" == *"a: runs: output dist changed"* ]]
+	assert_equal "$(cat dist/sub/x)" 1
+	# Another checkout with the same files, the same runs directory.
+	cp -r in d.json proj2/
+	cd proj2
+	run -0 --separate-stderr timeout 60 dag-run -q --explain d.json
+	[[ "$stderr" == *"b: runs: definition changed"* ]]
+	assert_equal "$(sort log | tr "\n" " ")" "a b "
 }

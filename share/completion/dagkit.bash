@@ -3,8 +3,10 @@
 # with the four other names linked to it; it may also be sourced as is.
 #
 # Completes options; DAG files (*.json); step ids from the DAG file on the
-# command line (dag-run --target) or from the run's dag.json (dag-step's
-# step operand, dag-status --logs); run ids and "latest" from the runs
+# command line (dag-run --target; --force=, else from the --resume run)
+# or from the run's dag.json (dag-run --rerun, dag-step's step operand,
+# dag-status --logs), the last item of a comma-separated list for
+# --force= and --rerun; run ids and "latest" from the runs
 # directory (--runs, else $DAG_RUNS, else .dag/runs) for dag-run --resume,
 # --cancel, --pause and --unpause,
 # dag-status's operand and --run-dir; params of the DAG for dag-run -p;
@@ -74,6 +76,9 @@ _dagkit_operands() {
 			case $w in
 			--) dashdash=1; continue ;;
 			--*=*) continue ;;
+			# "--opt=val" split at "=": val is the option's, also when
+			# the option's argument is optional (dag-run --force=id).
+			=) skip=1; continue ;;
 			-) ;;
 			-*)
 				[[ $argopts == *"|$w|"* ]] && skip=1
@@ -81,7 +86,6 @@ _dagkit_operands() {
 				[[ $w != --* && ${#w} -gt 2 && $argopts == *"|-${w: -1}|"* ]] && skip=1
 				continue
 				;;
-			=) continue ;;
 			esac
 		fi
 		printf '%s\n' "$w"
@@ -186,6 +190,30 @@ _dagkit_lines() {
 	_dagkit_reply "${all[@]}"
 }
 
+# _dagkit_list_lines: as _dagkit_lines, for a comma-separated list in
+# $cur: completes its last item, keeping the items before it.
+_dagkit_list_lines() {
+	local head='' cur=$cur
+	if [[ $cur == *,* ]]; then
+		head=${cur%,*},
+		cur=${cur##*,}
+	fi
+	_dagkit_lines
+	COMPREPLY=("${COMPREPLY[@]/#/$head}")
+}
+
+# dag-run's steps: those of the DAG file on the line, else of the
+# --resume run (else the latest).
+_dagkit_run_step_ids() {
+	local file run
+	if file=$(_dagkit_dag_file "$1"); then
+		_dagkit_step_ids "$file"
+	else
+		run=$(_dagkit_optarg --resume)
+		_dagkit_step_ids "$(_dagkit_run_dir "${run:-latest}")/dag.json"
+	fi
+}
+
 _dagkit_dag_validate() {
 	local cur prev words cword
 	_dagkit_init
@@ -220,13 +248,26 @@ _dagkit_dag_plan() {
 }
 
 _dagkit_dag_run() {
-	local cur prev words cword file
-	local argopts='|-j|--jobs|--launcher|--lock-wait|--order|-p|--param|--params|--resume|--run-dir|--run-id|--runs|--target|--cancel|--pause|--unpause|'
+	local cur prev words cword file dir
+	local argopts='|-j|--jobs|--launcher|--lock-wait|--order|-p|--param|--params|--rerun|--resume|--run-dir|--run-id|--runs|--target|--cancel|--pause|--unpause|'
 	_dagkit_init
 	case $prev in
 	--target)
 		file=$(_dagkit_dag_file "$argopts") &&
 			_dagkit_lines < <(_dagkit_step_ids "$file")
+		return 0
+		;;
+	--force)
+		# Its ids only after "=": "--force id" is --force and a file.
+		if [[ ${words[cword]} == = || ${words[cword]} == --force=* ||
+		    ${words[cword - 1]} == = ]]; then
+			_dagkit_list_lines < <(_dagkit_run_step_ids "$argopts")
+			return 0
+		fi
+		;;
+	--rerun)
+		dir=$(_dagkit_run_dir "$(_dagkit_optarg --resume || echo latest)")
+		_dagkit_list_lines < <(_dagkit_step_ids "$dir/dag.json")
 		return 0
 		;;
 	-p | --param)
@@ -261,11 +302,12 @@ _dagkit_dag_run() {
 		;;
 	esac
 	if [[ $cur == -* ]]; then
-		_dagkit_reply -h -j -k -n -p -q -v --cancel --dry-run --events \
-		    --help --jobs --json --keep-going --launcher --lock --lock-wait \
-		    --no-handlers --order --param --params --params-changed \
-		    --pause --prepare --quiet --resume --run-dir --run-id --runs \
-		    --target --unpause --verbose --version
+		_dagkit_reply -h -j -k -n -p -q -v --cancel --downstream \
+		    --dry-run --events --explain --force --help --jobs --json \
+		    --keep-going --launcher --lock --lock-wait --no-handlers \
+		    --order --param --params --params-changed --pause --prepare \
+		    --quiet --rerun --resume --run-dir --run-id --runs --target \
+		    --unpause --verbose --version
 		return 0
 	fi
 	_dagkit_json_files
