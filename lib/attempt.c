@@ -37,6 +37,7 @@
 #include "dag.h"
 #include "diag.h"
 #include "exec.h"
+#include "journal.h"
 #include "procset.h"
 #include "rundir.h"
 #include "spawn.h"
@@ -346,6 +347,10 @@ start_cmd(struct attempt *a, const struct attempt_ctx *ctx,
 	struct envv env;
 	char *msg = NULL, *note;
 
+	/* The runner left this to us for a step the cache might have
+	 * taken: what ended before goes to disk before anything starts. */
+	if (ctx->cache != NULL && cache_wanted(ctx->g, a->step))
+		(void)journal_flush(ctx->jr);
 	envv_copy(&env, ctx->base);
 	for (k = 0; (size_t)k < c->nenv; k++)
 		envv_set(&env, c->envk[k], strlen(c->envk[k]), c->envv[k],

@@ -12,6 +12,7 @@ struct capset;
 struct dag;
 struct diag;
 struct envv;
+struct journal;
 struct execctx;
 struct procset;
 
@@ -64,6 +65,8 @@ struct attempt_ctx {
 	const char		*empty_path;	/* /proc/<pid>/fd/<empty> */
 	struct diag		*news;		/* what the user should hear */
 	struct cache		*cache;		/* NULL: none (dag-step) */
+	struct journal		*jr;		/* flushed before a cacheable
+						   step spawns (runner.c) */
 };
 
 struct attempt {

@@ -129,6 +129,9 @@ cache_close(struct cache *k)
 	for (i = 0; i < k->n; i++)
 		cache_entry_free(k->e[i]);
 	free(k->e);
+	free(k->text);
+	free(k->loff);
+	free(k->llen);
 	free(k->force);
 	free(k->dir);
 	if (k->logfd != -1)
@@ -270,7 +273,8 @@ transform_in(const struct execctx *x, uint32_t i, uint8_t out[16])
 }
 
 struct named {
-	char	*name, *full;
+	char		*name, *full;
+	struct stat	 st;		/* st_nlink 0: not taken */
 };
 
 static int
@@ -285,7 +289,7 @@ static int
 hash_inputs(const struct cache_entry *e, const struct cmdspec *c,
     struct cache_probe *p)
 {
-	struct cache_flist l = { NULL, NULL, 0, 0 };
+	struct cache_flist l = { NULL, NULL, NULL, 0, 0 };
 	struct named *v;
 	struct cache_file *f;
 	size_t k, m = 0;
@@ -294,9 +298,10 @@ hash_inputs(const struct cache_entry *e, const struct cmdspec *c,
 	cache_expand(c->cwd, c->inputs, &l);
 	v = xcalloc(l.n + 1, sizeof(*v));
 	for (k = 0; k < l.n; k++)
-		v[k] = (struct named){ l.name[k], l.full[k] };
+		v[k] = (struct named){ l.name[k], l.full[k], l.st[k] };
 	free(l.name);
 	free(l.full);
+	free(l.st);
 	qsort(v, l.n, sizeof(*v), by_named);
 	p->files = xcalloc(l.n + 1, sizeof(*p->files));
 	for (k = 0; k < l.n; k++) {
@@ -307,8 +312,9 @@ hash_inputs(const struct cache_entry *e, const struct cmdspec *c,
 		}
 		f = &p->files[m++];
 		f->path = v[k].name;
-		switch (cache_hash_file(v[k].full, f, e != NULL ? cache_find_file(e->files,
-		    e->nfiles, f->path) : NULL)) {
+		switch (cache_hash_file(v[k].full, f, e != NULL ?
+		    cache_find_file(e->files, e->nfiles, f->path) : NULL,
+		    v[k].st.st_nlink != 0 ? &v[k].st : NULL)) {
 		case -1:
 			if (errno == ENOENT) {
 				memset(f->h, 0, 16);
@@ -435,7 +441,7 @@ check_outputs(const struct cache_entry *e, struct cache_probe *p)
 	for (k = 0; k < e->nouts && k < p->nouts; k++) {
 		p->outs[k].path = xstrdup(e->outs[k].path);
 		if ((rc = cache_hash_file(p->outputs[k], &p->outs[k],
-		    &e->outs[k])) == -1)
+		    &e->outs[k], NULL)) == -1)
 			return xasprintf(errno == ENOENT ? "output %s missing" :
 			    "output %s: %s", e->outs[k].path, strerror(errno));
 		if (memcmp(p->outs[k].h, e->outs[k].h, 16) != 0)
@@ -453,7 +459,7 @@ cache_probe(struct cache *k, const struct execctx *x, uint32_t i,
     const struct cmdspec *c, const char *in, size_t inlen,
     struct cache_probe *p)
 {
-	const struct cache_entry *e = k->e != NULL ? k->e[i] : NULL;
+	const struct cache_entry *e = cache_entry_get(k, i);
 	char *const *v;
 	uint32_t n = 0;
 
@@ -546,7 +552,7 @@ static void
 put(struct cache *k, uint32_t i, struct cache_entry *e, struct diag *d)
 {
 	cachelog_append(k, e, d);
-	cache_entry_free(k->e[i]);
+	cache_entry_free(cache_entry_get(k, i));
 	k->e[i] = e;
 }
 
@@ -604,7 +610,7 @@ cache_restore(struct cache *k, const struct execctx *x,
 char *
 cache_output(struct cache *k, uint32_t i, size_t *len)
 {
-	const struct cache_entry *e = k->e != NULL ? k->e[i] : NULL;
+	const struct cache_entry *e = cache_entry_get(k, i);
 	XXH128_canonical_t c;
 	char name[33], *text = NULL;
 	int fd;
@@ -642,7 +648,8 @@ cache_record(struct cache *k, const struct execctx *x,
 	outs = xcalloc(p->nouts + 1, sizeof(*outs));
 	for (n = 0; n < p->nouts; n++) {
 		outs[n].path = xstrdup(p->outname[n]);
-		if (cache_hash_file(p->outputs[n], &outs[n], NULL) == -1) {
+		if (cache_hash_file(p->outputs[n], &outs[n], NULL, NULL) ==
+		    -1) {
 			diag_add(d, DIAG_WARNING, NULL, "warning: step %s "
 			    "succeeded but its output %s %s: it is not "
 			    "cached", id, p->outname[n], errno == ENOENT ?

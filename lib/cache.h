@@ -63,6 +63,8 @@ struct cache {
 	int		 logfd;
 	char		*dir;		/* for messages */
 	struct cache_entry **e;		/* per step of the DAG, or NULL */
+	char		*text;		/* the log as read */
+	size_t		*loff, *llen;	/* per step: its line not parsed yet */
 	uint32_t	 n;
 	uint8_t		*force;		/* per step, or NULL */
 	int		 force_all;

@@ -9,12 +9,14 @@ struct cache_entry;
 struct cache_file;
 struct dag;
 struct diag;
+struct stat;
 
 /* What the cache's parts share (cache.c, cachelog.c, filehash.c). */
 
 /* filehash.c: files of input patterns, and their hashes. */
 struct cache_flist {
 	char	**name, **full;		/* as the step names it; to open */
+	struct stat *st;		/* st_nlink 0: not taken */
 	size_t	  n, cap;
 };
 
@@ -27,11 +29,11 @@ void	 cache_expand(const char *cwd, char *const *pat, struct cache_flist *);
 /*
  * The stat tuple and hash of the file at full into f (f->path is the
  * caller's), the hash taken from old when its tuple holds and it was
- * hashed well after the file last changed.  0 (from old), 1 (read), or
- * -1 with errno.
+ * hashed well after the file last changed; pre: its stat(2) if taken.
+ * 0 (from old), 1 (read), or -1 with errno.
  */
 int	 cache_hash_file(const char *full, struct cache_file *f,
-	    const struct cache_file *old);
+	    const struct cache_file *old, const struct stat *pre);
 void	 cache_files_free(struct cache_file *, uint32_t n);
 /* The file named name in f[0..n), sorted by path; NULL if none. */
 const struct cache_file *cache_find_file(const struct cache_file *f,
@@ -41,10 +43,12 @@ const struct cache_file *cache_find_file(const struct cache_file *f,
 void	 cache_hex(const uint8_t h[16], char out[33]);
 int	 cache_unhex(const char *s, size_t n, uint8_t h[16]);
 void	 cache_entry_free(struct cache_entry *);
+/* Step i's entry (parsed from its log line the first time), or NULL. */
+struct cache_entry *cache_entry_get(struct cache *, uint32_t i);
 /* Appends e to the log (a failure is said once in d, if not NULL). */
 void	 cachelog_append(struct cache *, const struct cache_entry *e,
 	    struct diag *d);
-/* Reads the log into k->e (k->n steps of g), compacting it if stale. */
+/* Reads the log (k->n steps of g), compacting it if stale. */
 void	 cachelog_load(struct cache *, const struct dag *g, struct diag *d);
 
 #endif

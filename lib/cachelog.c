@@ -97,6 +97,25 @@ get_hash(const struct jdoc *d, uint32_t o, const char *k, uint8_t h[16])
 	return cache_unhex(d->buf + d->n[v].off + 1, d->n[v].len - 2, h);
 }
 
+/* "N N N N N" (len bytes, decimal) into n[5]: 0 or -1 (sscanf was most
+ * of reading the log). */
+static int
+get_nums(const char *s, size_t len, uint64_t n[5])
+{
+	size_t i = 0;
+	int k;
+
+	for (k = 0; k < 5; k++) {
+		if (k > 0 && (i >= len || s[i++] != ' '))
+			return -1;
+		if (i >= len || s[i] < '0' || s[i] > '9')
+			return -1;
+		for (n[k] = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			n[k] = n[k] * 10 + (uint64_t)(s[i] - '0');
+	}
+	return i == len ? 0 : -1;
+}
+
 /* [["path","hash","size ino mtime ctime seen"], ...] into *f. */
 static int
 get_files(const struct jdoc *d, uint32_t o, const char *k,
@@ -104,7 +123,8 @@ get_files(const struct jdoc *d, uint32_t o, const char *k,
 {
 	uint32_t a = jdoc_get(d, o, k), e, m = 0;
 	struct cache_file *v;
-	char *st;
+	const char *st;
+	uint64_t n5[5];
 	int bad = 0;
 
 	*f = NULL;
@@ -125,12 +145,14 @@ get_files(const struct jdoc *d, uint32_t o, const char *k,
 		else if (cache_unhex(d->buf + d->n[e + 2].off + 1, d->n[e + 2].len -
 		    2, v[m].h) == -1)
 			bad = 1;
-		st = jdoc_strdup(d, e + 3, NULL);
-		if (sscanf(st, "%" SCNu64 " %" SCNu64 " %" SCNd64 " %" SCNd64
-		    " %" SCNd64, &v[m].size, &v[m].ino, &v[m].mtime,
-		    &v[m].ctime, &v[m].seen) != 5)
+		st = d->buf + d->n[e + 3].off + 1;
+		if (get_nums(st, d->n[e + 3].len - 2, n5) == -1)
 			bad = 1;
-		free(st);
+		v[m].size = n5[0];
+		v[m].ino = n5[1];
+		v[m].mtime = (int64_t)n5[2];
+		v[m].ctime = (int64_t)n5[3];
+		v[m].seen = (int64_t)n5[4];
 	}
 	*f = v;
 	*n = d->n[a].len;
@@ -299,9 +321,11 @@ prune(struct cache *k)
 	DIR *d;
 	int fd;
 
+	const struct cache_entry *e;
+
 	for (i = 0; i < k->n; i++)
-		if (k->e[i] != NULL && k->e[i]->has_out)
-			memcpy(live[n++], k->e[i]->out, 16);
+		if ((e = cache_entry_get(k, i)) != NULL && e->has_out)
+			memcpy(live[n++], e->out, 16);
 	qsort(live, n, sizeof(*live), by_hash);
 	if ((fd = openat(k->dfd, "o", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) !=
 	    -1 && (d = fdopendir(fd)) != NULL) {
@@ -337,7 +361,7 @@ compact(struct cache *k, size_t lines, size_t live, struct diag *d)
 		return;
 	k->logfd = fd;
 	for (i = 0; i < k->n; i++)
-		if (k->e[i] != NULL)
+		if (cache_entry_get(k, i) != NULL)
 			cachelog_append(k, k->e[i], d);
 	if (k->told || renameat(k->dfd, tmp, k->dfd, "log") == -1) {
 		(void)unlinkat(k->dfd, tmp, 0);
@@ -353,45 +377,97 @@ static char *
 read_fd(int fd, size_t *len)
 {
 	struct strbuf sb = STRBUF_INIT;
-	char buf[CHUNK];
+	struct stat st;
 	off_t off = 0;
 	ssize_t n;
 
-	while ((n = pread(fd, buf, sizeof(buf), off)) != 0) {
+	/* The whole file at once: it may be megabytes. */
+	strbuf_grow(&sb, fstat(fd, &st) == 0 && st.st_size > 0 ?
+	    (size_t)st.st_size + 1 : CHUNK);
+	for (;;) {
+		if (sb.cap - sb.len < CHUNK)
+			strbuf_grow(&sb, CHUNK);
+		if ((n = pread(fd, sb.buf + sb.len, sb.cap - sb.len - 1,
+		    off)) == 0)
+			break;
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		strbuf_add(&sb, buf, (size_t)n);
+		sb.len += (size_t)n;
 		off += n;
 	}
 	return strbuf_detach(&sb, len);
 }
 
-/* The lines of the log into k->e: the last good one of each step. */
+/* The id a line of the log is about (ids are plain: no escapes), its
+ * length in *n; NULL if the line is not one. */
+static const char *
+line_step(const char *p, size_t len, size_t *n)
+{
+	static const char pre[] = "{\"step\":\"";
+	const char *q;
+
+	if (len < sizeof(pre) + 33 || memcmp(p, pre, sizeof(pre) - 1) != 0 ||
+	    (q = memchr(p + sizeof(pre) - 1, '"', len - sizeof(pre))) == NULL)
+		return NULL;
+	*n = (size_t)(q - p) - (sizeof(pre) - 1);
+	return p + sizeof(pre) - 1;
+}
+
+/* 1 if the line's checksum holds. */
+static int
+line_ok(const char *p, size_t len)
+{
+	XXH128_canonical_t c;
+	uint8_t sum[16];
+
+	if (len < 34 || p[len - 33] != ' ' || cache_unhex(p + len - 32, 32,
+	    sum) == -1)
+		return 0;
+	XXH128_canonicalFromHash(&c, XXH3_128bits(p, len - 33));
+	return memcmp(c.digest, sum, 16) == 0;
+}
+
+/*
+ * The lines of the log: the last good one of each step of g is kept, and
+ * parsed only when the step is asked about (cache_entry_get): most runs
+ * ask about every step once, and the log holds several lines of most.
+ */
 void
 cachelog_load(struct cache *k, const struct dag *g, struct diag *d)
 {
-	size_t len, lines = 0, live = 0;
+	size_t len, lines = 0, live = 0, n;
 	char *text = read_fd(k->logfd, &len), *p = text, *nl;
-	struct cache_entry *e;
+	const char *id;
 	int64_t i;
 
+	k->loff = xcalloc(g->n + 1, sizeof(*k->loff));
+	k->llen = xcalloc(g->n + 1, sizeof(*k->llen));
 	for (; p < text + len; p = nl + 1) {
 		if ((nl = memchr(p, '\n', (size_t)(text + len - p))) == NULL)
 			break;		/* a torn last line */
 		lines++;
-		if ((e = parse_line(p, (size_t)(nl - p))) == NULL)
+		if ((id = line_step(p, (size_t)(nl - p), &n)) == NULL ||
+		    (i = dag_find(g, id, n)) < 0 || !line_ok(p,
+		    (size_t)(nl - p)))
 			continue;
-		if ((i = dag_find(g, e->step, strlen(e->step))) < 0) {
-			cache_entry_free(e);
-			continue;
-		}
-		live += k->e[i] == NULL;
-		cache_entry_free(k->e[i]);
-		k->e[i] = e;
+		live += k->llen[i] == 0;
+		k->loff[i] = (size_t)(p - text);
+		k->llen[i] = (size_t)(nl - p);
 	}
-	free(text);
+	k->text = text;
 	compact(k, lines, live, d);
+}
+
+struct cache_entry *
+cache_entry_get(struct cache *k, uint32_t i)
+{
+	if (k->e == NULL || i >= k->n)
+		return NULL;
+	if (k->e[i] == NULL && k->llen[i] > 0)
+		k->e[i] = parse_line(k->text + k->loff[i], k->llen[i]);
+	k->llen[i] = 0;
+	return k->e[i];
 }

@@ -115,7 +115,7 @@ static void walk(struct cache_flist *, const char *, const char *, int);
 static int
 hash_tree(const char *full, uint8_t h[16])
 {
-	struct cache_flist l = { NULL, NULL, 0, 0 };
+	struct cache_flist l = { NULL, NULL, NULL, 0, 0 };
 	XXH3_state_t st;
 	struct stat sb;
 	uint8_t fh[16];
@@ -150,6 +150,7 @@ hash_tree(const char *full, uint8_t h[16])
 	free(ix);
 	free(l.name);
 	free(l.full);
+	free(l.st);
 	XXH128_canonicalFromHash((XXH128_canonical_t *)(void *)h,
 	    XXH3_128bits_digest(&st));
 	return rc;
@@ -164,11 +165,13 @@ hash_tree(const char *full, uint8_t h[16])
  */
 int
 cache_hash_file(const char *full, struct cache_file *f,
-    const struct cache_file *old)
+    const struct cache_file *old, const struct stat *pre)
 {
 	struct stat sb;
 
-	if (stat(full, &sb) == -1)
+	if (pre != NULL)
+		sb = *pre;
+	else if (stat(full, &sb) == -1)
 		return -1;
 	f->size = (uint64_t)sb.st_size;
 	f->ino = (uint64_t)sb.st_ino;
@@ -195,15 +198,22 @@ cache_hash_file(const char *full, struct cache_file *f,
 
 
 static void
-flist_add(struct cache_flist *l, char *name, char *full)
+flist_add(struct cache_flist *l, char *name, char *full,
+    const struct stat *sb)
 {
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 16;
 		l->name = xreallocarray(l->name, l->cap, sizeof(*l->name));
 		l->full = xreallocarray(l->full, l->cap, sizeof(*l->full));
+		l->st = xreallocarray(l->st, l->cap, sizeof(*l->st));
 	}
 	l->name[l->n] = name;
-	l->full[l->n++] = full;
+	l->full[l->n] = full;
+	if (sb != NULL)
+		l->st[l->n] = *sb;
+	else
+		l->st[l->n].st_nlink = 0;	/* not stat'ed */
+	l->n++;
 }
 
 /* Every file under directory full (named name), recursively. */
@@ -214,6 +224,7 @@ walk(struct cache_flist *l, const char *name, const char *full, int depth)
 	struct dirent *de;
 	struct stat sb;
 	char *n2, *f2;
+	int ok;
 
 	if (depth > 64 || (d = opendir(full)) == NULL)
 		return;
@@ -222,12 +233,12 @@ walk(struct cache_flist *l, const char *name, const char *full, int depth)
 			continue;
 		n2 = xasprintf("%s/%s", name, de->d_name);
 		f2 = xasprintf("%s/%s", full, de->d_name);
-		if (stat(f2, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		if ((ok = stat(f2, &sb) == 0) && S_ISDIR(sb.st_mode)) {
 			walk(l, n2, f2, depth + 1);
 			free(n2);
 			free(f2);
 		} else
-			flist_add(l, n2, f2);
+			flist_add(l, n2, f2, ok ? &sb : NULL);
 	}
 	closedir(d);
 }
@@ -264,23 +275,26 @@ by_name(const void *a, const void *b)
 	    ((const struct cache_file *)b)->path);
 }
 
-/* The files of patterns (relative to cwd), sorted by name, unique. */
+/* The files of patterns (relative to cwd), with their stat(2) when it
+ * was taken (a file that is not there: none). */
 void
 cache_expand(const char *cwd, char *const *pat, struct cache_flist *l)
 {
 	char *pre = glob_prefix(cwd), *q;
+	const char *m;
 	size_t k, skip;
 	glob_t gl;
 	struct stat sb;
+	int ok;
 
 	for (; pat != NULL && *pat != NULL; pat++) {
 		if (strpbrk(*pat, "*?[") == NULL) {
 			q = cache_full_path(cwd, *pat);
-			if (stat(q, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+			if ((ok = stat(q, &sb) == 0) && S_ISDIR(sb.st_mode)) {
 				walk(l, *pat, q, 0);
 				free(q);
 			} else
-				flist_add(l, xstrdup(*pat), q);
+				flist_add(l, xstrdup(*pat), q, ok ? &sb : NULL);
 			continue;
 		}
 		q = (*pat)[0] == '/' ? xstrdup(*pat) : xasprintf("%s%s", pre,
@@ -289,13 +303,13 @@ cache_expand(const char *cwd, char *const *pat, struct cache_flist *l)
 		memset(&gl, 0, sizeof(gl));
 		if (glob(q, 0, NULL, &gl) == 0)
 			for (k = 0; k < gl.gl_pathc; k++) {
-				const char *m = gl.gl_pathv[k];
-
-				if (stat(m, &sb) == 0 && S_ISDIR(sb.st_mode))
+				m = gl.gl_pathv[k];
+				if ((ok = stat(m, &sb) == 0) &&
+				    S_ISDIR(sb.st_mode))
 					walk(l, m + skip, m, 0);
 				else
 					flist_add(l, xstrdup(m + skip),
-					    xstrdup(m));
+					    xstrdup(m), ok ? &sb : NULL);
 			}
 		globfree(&gl);
 		free(q);

@@ -46,6 +46,20 @@ cmp_double(const void *a, const void *b)
  * second, so a run of another DAG costs a 4 KiB read.  *full counts the
  * steps that have all their samples.
  */
+/*
+ * 1 if the head of a run.json shows its counts and no step succeeded in
+ * it (all cached, say): it has no duration to give, and is not parsed.
+ */
+static int
+none_succeeded(const char *head)
+{
+	const char *c = strstr(head, "},\"counts\":{"), *end;
+
+	if (c == NULL || (end = strchr(c + 12, '}')) == NULL)
+		return 0;
+	return memmem(c, (size_t)(end - c), "\"succeeded\":", 12) == NULL;
+}
+
 static int
 add_run(int rdfd, const char *name, const struct dag *g, const char *want,
     double *samples, uint32_t *count, uint32_t *full)
@@ -58,15 +72,18 @@ add_run(int rdfd, const char *name, const struct dag *g, const char *want,
 	int64_t i;
 	int dfd;
 
+	head[0] = '\0';
 	path = xasprintf("%s/run.json", name);
 	if ((dfd = openat(rdfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
 	    -1 || rundir_peek(dfd, "run.json", head, sizeof(head)) == 0 ||
-	    strstr(head, want) == NULL || (buf = rundir_read(dfd, "run.json",
-	    &len)) == NULL) {
+	    strstr(head, want) == NULL || none_succeeded(head) ||
+	    (buf = rundir_read(dfd, "run.json", &len)) == NULL) {
 		if (dfd != -1)
 			close(dfd);
 		free(path);
-		return 0;
+		/* A run of g with nothing to give still counts as read. */
+		return dfd != -1 && strstr(head, want) != NULL &&
+		    none_succeeded(head);
 	}
 	close(dfd);
 	diag_init(&d, path);

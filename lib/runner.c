@@ -253,7 +253,7 @@ runner_init(struct runner *r, struct runctx *c, const struct runner_opts *o)
 	r->t_attempt = xcalloc(n + 1, sizeof(*r->t_attempt));
 	r->ac = (struct attempt_ctx){ c->g, &c->x, &r->ps, &r->cs, &r->base,
 	    r->run_env, r->empty, r->empty_path, &c->news,
-	    c->cache.on ? &c->cache : NULL };
+	    c->cache.on ? &c->cache : NULL, &c->jr };
 	runctx_graph(c, r->slots, o->declaration_order, &sg);
 	sched_init(&r->sc, &sg, c->rs.s);
 	r->sc.no_handlers = (uint8_t)(o->no_handlers != 0);
@@ -477,8 +477,11 @@ apply(struct runner *r, const struct sched_action *a, int64_t now)
 	case SA_START:
 		/* What ended before goes to disk before anything starts: a
 		 * dependent never runs on a need's success the journal has
-		 * not kept. */
-		(void)journal_flush(&r->c->jr);
+		 * not kept.  A step the cache may find up to date starts
+		 * nothing: its attempt flushes before it spawns, if it does
+		 * (one write per cached step was most of a no-op run). */
+		if (r->ac.cache == NULL || !cache_wanted(r->c->g, a->step))
+			(void)journal_flush(&r->c->jr);
 		r->c->x.run_status = sched_status_now(&r->sc);
 		if (r->c->x.run_status == RUN_RUNNING)	/* dag-step: the run's */
 			r->c->x.run_status = r->c->rs.status;
