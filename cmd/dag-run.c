@@ -76,9 +76,10 @@ usage(FILE *fp, int status)
 
 /* Step ids, comma-separated (an id has no comma), added to *v. */
 static void
-add_ids(char ***v, int *n, char *arg)
+add_ids(char ***v, int *n, char *arg, const char *opt)
 {
 	char *id;
+	int had = *n;
 
 	while ((id = strsep(&arg, ",")) != NULL) {
 		if (*id == '\0')
@@ -86,6 +87,8 @@ add_ids(char ***v, int *n, char *arg)
 		*v = xreallocarray(*v, (size_t)*n + 1, sizeof(**v));
 		(*v)[(*n)++] = id;
 	}
+	if (*n == had)
+		errx(EXIT_USAGE, "%s: give step ids (id,id,...)", opt);
 }
 
 int
@@ -174,10 +177,11 @@ main(int argc, char *argv[])
 			if (optarg == NULL)
 				o.force_all = 1;
 			else
-				add_ids(&o.force, &o.nforce, optarg);
+				add_ids(&o.force, &o.nforce, optarg,
+				    "--force=");
 			break;
 		case OPT_RERUN:
-			add_ids(&o.rerun, &o.nrerun, optarg);
+			add_ids(&o.rerun, &o.nrerun, optarg, "--rerun");
 			break;
 		case OPT_DOWNSTREAM:
 			o.downstream = 1;

@@ -25,6 +25,7 @@
 #include "diag.h"
 #include "exec.h"
 #include "jdoc.h"
+#include "jqexpr.h"
 #include "journal.h"
 #include "rundir.h"
 #include "state.h"
@@ -90,7 +91,7 @@ cache_wanted(const struct dag *g, uint32_t i)
 
 int
 cache_open(struct cache *k, const char *runs, const struct dag *g,
-    struct diag *d)
+    int readonly, struct diag *d)
 {
 	char *clean = rundir_clean_name(g->name), *dir;
 	int e;
@@ -98,11 +99,23 @@ cache_open(struct cache *k, const char *runs, const struct dag *g,
 	memset(k, 0, sizeof(*k));
 	k->dfd = k->logfd = -1;
 	k->on = 1;
+	k->readonly = readonly;
 	k->dir = xasprintf("%s/.cache/%s-%08x", runs, clean,
 	    (unsigned)XXH32(g->name, strlen(g->name), 0));
 	free(clean);
 	dir = xasprintf("%s/o", k->dir);
-	if (rundir_mkdirs(dir) == -1 || (k->dfd = open(k->dir, O_RDONLY |
+	if (readonly) {
+		/* -n: what there is, and nothing written. */
+		free(dir);
+		if ((k->dfd = open(k->dir, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC)) == -1 || (k->logfd = openat(k->dfd, "log",
+		    O_RDONLY | O_CLOEXEC)) == -1) {
+			if (k->dfd != -1)
+				close(k->dfd);
+			k->dfd = -1;
+			return -1;
+		}
+	} else if (rundir_mkdirs(dir) == -1 || (k->dfd = open(k->dir, O_RDONLY |
 	    O_DIRECTORY | O_CLOEXEC)) == -1 || (k->logfd = openat(k->dfd,
 	    "log", O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) == -1) {
 		e = errno;
@@ -113,8 +126,8 @@ cache_open(struct cache *k, const char *runs, const struct dag *g,
 			close(k->dfd);
 		k->dfd = -1;
 		return -1;
-	}
-	free(dir);
+	} else
+		free(dir);
 	k->n = g->n;
 	k->e = xcalloc(g->n + 1, sizeof(*k->e));
 	cachelog_load(k, g, d);
@@ -157,6 +170,7 @@ cache_probe_release(struct cache_probe *p)
 	free(p->outputs);
 	free(p->outname);
 	free(p->why);
+	free(p->cwd);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -190,7 +204,7 @@ def_hash(const struct dag *g, uint32_t i, const struct cmdspec *c,
 
 	(void)XXH3_128bits_reset(&st);
 	h_bytes(&st, &s->kind, 1);
-	h_node(&st, j, s->kind == CMD_TRANSFORM ? s->cmd : JNONE);
+	h_str(&st, s->transform >= 0 ? jqx_src(g->jqx, s->transform) : NULL);
 	if (c->argv != NULL)
 		for (k = c->nlaunch; c->argv[k] != NULL; k++)
 			h_str(&st, c->argv[k]);
@@ -208,9 +222,10 @@ def_hash(const struct dag *g, uint32_t i, const struct cmdspec *c,
 	h_bytes(&st, p->cmd, 16);
 	h_bytes(&st, p->env, 16);
 	h_bytes(&st, &s->output, 1);
-	h_node(&st, j, s->input >= 0 ? jdoc_get(j, s->node, "input") : JNONE);
-	h_node(&st, j, s->check >= 0 ? jdoc_get(j, s->node, "check") :
-	    JNONE);
+	h_bytes(&st, &s->max_output, sizeof(s->max_output));
+	/* The expressions in effect: the step's, or defaults'. */
+	h_str(&st, s->input >= 0 ? jqx_src(g->jqx, s->input) : NULL);
+	h_str(&st, s->check >= 0 ? jqx_src(g->jqx, s->check) : NULL);
 	/* The launcher's text, not its prefix: srun's carries the run id. */
 	h_node(&st, j, s->launcher);
 	/* Where it runs: the same DAG run from elsewhere with one runs
@@ -312,6 +327,12 @@ hash_inputs(const struct cache_entry *e, const struct cmdspec *c,
 		}
 		f = &p->files[m++];
 		f->path = v[k].name;
+		if (v[k].st.st_nlink != 0 && S_ISDIR(v[k].st.st_mode)) {
+			/* A directory a walk met (an empty one counts). */
+			cache_stat_into(f, &v[k].st);
+			free(v[k].full);
+			continue;
+		}
 		switch (cache_hash_file(v[k].full, f, e != NULL ?
 		    cache_find_file(e->files, e->nfiles, f->path) : NULL,
 		    v[k].st.st_nlink != 0 ? &v[k].st : NULL)) {
@@ -342,7 +363,7 @@ static void
 key_of(struct cache_probe *p)
 {
 	XXH3_state_t st;
-	uint32_t k;
+	uint32_t k, mode;
 
 	(void)XXH3_128bits_reset(&st);
 	h_bytes(&st, p->def, 16);
@@ -351,6 +372,10 @@ key_of(struct cache_probe *p)
 		h_str(&st, p->files[k].path);
 		h_bytes(&st, p->files[k].missing ? zero16 : p->files[k].h, 16);
 		h_bytes(&st, &p->files[k].missing, 1);
+		/* The file's type and whether it can be run: a tool that
+		 * lost its x bit fails. */
+		mode = p->files[k].mode & (S_IFMT | 0111);
+		h_bytes(&st, &mode, sizeof(mode));
 	}
 	h_end(&st, p->key);
 }
@@ -454,6 +479,40 @@ check_outputs(const struct cache_entry *e, struct cache_probe *p)
 	return NULL;
 }
 
+/* The variables dag-run sets that differ from run to run. */
+static const char *const per_run[] = { "DAG_RUN_ID", "DAG_RUN_DIR",
+    "DAG_ATTEMPT", NULL };
+
+/*
+ * Why step i, about to run c, cannot be judged by its key, or NULL: a
+ * transform's input expression is evaluated as it runs (it may read
+ * .run or any ancestor), and a command that names a variable of the run
+ * does something else in every run.  malloc'd.
+ */
+static char *
+volatile_why(const struct dag *g, uint32_t i, const struct cmdspec *c)
+{
+	const char *const *v;
+	size_t k;
+
+	if (g->s[i].kind == CMD_TRANSFORM && g->s[i].input >= 0)
+		return xstrdup("not cached: a transform's input expression is "
+		    "evaluated as it runs");
+	for (v = per_run; *v != NULL; v++) {
+		for (k = c->nlaunch; c->argv != NULL && c->argv[k] != NULL;
+		    k++)
+			if (strstr(c->argv[k], *v) != NULL)
+				goto found;
+		for (k = 0; k < c->nenv; k++)
+			if (strstr(c->envv[k], *v) != NULL)
+				goto found;
+	}
+	return NULL;
+found:
+	return xasprintf("not cached: its command reads $%s, which differs "
+	    "in every run", *v);
+}
+
 int
 cache_probe(struct cache *k, const struct execctx *x, uint32_t i,
     const struct cmdspec *c, const char *in, size_t inlen,
@@ -465,7 +524,12 @@ cache_probe(struct cache *k, const struct execctx *x, uint32_t i,
 
 	memset(p, 0, sizeof(*p));
 	p->step = i;
+	p->cwd = c->cwd != NULL ? xstrdup(c->cwd) : NULL;
 	def_hash(x->g, i, c, p);
+	if ((p->why = volatile_why(x->g, i, c)) != NULL) {
+		p->uncacheable = 1;
+		return 0;
+	}
 	if (in != NULL)
 		XXH128_canonicalFromHash((XXH128_canonical_t *)(void *)p->in,
 		    XXH3_128bits(in, inlen));
@@ -578,6 +642,11 @@ cache_restore(struct cache *k, const struct execctx *x,
 			XXH128_canonicalFromHash(&c, XXH3_128bits(text, len));
 		if (text == NULL || memcmp(c.digest, e->out, 16) != 0) {
 			*why = xstrdup("its cached output is lost or damaged");
+			/* Away with it: the step's success stores it anew. */
+			if (text != NULL && (fd = open_store(k)) != -1) {
+				(void)unlinkat(fd, name, 0);
+				close(fd);
+			}
 			free(text);
 			return -1;
 		}
@@ -630,6 +699,37 @@ cache_output(struct cache *k, uint32_t i, size_t *len)
 	return text;
 }
 
+/*
+ * 1 if the input files are as the probe found them: one changed while
+ * the step ran (an editor, another dag-run in the same tree) and the
+ * outputs may be of either content, so the step is not recorded.
+ */
+static int
+inputs_held(const struct cache_probe *p)
+{
+	const struct cache_file *f;
+	struct stat sb;
+	char *full;
+	uint32_t k;
+	int same;
+
+	for (k = 0; k < p->nfiles; k++) {
+		f = &p->files[k];
+		full = cache_full_path(p->cwd, f->path);
+		same = stat(full, &sb) == 0 ? !f->missing &&
+		    (uint64_t)sb.st_size == f->size &&
+		    (uint64_t)sb.st_ino == f->ino &&
+		    (int64_t)sb.st_mtim.tv_sec * 1000000000 +
+		    sb.st_mtim.tv_nsec == f->mtime &&
+		    (int64_t)sb.st_ctim.tv_sec * 1000000000 +
+		    sb.st_ctim.tv_nsec == f->ctime : f->missing;
+		free(full);
+		if (!same)
+			return 0;
+	}
+	return 1;
+}
+
 void
 cache_record(struct cache *k, const struct execctx *x,
     const struct cache_probe *p, int has_output, struct diag *d)
@@ -643,7 +743,7 @@ cache_record(struct cache *k, const struct execctx *x,
 	uint32_t n;
 	int fd;
 
-	if (k->dfd == -1 || p->uncacheable)
+	if (k->dfd == -1 || p->uncacheable || !inputs_held(p))
 		return;
 	outs = xcalloc(p->nouts + 1, sizeof(*outs));
 	for (n = 0; n < p->nouts; n++) {

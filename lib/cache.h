@@ -40,6 +40,7 @@ struct cache_file {
 	char		*path;		/* as the step names it */
 	uint8_t		 h[16];
 	uint8_t		 missing;	/* a literal input that is not there */
+	uint32_t	 mode;		/* st_mode */
 	uint64_t	 size, ino;
 	int64_t		 mtime, ctime;	/* ns */
 	int64_t		 seen;		/* wall ns when hashed */
@@ -69,6 +70,7 @@ struct cache {
 	uint8_t		*force;		/* per step, or NULL */
 	int		 force_all;
 	int		 explain;
+	int		 readonly;	/* -n: write nothing */
 	int		 on;		/* dag-run: probe steps (even with
 					   no cache, for --explain) */
 	int		 told;		/* a write failed and was said */
@@ -89,6 +91,7 @@ struct cache_probe {
 	int		 uncacheable;	/* an input could not be read */
 	int		 refresh;	/* up to date, but stat tuples moved */
 	char		*why;		/* why it runs (malloc'd), or NULL */
+	char		*cwd;		/* the step's, or NULL */
 	const struct cache_entry *hit;
 };
 
@@ -97,10 +100,11 @@ struct cache_probe {
 int	 cache_wanted(const struct dag *, uint32_t i);
 /*
  * Opens (creating) the cache of g's DAG in runs: 0, or -1 after adding
- * a warning to d (the run goes on without a cache).
+ * a warning to d (the run goes on without a cache).  readonly (-n):
+ * nothing is created or rewritten, and a cache not there is none.
  */
 int	 cache_open(struct cache *, const char *runs, const struct dag *g,
-	    struct diag *d);
+	    int readonly, struct diag *d);
 void	 cache_close(struct cache *);
 /*
  * Probes step i about to run command c (NULL for a transform) on input

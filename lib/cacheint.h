@@ -35,6 +35,8 @@ void	 cache_expand(const char *cwd, char *const *pat, struct cache_flist *);
 int	 cache_hash_file(const char *full, struct cache_file *f,
 	    const struct cache_file *old, const struct stat *pre);
 void	 cache_files_free(struct cache_file *, uint32_t n);
+/* f's stat tuple from sb, seen now, no hash. */
+void	 cache_stat_into(struct cache_file *f, const struct stat *sb);
 /* The file named name in f[0..n), sorted by path; NULL if none. */
 const struct cache_file *cache_find_file(const struct cache_file *f,
 	    uint32_t n, const char *name);

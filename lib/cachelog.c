@@ -97,15 +97,15 @@ get_hash(const struct jdoc *d, uint32_t o, const char *k, uint8_t h[16])
 	return cache_unhex(d->buf + d->n[v].off + 1, d->n[v].len - 2, h);
 }
 
-/* "N N N N N" (len bytes, decimal) into n[5]: 0 or -1 (sscanf was most
+/* "N N N N N N" (len bytes, decimal) into n[6]: 0 or -1 (sscanf was most
  * of reading the log). */
 static int
-get_nums(const char *s, size_t len, uint64_t n[5])
+get_nums(const char *s, size_t len, uint64_t n[6])
 {
 	size_t i = 0;
 	int k;
 
-	for (k = 0; k < 5; k++) {
+	for (k = 0; k < 6; k++) {
 		if (k > 0 && (i >= len || s[i++] != ' '))
 			return -1;
 		if (i >= len || s[i] < '0' || s[i] > '9')
@@ -124,7 +124,7 @@ get_files(const struct jdoc *d, uint32_t o, const char *k,
 	uint32_t a = jdoc_get(d, o, k), e, m = 0;
 	struct cache_file *v;
 	const char *st;
-	uint64_t n5[5];
+	uint64_t n5[6];
 	int bad = 0;
 
 	*f = NULL;
@@ -153,6 +153,7 @@ get_files(const struct jdoc *d, uint32_t o, const char *k,
 		v[m].mtime = (int64_t)n5[2];
 		v[m].ctime = (int64_t)n5[3];
 		v[m].seen = (int64_t)n5[4];
+		v[m].mode = (uint32_t)n5[5];
 	}
 	*f = v;
 	*n = d->n[a].len;
@@ -239,8 +240,9 @@ put_files(struct strbuf *sb, const char *k, const struct cache_file *f,
 		strbuf_add_json_str(sb, f[i].path, strlen(f[i].path));
 		cache_hex(f[i].h, h);
 		strbuf_addf(sb, ",\"%s\",\"%" PRIu64 " %" PRIu64 " %" PRId64
-		    " %" PRId64 " %" PRId64 "\"]", f[i].missing ? "-" : h,
-		    f[i].size, f[i].ino, f[i].mtime, f[i].ctime, f[i].seen);
+		    " %" PRId64 " %" PRId64 " %" PRIu32 "\"]", f[i].missing ?
+		    "-" : h, f[i].size, f[i].ino, f[i].mtime, f[i].ctime,
+		    f[i].seen, f[i].mode);
 	}
 	strbuf_addc(sb, ']');
 }
@@ -254,7 +256,9 @@ cachelog_append(struct cache *k, const struct cache_entry *e, struct diag *d)
 	char h[33];
 	uint32_t i;
 
-	strbuf_adds(&sb, "{\"step\":");
+	/* A line torn by a crash before this one ends here: ours stays
+	 * whole (readers skip the empty lines). */
+	strbuf_adds(&sb, "\n{\"step\":");
 	strbuf_add_json_str(&sb, e->step, strlen(e->step));
 	if (e->run != NULL) {
 		strbuf_adds(&sb, ",\"run\":");
@@ -287,7 +291,7 @@ cachelog_append(struct cache *k, const struct cache_entry *e, struct diag *d)
 	put_files(&sb, "inputs", e->files, e->nfiles);
 	put_files(&sb, "outputs", e->outs, e->nouts);
 	strbuf_addc(&sb, '}');
-	XXH128_canonicalFromHash(&c, XXH3_128bits(sb.buf, sb.len));
+	XXH128_canonicalFromHash(&c, XXH3_128bits(sb.buf + 1, sb.len - 1));
 	cache_hex(c.digest, h);
 	strbuf_addf(&sb, " %s\n", h);
 	if (journal_write_all(k->logfd, sb.buf, sb.len) == -1 && !k->told) {
@@ -353,7 +357,7 @@ compact(struct cache *k, size_t lines, size_t live, struct diag *d)
 	uint32_t i;
 	int fd, old = k->logfd;
 
-	if (lines < 1000 || lines < 4 * live)
+	if (k->readonly || lines < 1000 || lines < 4 * live)
 		return;
 	(void)snprintf(tmp, sizeof(tmp), "log.%ld.tmp", (long)getpid());
 	if ((fd = openat(k->dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
@@ -448,6 +452,8 @@ cachelog_load(struct cache *k, const struct dag *g, struct diag *d)
 	for (; p < text + len; p = nl + 1) {
 		if ((nl = memchr(p, '\n', (size_t)(text + len - p))) == NULL)
 			break;		/* a torn last line */
+		if (nl == p)
+			continue;	/* each line starts with one */
 		lines++;
 		if ((id = line_step(p, (size_t)(nl - p), &n)) == NULL ||
 		    (i = dag_find(g, id, n)) < 0 || !line_ok(p,

@@ -81,6 +81,16 @@ hash_content(const char *full, const struct stat *sb, uint8_t h[16])
 
 	if (S_ISDIR(sb->st_mode))
 		return hash_tree(full, h);
+	if (S_ISLNK(sb->st_mode)) {
+		char to[4096];
+		ssize_t n = readlink(full, to, sizeof(to));
+
+		if (n == -1)
+			return -1;
+		XXH128_canonicalFromHash((XXH128_canonical_t *)(void *)h,
+		    XXH3_128bits(to, (size_t)n));
+		return 0;
+	}
 	if (!S_ISREG(sb->st_mode)) {
 		(void)snprintf(tag, sizeof(tag), "special %o %llu",
 		    (unsigned)(sb->st_mode & S_IFMT),
@@ -117,8 +127,8 @@ hash_tree(const char *full, uint8_t h[16])
 {
 	struct cache_flist l = { NULL, NULL, NULL, 0, 0 };
 	XXH3_state_t st;
-	struct stat sb;
 	uint8_t fh[16];
+	uint32_t mode;
 	size_t k, *ix;
 	char **pair;
 	int rc = 0;
@@ -136,10 +146,16 @@ hash_tree(const char *full, uint8_t h[16])
 		    10);
 		(void)XXH3_128bits_update(&st, l.name[ix[k]],
 		    strlen(l.name[ix[k]]) + 1);
-		if (stat(l.full[ix[k]], &sb) == -1 || hash_content(
-		    l.full[ix[k]], &sb, fh) == -1)
+		if (l.st[ix[k]].st_nlink == 0)
+			rc = -1;	/* gone while we looked */
+		else if (S_ISDIR(l.st[ix[k]].st_mode))
+			continue;	/* its name is what counts */
+		else if (hash_content(l.full[ix[k]], &l.st[ix[k]], fh) == -1)
 			rc = -1;
-		(void)XXH3_128bits_update(&st, fh, 16);
+		else
+			(void)XXH3_128bits_update(&st, fh, 16);
+		mode = (uint32_t)l.st[ix[k]].st_mode & (S_IFMT | 0111);
+		(void)XXH3_128bits_update(&st, &mode, sizeof(mode));
 	}
 	for (k = 0; k < l.n; k++) {
 		free(pair[k]);
@@ -163,6 +179,18 @@ hash_tree(const char *full, uint8_t h[16])
  * not follow its files').  0, 1 when it was read (a refresh is worth
  * recording), -1 (errno) when it cannot be stat'ed or read.
  */
+void
+cache_stat_into(struct cache_file *f, const struct stat *sb)
+{
+	f->size = (uint64_t)sb->st_size;
+	f->ino = (uint64_t)sb->st_ino;
+	f->mtime = ns_of(&sb->st_mtim);
+	f->ctime = ns_of(&sb->st_ctim);
+	f->mode = (uint32_t)sb->st_mode;
+	f->seen = cache_now_ns();
+	memset(f->h, 0, 16);
+}
+
 int
 cache_hash_file(const char *full, struct cache_file *f,
     const struct cache_file *old, const struct stat *pre)
@@ -173,13 +201,11 @@ cache_hash_file(const char *full, struct cache_file *f,
 		sb = *pre;
 	else if (stat(full, &sb) == -1)
 		return -1;
-	f->size = (uint64_t)sb.st_size;
-	f->ino = (uint64_t)sb.st_ino;
-	f->mtime = ns_of(&sb.st_mtim);
-	f->ctime = ns_of(&sb.st_ctim);
+	cache_stat_into(f, &sb);
 	if (old != NULL && !old->missing && !S_ISDIR(sb.st_mode) &&
 	    old->size == f->size && old->ino == f->ino &&
 	    old->mtime == f->mtime && old->ctime == f->ctime &&
+	    old->mode == f->mode &&
 	    f->ctime < old->seen - RACY_NS) {
 		memcpy(f->h, old->h, 16);
 		f->seen = old->seen;
@@ -222,7 +248,7 @@ walk(struct cache_flist *l, const char *name, const char *full, int depth)
 {
 	DIR *d;
 	struct dirent *de;
-	struct stat sb;
+	struct stat sb, ln;
 	char *n2, *f2;
 	int ok;
 
@@ -233,7 +259,14 @@ walk(struct cache_flist *l, const char *name, const char *full, int depth)
 			continue;
 		n2 = xasprintf("%s/%s", name, de->d_name);
 		f2 = xasprintf("%s/%s", full, de->d_name);
-		if ((ok = stat(f2, &sb) == 0) && S_ISDIR(sb.st_mode)) {
+		/* A symbolic link is followed to a file, never to a
+		 * directory (two links to . would make 2^64 paths). */
+		if ((ok = lstat(f2, &sb) == 0) && S_ISLNK(sb.st_mode) &&
+		    stat(f2, &ln) == 0 && !S_ISDIR(ln.st_mode))
+			sb = ln;
+		if (ok && S_ISDIR(sb.st_mode)) {
+			/* Listed too: an empty directory is a change. */
+			flist_add(l, xasprintf("%s/", n2), xstrdup(f2), &sb);
 			walk(l, n2, f2, depth + 1);
 			free(n2);
 			free(f2);

@@ -60,6 +60,12 @@ struct jqx {
 	struct strbuf	 err;		/* first compile error message */
 };
 
+const char *
+jqx_src(const struct jqx *x, int i)
+{
+	return x->e[i].src;
+}
+
 static uint32_t
 hash_str(const char *s)
 {

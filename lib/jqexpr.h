@@ -17,6 +17,8 @@ struct jqx *jqx_new(void);
 void	 jqx_free(struct jqx *);
 /* Registers src (copied); path names it in errors.  Returns its index. */
 int	 jqx_add(struct jqx *, const char *src, const char *path);
+/* The source of expression i. */
+const char *jqx_src(const struct jqx *, int i);
 /*
  * Compiles every expression added so far.  Each one that does not compile
  * gets a DIAG_ERROR at its path.  Returns 0 if all compiled, else -1.

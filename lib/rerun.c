@@ -186,7 +186,7 @@ int
 rerun_edit(struct runctx *c, const char *path, int quiet, int dry)
 {
 	struct dag *old = c->g, *ng;
-	uint32_t i, changed = 0, n[2] = { 0, 0 };
+	uint32_t i, changed = 0, added = 0, n[2] = { 0, 0 };
 	uint8_t *mark;
 	struct diag d;
 	int64_t o;
@@ -207,8 +207,9 @@ rerun_edit(struct runctx *c, const char *path, int quiet, int dry)
 	}
 	mark = xcalloc(ng->n + 1, 1);
 	for (i = 0; i < ng->n; i++)
-		if ((o = dag_find(old, ng->s[i].id, strlen(ng->s[i].id))) >= 0 &&
-		    !same_step(old, (uint32_t)o, ng, i)) {
+		if ((o = dag_find(old, ng->s[i].id, strlen(ng->s[i].id))) < 0)
+			added++;
+		else if (!same_step(old, (uint32_t)o, ng, i)) {
 			mark[i] = 1;
 			changed++;
 		}
@@ -237,8 +238,8 @@ rerun_edit(struct runctx *c, const char *path, int quiet, int dry)
 	free(mark);
 	if (!quiet && !dry)	/* run.c prints the news */
 		diag_add(&c->news, DIAG_NONE, NULL, "run %s now follows %s: "
-		    "%u step%s changed, %u reset, %u removed", c->rs.id,
-		    input_name(path), changed, changed == 1 ? "" : "s", n[0],
-		    n[1]);
+		    "%u step%s changed, %u new, %u reset, %u removed",
+		    c->rs.id, input_name(path), changed, changed == 1 ? "" :
+		    "s", added, n[0], n[1]);
 	return EXIT_OK;
 }

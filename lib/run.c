@@ -641,6 +641,27 @@ dir_id(const char *dir)
 	return b;
 }
 
+/* A generated id no run of runs has yet (runs started in one second
+ * differ in 16 random bits only). */
+static char *
+fresh_id(const char *runs, const char *name)
+{
+	struct stat st;
+	char *id, *path;
+	int k;
+
+	for (k = 0;; k++) {
+		id = rundir_new_id(name);
+		path = xasprintf("%s/%s", runs, id);
+		if (k == 16 || lstat(path, &st) == -1) {
+			free(path);
+			return id;
+		}
+		free(path);
+		free(id);
+	}
+}
+
 /* A new run's directory, its dag.json and its id. */
 static int
 create_run(struct runctx *c, const struct run_opts *o, const char *runs)
@@ -652,8 +673,10 @@ create_run(struct runctx *c, const struct run_opts *o, const char *runs)
 
 	if (o->run_dir != NULL)
 		id = dir_id(o->run_dir);
+	else if (o->run_id != NULL)
+		id = xstrdup(o->run_id);
 	else
-		id = o->run_id ? xstrdup(o->run_id) : rundir_new_id(c->g->name);
+		id = fresh_id(runs, c->g->name);
 	if (id == NULL) {
 		run_say(0, "--run-dir '%s': its name cannot be a run id "
 		    "(UTF-8, no control character, not '.', '..' or 'latest')",
@@ -700,7 +723,8 @@ open_cache(struct runctx *c, const struct run_opts *o, const char *runs)
 	for (n = 0; n < c->g->n && !cache_wanted(c->g, n); n++)
 		;
 	if (n < c->g->n || o->explain)
-		(void)cache_open(&c->cache, runs, c->g, &c->news);
+		(void)cache_open(&c->cache, runs, c->g, o->dry_run,
+		    &c->news);
 	c->cache.explain = o->explain;
 	c->cache.force_all = o->force_all;
 	if (o->nforce > 0)

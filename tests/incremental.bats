@@ -187,7 +187,7 @@ EOF
 	: > log
 	run -0 --separate-stderr timeout 60 dag-run --resume latest v2.json
 	assert_equal "$(sort log | tr '\n' ' ')" "b c "
-	[[ "$stderr" == *"1 step changed, 2 reset, 1 removed"* ]]
+	[[ "$stderr" == *"1 step changed, 0 new, 2 reset, 1 removed"* ]]
 	assert_file_exist "$(latest)/dag.1.json"
 	assert_equal "$(jq -r '.steps | map(.id) | join(" ")' "$(latest)/dag.json")" "a b c d"
 	assert_equal "$(jq -r .status "$(latest)/run.json")" succeeded
@@ -267,7 +267,8 @@ EOF
 		kill -9 "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 		# What is left must never pass for this round's result.
-		run -0 timeout 60 dag-run -q -j2 k.json
+		run -0 --separate-stderr timeout 60 dag-run -q -j2 k.json
+		assert_equal "$stderr" ""
 		for i in 1 17 30; do
 			assert_equal "$(cat o$i.txt)" "\"round $round\""
 			assert_equal "$(cat "$(latest)/steps/s$i/output.json")" "\"round $round\""
@@ -314,4 +315,83 @@ EOF2
 	run -0 --separate-stderr timeout 60 dag-run -q --explain d.json
 	[[ "$stderr" == *"b: runs: definition changed"* ]]
 	assert_equal "$(sort log | tr "\n" " ")" "a b "
+}
+
+@test "what the key cannot see is not cached: a transform's input expression, a command reading \$DAG_RUN_ID; defaults' check, max_output, modes and empty directories are in the key" {
+	mkdir -p src
+	echo a > src/a
+	printf '#!/bin/sh\necho hi\n' > tool.sh
+	chmod +x tool.sh
+	dag k.json <<'EOF2'
+{"name": "keys", "defaults": {"check": ". == 1"}, "steps": [
+ {"id": "one", "run": "echo 1", "output": "stdout", "cache": true},
+ {"id": "t", "needs": ["one"], "input": "{id: .run.id}", "transform": ".id", "cache": true, "check": "true"},
+ {"id": "rid", "run": "echo $DAG_RUN_ID > rid.txt", "outputs": ["rid.txt"], "check": "true"},
+ {"id": "ls", "run": "ls -R src > ls.txt", "inputs": ["src"], "outputs": ["ls.txt"], "check": "true"},
+ {"id": "tool", "run": "./tool.sh > tool.txt", "inputs": ["tool.sh"], "outputs": ["tool.txt"], "check": "true"}]}
+EOF2
+	run -0 timeout 60 dag-run -q k.json
+	run -0 --separate-stderr timeout 60 dag-run -q --explain k.json
+	[[ "$stderr" == *"t: runs: not cached: a transform's input expression is evaluated as it runs"* ]]
+	[[ "$stderr" == *'rid: runs: not cached: its command reads $DAG_RUN_ID'* ]]
+	[[ "$stderr" == *"one: up to date"* ]]
+	assert_equal "$(jq -r . "$(latest)/steps/t/output.json")" "$(basename "$(readlink -f "$(latest)")")"
+	sed -i 's/"check": ". == 1"/"check": ". == 2"/' k.json
+	run -1 --separate-stderr timeout 60 dag-run -q --explain k.json
+	[[ "$stderr" == *"one: runs: definition changed"* ]]
+	sed -i 's/"check": ". == 2"/"check": ". == 1"/; s/"cache": true}/"cache": true, "max_output": 1}/' k.json
+	run -1 --separate-stderr timeout 60 dag-run -q --explain k.json
+	[[ "$stderr" == *"one: runs: definition changed"* ]]
+	sed -i 's/, "max_output": 1}/}/' k.json
+	run -0 timeout 60 dag-run -q k.json
+	mkdir src/empty
+	chmod -x tool.sh
+	run -1 --separate-stderr timeout 60 dag-run -q --explain k.json
+	[[ "$stderr" == *"ls: runs: input src/empty/ is new"* ]]
+	[[ "$stderr" == *"tool: runs: key changed"* || "$stderr" == *"tool: runs: input tool.sh"* ]]
+	assert_equal "$(status_of tool)" failed
+	grep -q empty ls.txt
+}
+
+@test "an input changed while its step ran: the success is not recorded; a damaged stored output is replaced; symlink loops in an input directory end" {
+	echo 1 > in
+	mkdir -p loopd
+	echo hi > loopd/f
+	ln -s . loopd/l1
+	ln -s . loopd/l2
+	dag r.json <<'EOF2'
+{"name": "race", "steps": [
+ {"id": "a", "run": "cat in > out; touch started; while [ ! -e go ]; do sleep 0.05; done",
+  "inputs": ["in", "loopd"], "outputs": ["out"]},
+ {"id": "b", "run": "echo \\\"b\\\" > b.json; cp b.json $DAG_OUTPUT", "outputs": ["b.json"]}]}
+EOF2
+	timeout --foreground 60 dag-run -q r.json 3>&- &
+	pid=$!
+	wait_for started
+	echo 2 > in
+	touch go
+	wait "$pid"
+	# Recorded, it would pair in=1 (as a began) with out=2.
+	echo 1 > in
+	run -0 --separate-stderr timeout 60 dag-run -q --explain r.json
+	[[ "$stderr" == *"a: runs: no earlier run"* ]]
+	assert_equal "$(cat out)" 1
+	[[ "$stderr" == *"b: up to date"* ]]
+	for f in "$DAG_RUNS"/.cache/*/o/*; do echo '"evil"' > "$f"; done
+	run -0 --separate-stderr timeout 60 dag-run -q --explain r.json
+	[[ "$stderr" == *"b: runs: its cached output is lost or damaged"* ]]
+	run -0 --separate-stderr timeout 60 dag-run -q --explain r.json
+	[[ "$stderr" == *"b: up to date"* ]]
+	assert_equal "$(jq -r . "$(latest)/steps/b/output.json")" b
+}
+
+@test "-n writes nothing: no cache made, none compacted; empty --force= and --rerun are usage errors" {
+	echo '{"name": "dry", "steps": [{"id": "a", "run": "echo a > a.txt", "outputs": ["a.txt"]}]}' > d.json
+	run -0 --separate-stderr dag-run -n --explain d.json
+	[[ "$stderr" == *"a: runs: no cache"* ]]
+	assert_file_not_exist "$DAG_RUNS/.cache"
+	run -2 --separate-stderr dag-run --force= d.json
+	assert_equal "$stderr" "dag-run: --force=: give step ids (id,id,...)"
+	run -0 timeout 60 dag-run -q d.json
+	run -2 dag-run --resume latest --rerun ,
 }
