@@ -49,18 +49,25 @@ cache_hex(const uint8_t h[16], char out[33])
 int
 cache_unhex(const char *s, size_t n, uint8_t h[16])
 {
+	/* 16: not a lowercase hex digit. */
+	static uint8_t val[256];
+	static int ready;
 	int k, a, b;
 
+	if (!ready) {
+		memset(val, 16, sizeof(val));
+		for (k = 0; k < 10; k++)
+			val['0' + k] = (uint8_t)k;
+		for (k = 0; k < 6; k++)
+			val['a' + k] = (uint8_t)(10 + k);
+		ready = 1;
+	}
 	if (n != 32)
 		return -1;
 	for (k = 0; k < 16; k++) {
-		a = s[2 * k];
-		b = s[2 * k + 1];
-		a = a >= '0' && a <= '9' ? a - '0' : a >= 'a' && a <= 'f' ?
-		    a - 'a' + 10 : -1;
-		b = b >= '0' && b <= '9' ? b - '0' : b >= 'a' && b <= 'f' ?
-		    b - 'a' + 10 : -1;
-		if (a < 0 || b < 0)
+		a = val[(unsigned char)s[2 * k]];
+		b = val[(unsigned char)s[2 * k + 1]];
+		if ((a | b) & 16)
 			return -1;
 		h[k] = (uint8_t)(a << 4 | b);
 	}
@@ -161,6 +168,167 @@ get_files(const struct jdoc *d, uint32_t o, const char *k,
 }
 
 /* One line of the log (its checksum checked) as an entry, or NULL. */
+/*
+ * The fast reader of a line as cachelog_append writes it, strings with no
+ * escape (a path with one goes to jdoc).  Parsing was a fifth of a no-op
+ * run of 10,000 steps.
+ */
+struct cur {
+	const char	*p, *end;
+};
+
+static int
+c_lit(struct cur *c, const char *s)
+{
+	size_t n = strlen(s);
+
+	if ((size_t)(c->end - c->p) < n || memcmp(c->p, s, n) != 0)
+		return -1;
+	c->p += n;
+	return 0;
+}
+
+static char *
+c_str(struct cur *c)
+{
+	const char *q;
+	char *s;
+
+	if (c->p >= c->end || *c->p != '"' || (q = memchr(c->p + 1, '"',
+	    (size_t)(c->end - c->p - 1))) == NULL || memchr(c->p + 1, '\\',
+	    (size_t)(q - c->p - 1)) != NULL)
+		return NULL;
+	s = xmalloc((size_t)(q - c->p));
+	memcpy(s, c->p + 1, (size_t)(q - c->p - 1));
+	s[q - c->p - 1] = '\0';
+	c->p = q + 1;
+	return s;
+}
+
+static int
+c_hash(struct cur *c, uint8_t h[16])
+{
+	if (c->end - c->p < 34 || c->p[0] != '"' || c->p[33] != '"' ||
+	    cache_unhex(c->p + 1, 32, h) == -1)
+		return -1;
+	c->p += 34;
+	return 0;
+}
+
+/* [["path","hash"|"-","N N N N N N"],...] */
+static int
+c_files(struct cur *c, struct cache_file **f, uint32_t *n)
+{
+	const char *q;
+	uint64_t v[6];
+	size_t cap = 4;
+	struct cache_file *x;
+
+	*f = xcalloc(cap, sizeof(**f));
+	*n = 0;
+	if (c_lit(c, "[") == -1)
+		return -1;
+	if (c_lit(c, "]") == 0)
+		return 0;
+	for (;;) {
+		if (*n + 1 >= cap)
+			*f = xreallocarray(*f, cap *= 2, sizeof(**f));
+		x = &(*f)[*n];
+		memset(x, 0, sizeof(*x));
+		if (c_lit(c, "[") == -1 || (x->path = c_str(c)) == NULL)
+			return -1;
+		++*n;
+		if (c_lit(c, ",") == -1 || (c_lit(c, "\"-\"") == 0 ?
+		    (x->missing = 1, 0) : c_hash(c, x->h)) == -1 ||
+		    c_lit(c, ",\"") == -1 || (q = memchr(c->p, '"',
+		    (size_t)(c->end - c->p))) == NULL ||
+		    get_nums(c->p, (size_t)(q - c->p), v) == -1)
+			return -1;
+		x->size = v[0];
+		x->ino = v[1];
+		x->mtime = (int64_t)v[2];
+		x->ctime = (int64_t)v[3];
+		x->seen = (int64_t)v[4];
+		x->mode = (uint32_t)v[5];
+		c->p = q + 1;
+		if (c_lit(c, "]") == -1)
+			return -1;
+		if (c_lit(c, ",") == -1)
+			return c_lit(c, "]");
+	}
+}
+
+static int
+c_needs(struct cur *c, struct cache_entry *e)
+{
+	size_t cap = 4;
+
+	e->need_id = xcalloc(cap, sizeof(*e->need_id));
+	e->need_h = xcalloc(cap, sizeof(*e->need_h));
+	if (c_lit(c, ",\"needs\":[") == -1)
+		return -1;
+	if (c_lit(c, "]") == 0)
+		return 0;
+	for (;;) {
+		if (e->nneeds + 1 >= cap) {
+			cap *= 2;
+			e->need_id = xreallocarray(e->need_id, cap,
+			    sizeof(*e->need_id));
+			e->need_h = xreallocarray(e->need_h, cap,
+			    sizeof(*e->need_h));
+		}
+		memset(e->need_h[e->nneeds], 0, 16);
+		if (c_lit(c, "[") == -1 || (e->need_id[e->nneeds] =
+		    c_str(c)) == NULL)
+			return -1;
+		e->nneeds++;
+		if (c_lit(c, ",") == -1 || (c_lit(c, "null") == -1 &&
+		    c_hash(c, e->need_h[e->nneeds - 1]) == -1) ||
+		    c_lit(c, "]") == -1)
+			return -1;
+		if (c_lit(c, ",") == -1)
+			return c_lit(c, "]");
+	}
+}
+
+static struct cache_entry *
+parse_fast(const char *p, size_t len)
+{
+	struct cur c = { p, p + len };
+	struct cache_entry *e = xcalloc(1, sizeof(*e));
+	int64_t at = 0;
+
+	if (c_lit(&c, "{\"step\":") == -1 || (e->step = c_str(&c)) == NULL ||
+	    (c_lit(&c, ",\"run\":") == 0 && (e->run = c_str(&c)) == NULL) ||
+	    c_lit(&c, ",\"at\":") == -1)
+		goto bad;
+	while (c.p < c.end && *c.p >= '0' && *c.p <= '9')
+		at = at * 10 + (*c.p++ - '0');
+	e->at = at;
+	if (c_lit(&c, ",\"key\":") == -1 || c_hash(&c, e->key) == -1 ||
+	    c_lit(&c, ",\"def\":") == -1 || c_hash(&c, e->def) == -1 ||
+	    c_lit(&c, ",\"cmd\":") == -1 || c_hash(&c, e->cmd) == -1 ||
+	    c_lit(&c, ",\"env\":") == -1 || c_hash(&c, e->env) == -1 ||
+	    c_lit(&c, ",\"in\":") == -1 || c_hash(&c, e->in) == -1 ||
+	    c_lit(&c, ",\"out\":") == -1)
+		goto bad;
+	if (c_lit(&c, "null") == -1) {
+		if (c_hash(&c, e->out) == -1)
+			goto bad;
+		e->has_out = 1;
+	}
+	if (c_needs(&c, e) == -1 || c_lit(&c, ",\"inputs\":") == -1 ||
+	    c_files(&c, &e->files, &e->nfiles) == -1 ||
+	    c_lit(&c, ",\"outputs\":") == -1 ||
+	    c_files(&c, &e->outs, &e->nouts) == -1 || c_lit(&c, "}") == -1 ||
+	    c.p != c.end)
+		goto bad;
+	return e;
+bad:
+	cache_entry_free(e);
+	return NULL;
+}
+
 static struct cache_entry *
 parse_line(const char *p, size_t len)
 {
@@ -179,6 +347,8 @@ parse_line(const char *p, size_t len)
 	XXH128_canonicalFromHash(&c, XXH3_128bits(p, len - 33));
 	if (memcmp(c.digest, sum, 16) != 0)
 		return NULL;
+	if ((e = parse_fast(p, len - 33)) != NULL)
+		return e;
 	diag_init(&dg, NULL);
 	if (jdoc_parse(&d, p, len - 33, &dg) == -1 || d.n[0].kind != J_OBJ) {
 		diag_release(&dg);
