@@ -15,3 +15,4 @@ if [ -f bench/exec.sh ]; then
 	echo
 	sh bench/exec.sh
 fi
+if [ -f bench/incr.sh ]; then echo; sh bench/incr.sh; fi	# incremental runs

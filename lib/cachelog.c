@@ -515,7 +515,7 @@ prune(struct cache *k)
 }
 
 /*
- * The log, when most of its lines are stale: the live entries, written to
+ * The log, when a third of its lines are stale: the live entries, written to
  * a new file renamed over it.  Entries of steps the DAG no longer has go.
  * A dag-run appending to the old file meanwhile loses its lines: steps
  * that run again next time, no harm.
@@ -527,7 +527,7 @@ compact(struct cache *k, size_t lines, size_t live, struct diag *d)
 	uint32_t i;
 	int fd, old = k->logfd;
 
-	if (k->readonly || lines < 1000 || lines < 4 * live)
+	if (k->readonly || lines < 1000 || 2 * lines < 3 * live)
 		return;
 	(void)snprintf(tmp, sizeof(tmp), "log.%ld.tmp", (long)getpid());
 	if ((fd = openat(k->dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
