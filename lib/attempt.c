@@ -351,6 +351,9 @@ start_cmd(struct attempt *a, const struct attempt_ctx *ctx,
 	 * taken: what ended before goes to disk before anything starts. */
 	if (ctx->cache != NULL && cache_wanted(ctx->g, a->step))
 		(void)journal_flush(ctx->jr);
+	/* Files may change from now on: no stat(2) result is kept. */
+	if (ctx->cache != NULL)
+		cache_unsettle();
 	envv_copy(&env, ctx->base);
 	for (k = 0; (size_t)k < c->nenv; k++)
 		envv_set(&env, c->envk[k], strlen(c->envk[k]), c->envv[k],

@@ -80,6 +80,12 @@ h_end(XXH3_state_t *st, uint8_t out[16])
 	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(st));
 	memcpy(out, c.digest, 16);
 }
+void
+cache_unsettle(void)
+{
+	cache_stat_off();
+}
+
 int
 cache_wanted(const struct dag *g, uint32_t i)
 {
@@ -145,6 +151,7 @@ cache_close(struct cache *k)
 	free(k->text);
 	free(k->loff);
 	free(k->llen);
+	cache_stat_off();
 	free(k->force);
 	free(k->dir);
 	if (k->logfd != -1)

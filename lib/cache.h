@@ -95,6 +95,8 @@ struct cache_probe {
 	const struct cache_entry *hit;
 };
 
+/* A command is about to start: file metadata seen so far may change. */
+void	 cache_unsettle(void);
 /* 1 if step i takes part: inputs or outputs declared, or "cache": true,
  * and not "cache": false. */
 int	 cache_wanted(const struct dag *, uint32_t i);

@@ -21,6 +21,10 @@ struct cache_flist {
 };
 
 int64_t	 cache_now_ns(void);
+/* stat(2), remembered until cache_stat_off: call that before a command
+ * starts (and to free what it holds). */
+int	 cache_stat(const char *full, struct stat *sb);
+void	 cache_stat_off(void);
 /* name relative to cwd (NULL: ours), malloc'd. */
 char	*cache_full_path(const char *cwd, const char *name);
 /* The files patterns match, relative to cwd: globs expanded, directories

@@ -29,6 +29,75 @@
 /* Files hashed in one read(2). */
 #define CHUNK		65536
 
+/*
+ * stat(2) results, kept while this process has started no command: then
+ * nothing of ours can have changed a file, and the output of one step
+ * that is the input of the next is looked up once.  Off for good once a
+ * command starts.
+ */
+static struct memo {
+	char		*path;
+	struct stat	 st;
+} *memo;
+static size_t mcap, mn;
+static int memo_off;
+
+/* The slot of path s: its own, or the free one where it would go. */
+static size_t
+memo_slot(const char *s)
+{
+	size_t h = (size_t)XXH3_64bits(s, strlen(s));
+
+	for (h &= mcap - 1; memo[h].path != NULL; h = (h + 1) & (mcap - 1))
+		if (strcmp(memo[h].path, s) == 0)
+			break;
+	return h;
+}
+
+void
+cache_stat_off(void)
+{
+	size_t k;
+
+	for (k = 0; k < mcap; k++)
+		free(memo[k].path);
+	free(memo);
+	memo = NULL;
+	mcap = mn = 0;
+	memo_off = 1;
+}
+
+int
+cache_stat(const char *full, struct stat *sb)
+{
+	struct memo *old;
+	size_t k, n;
+
+	if (memo_off)
+		return stat(full, sb);
+	if (mcap > 0 && memo[k = memo_slot(full)].path != NULL) {
+		*sb = memo[k].st;
+		return 0;
+	}
+	if (stat(full, sb) == -1)
+		return -1;
+	if (2 * (mn + 1) > mcap) {
+		old = memo;
+		n = mcap;
+		mcap = mcap ? mcap * 2 : 1024;
+		memo = xcalloc(mcap, sizeof(*memo));
+		for (k = 0; k < n; k++)
+			if (old[k].path != NULL)
+				memo[memo_slot(old[k].path)] = old[k];
+		free(old);
+	}
+	k = memo_slot(full);
+	memo[k].path = xstrdup(full);
+	memo[k].st = *sb;
+	mn++;
+	return 0;
+}
+
 int64_t
 cache_now_ns(void)
 {
@@ -199,7 +268,7 @@ cache_hash_file(const char *full, struct cache_file *f,
 
 	if (pre != NULL)
 		sb = *pre;
-	else if (stat(full, &sb) == -1)
+	else if (cache_stat(full, &sb) == -1)
 		return -1;
 	cache_stat_into(f, &sb);
 	if (old != NULL && !old->missing && !S_ISDIR(sb.st_mode) &&
@@ -323,7 +392,8 @@ cache_expand(const char *cwd, char *const *pat, struct cache_flist *l)
 	for (; pat != NULL && *pat != NULL; pat++) {
 		if (strpbrk(*pat, "*?[") == NULL) {
 			q = cache_full_path(cwd, *pat);
-			if ((ok = stat(q, &sb) == 0) && S_ISDIR(sb.st_mode)) {
+			if ((ok = cache_stat(q, &sb) == 0) &&
+			    S_ISDIR(sb.st_mode)) {
 				walk(l, *pat, q, 0);
 				free(q);
 			} else
@@ -337,7 +407,7 @@ cache_expand(const char *cwd, char *const *pat, struct cache_flist *l)
 		if (glob(q, 0, NULL, &gl) == 0)
 			for (k = 0; k < gl.gl_pathc; k++) {
 				m = gl.gl_pathv[k];
-				if ((ok = stat(m, &sb) == 0) &&
+				if ((ok = cache_stat(m, &sb) == 0) &&
 				    S_ISDIR(sb.st_mode))
 					walk(l, m + skip, m, 0);
 				else
