@@ -18,7 +18,7 @@ BINS = $(PROGS:%=$(BUILD)/bin/%)
 
 # Debian packages the build, the tests and the demo need.
 PKGS_BUILD = gcc make libjq-dev libbsd-dev libxxhash-dev jq
-PKGS_TEST = bats bats-support bats-assert bats-file mandoc procps \
+PKGS_TEST = bats bats-support bats-assert bats-file mandoc procps xxhash \
 	python3-jsonschema shellcheck chromium make valgrind
 
 .PHONY: all check test test-asan test-valgrind demo deps deps-test clean lint bench fuzz \
@@ -150,7 +150,7 @@ clean:
 
 # libFuzzer + ASan/UBSan harnesses (clang); FUZZ_TIME seconds per target.
 FUZZ_TIME ?= 60
-FUZZERS = load duration template journal
+FUZZERS = load duration template journal cachelog
 fuzz:
 	@sh tests/deps.sh clang libclang-rt-14-dev
 	mkdir -p build/fuzz

@@ -10,6 +10,7 @@ struct cache_file;
 struct dag;
 struct diag;
 struct stat;
+struct strbuf;
 
 /* What the cache's parts share (cache.c, cachelog.c, filehash.c). */
 
@@ -51,6 +52,11 @@ int	 cache_unhex(const char *s, size_t n, uint8_t h[16]);
 void	 cache_entry_free(struct cache_entry *);
 /* Step i's entry (parsed from its log line the first time), or NULL. */
 struct cache_entry *cache_entry_get(struct cache *, uint32_t i);
+/* e as a line of the log ("\n", JSON, " ", its XXH3-128), to sb. */
+void	 cachelog_format(const struct cache_entry *e, struct strbuf *sb);
+/* The JSON part of a line (checksum checked by the caller) as an entry,
+ * or NULL. */
+struct cache_entry *cachelog_parse(const char *p, size_t len);
 /* Appends e to the log (a failure is said once in d, if not NULL). */
 void	 cachelog_append(struct cache *, const struct cache_entry *e,
 	    struct diag *d);

@@ -117,8 +117,11 @@ get_nums(const char *s, size_t len, uint64_t n[6])
 			return -1;
 		if (i >= len || s[i] < '0' || s[i] > '9')
 			return -1;
-		for (n[k] = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+		for (n[k] = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+			if (n[k] > (uint64_t)INT64_MAX / 10)
+				return -1;	/* more than a time in ns */
 			n[k] = n[k] * 10 + (uint64_t)(s[i] - '0');
+		}
 	}
 	return i == len ? 0 : -1;
 }
@@ -303,7 +306,8 @@ parse_fast(const char *p, size_t len)
 	    c_lit(&c, ",\"at\":") == -1)
 		goto bad;
 	while (c.p < c.end && *c.p >= '0' && *c.p <= '9')
-		at = at * 10 + (*c.p++ - '0');
+		if ((at = at * 10 + (*c.p++ - '0')) > INT64_MAX / 10)
+			goto bad;
 	e->at = at;
 	if (c_lit(&c, ",\"key\":") == -1 || c_hash(&c, e->key) == -1 ||
 	    c_lit(&c, ",\"def\":") == -1 || c_hash(&c, e->def) == -1 ||
@@ -332,13 +336,8 @@ bad:
 static struct cache_entry *
 parse_line(const char *p, size_t len)
 {
-	struct cache_entry *e;
-	struct jdoc d;
-	struct diag dg;
-	uint32_t v, k, n = 0;
 	uint8_t sum[16];
 	XXH128_canonical_t c;
-	int bad = 0;
 
 	/* "JSON HASH": the hash of the JSON text, XXH3-128. */
 	if (len < 34 || p[len - 33] != ' ' || cache_unhex(p + len - 32, 32, sum) ==
@@ -347,10 +346,27 @@ parse_line(const char *p, size_t len)
 	XXH128_canonicalFromHash(&c, XXH3_128bits(p, len - 33));
 	if (memcmp(c.digest, sum, 16) != 0)
 		return NULL;
-	if ((e = parse_fast(p, len - 33)) != NULL)
+	return cachelog_parse(p, len - 33);
+}
+
+struct cache_entry *
+cachelog_parse(const char *p, size_t len)
+{
+	struct cache_entry *e;
+	struct jdoc d;
+	struct diag dg;
+	uint32_t v, k, n = 0;
+	int bad = 0;
+
+	if ((e = parse_fast(p, len)) != NULL)
 		return e;
 	diag_init(&dg, NULL);
-	if (jdoc_parse(&d, p, len - 33, &dg) == -1 || d.n[0].kind != J_OBJ) {
+	if (jdoc_parse(&d, p, len, &dg) == -1) {
+		diag_release(&dg);
+		return NULL;
+	}
+	if (d.n[0].kind != J_OBJ) {
+		jdoc_release(&d);
 		diag_release(&dg);
 		return NULL;
 	}
@@ -362,7 +378,8 @@ parse_line(const char *p, size_t len)
 		e->step = jdoc_strdup(&d, v, NULL);
 	if ((v = jdoc_get(&d, 0, "run")) != JNONE && d.n[v].kind == J_STR)
 		e->run = jdoc_strdup(&d, v, NULL);
-	if ((v = jdoc_get(&d, 0, "at")) != JNONE && d.n[v].kind == J_NUM)
+	if ((v = jdoc_get(&d, 0, "at")) != JNONE && d.n[v].kind == J_NUM &&
+	    jdoc_num(&d, v) >= 0 && jdoc_num(&d, v) < 9e15)
 		e->at = (int64_t)jdoc_num(&d, v);
 	bad |= get_hash(&d, 0, "key", e->key) == -1 ||
 	    get_hash(&d, 0, "def", e->def) == -1 ||
@@ -370,6 +387,9 @@ parse_line(const char *p, size_t len)
 	    get_hash(&d, 0, "env", e->env) == -1 ||
 	    get_hash(&d, 0, "in", e->in) == -1;
 	e->has_out = get_hash(&d, 0, "out", e->out) == 0;
+	if (!e->has_out && ((v = jdoc_get(&d, 0, "out")) == JNONE ||
+	    d.n[v].kind != J_NULL))
+		bad = 1;
 	bad |= get_files(&d, 0, "inputs", &e->files, &e->nfiles) == -1 ||
 	    get_files(&d, 0, "outputs", &e->outs, &e->nouts) == -1;
 	if ((v = jdoc_get(&d, 0, "needs")) != JNONE && d.n[v].kind == J_ARR) {
@@ -417,53 +437,62 @@ put_files(struct strbuf *sb, const char *k, const struct cache_file *f,
 	strbuf_addc(sb, ']');
 }
 
-/* Appends entry e as one line, with one write(2). */
 void
-cachelog_append(struct cache *k, const struct cache_entry *e, struct diag *d)
+cachelog_format(const struct cache_entry *e, struct strbuf *sb)
 {
-	struct strbuf sb = STRBUF_INIT;
+	size_t at = sb->len;
 	XXH128_canonical_t c;
 	char h[33];
 	uint32_t i;
 
 	/* A line torn by a crash before this one ends here: ours stays
 	 * whole (readers skip the empty lines). */
-	strbuf_adds(&sb, "\n{\"step\":");
-	strbuf_add_json_str(&sb, e->step, strlen(e->step));
+	strbuf_adds(sb, "\n{\"step\":");
+	strbuf_add_json_str(sb, e->step, strlen(e->step));
 	if (e->run != NULL) {
-		strbuf_adds(&sb, ",\"run\":");
-		strbuf_add_json_str(&sb, e->run, strlen(e->run));
+		strbuf_adds(sb, ",\"run\":");
+		strbuf_add_json_str(sb, e->run, strlen(e->run));
 	}
-	strbuf_addf(&sb, ",\"at\":%" PRId64, e->at);
+	strbuf_addf(sb, ",\"at\":%" PRId64, e->at);
 	cache_hex(e->key, h);
-	strbuf_addf(&sb, ",\"key\":\"%s\"", h);
+	strbuf_addf(sb, ",\"key\":\"%s\"", h);
 	cache_hex(e->def, h);
-	strbuf_addf(&sb, ",\"def\":\"%s\"", h);
+	strbuf_addf(sb, ",\"def\":\"%s\"", h);
 	cache_hex(e->cmd, h);
-	strbuf_addf(&sb, ",\"cmd\":\"%s\"", h);
+	strbuf_addf(sb, ",\"cmd\":\"%s\"", h);
 	cache_hex(e->env, h);
-	strbuf_addf(&sb, ",\"env\":\"%s\"", h);
+	strbuf_addf(sb, ",\"env\":\"%s\"", h);
 	cache_hex(e->in, h);
-	strbuf_addf(&sb, ",\"in\":\"%s\"", h);
+	strbuf_addf(sb, ",\"in\":\"%s\"", h);
 	cache_hex(e->out, h);
-	strbuf_addf(&sb, e->has_out ? ",\"out\":\"%s\"" : ",\"out\":null", h);
-	strbuf_adds(&sb, ",\"needs\":[");
+	strbuf_addf(sb, e->has_out ? ",\"out\":\"%s\"" : ",\"out\":null", h);
+	strbuf_adds(sb, ",\"needs\":[");
 	for (i = 0; i < e->nneeds; i++) {
-		strbuf_adds(&sb, i ? ",[" : "[");
-		strbuf_add_json_str(&sb, e->need_id[i], strlen(e->need_id[i]));
+		strbuf_adds(sb, i ? ",[" : "[");
+		strbuf_add_json_str(sb, e->need_id[i], strlen(e->need_id[i]));
 		cache_hex(e->need_h[i], h);
 		if (memcmp(e->need_h[i], zero16, 16) == 0)
-			strbuf_adds(&sb, ",null]");
+			strbuf_adds(sb, ",null]");
 		else
-			strbuf_addf(&sb, ",\"%s\"]", h);
+			strbuf_addf(sb, ",\"%s\"]", h);
 	}
-	strbuf_addc(&sb, ']');
-	put_files(&sb, "inputs", e->files, e->nfiles);
-	put_files(&sb, "outputs", e->outs, e->nouts);
-	strbuf_addc(&sb, '}');
-	XXH128_canonicalFromHash(&c, XXH3_128bits(sb.buf + 1, sb.len - 1));
+	strbuf_addc(sb, ']');
+	put_files(sb, "inputs", e->files, e->nfiles);
+	put_files(sb, "outputs", e->outs, e->nouts);
+	strbuf_addc(sb, '}');
+	XXH128_canonicalFromHash(&c, XXH3_128bits(sb->buf + at + 1,
+	    sb->len - at - 1));
 	cache_hex(c.digest, h);
-	strbuf_addf(&sb, " %s\n", h);
+	strbuf_addf(sb, " %s\n", h);
+}
+
+/* Entry e as one line, with one write(2). */
+void
+cachelog_append(struct cache *k, const struct cache_entry *e, struct diag *d)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	cachelog_format(e, &sb);
 	if (journal_write_all(k->logfd, sb.buf, sb.len) == -1 && !k->told) {
 		k->told = 1;
 		if (d != NULL)
