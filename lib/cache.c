@@ -262,8 +262,7 @@ need_hash(const struct execctx *x, uint32_t n, uint8_t h[16])
 		free(err);
 		return -1;
 	}
-	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' '))
-		len--;
+	len = exec_output_len(text, len);
 	XXH128_canonicalFromHash((XXH128_canonical_t *)(void *)h,
 	    XXH3_128bits(text, len));
 	free(text);
@@ -715,6 +714,7 @@ static int
 inputs_held(const struct cache_probe *p)
 {
 	const struct cache_file *f;
+	struct cache_file now;
 	struct stat sb;
 	char *full;
 	uint32_t k;
@@ -723,13 +723,12 @@ inputs_held(const struct cache_probe *p)
 	for (k = 0; k < p->nfiles; k++) {
 		f = &p->files[k];
 		full = cache_full_path(p->cwd, f->path);
-		same = stat(full, &sb) == 0 ? !f->missing &&
-		    (uint64_t)sb.st_size == f->size &&
-		    (uint64_t)sb.st_ino == f->ino &&
-		    (int64_t)sb.st_mtim.tv_sec * 1000000000 +
-		    sb.st_mtim.tv_nsec == f->mtime &&
-		    (int64_t)sb.st_ctim.tv_sec * 1000000000 +
-		    sb.st_ctim.tv_nsec == f->ctime : f->missing;
+		/* stat(2) itself: the memo is off once the step started. */
+		if (stat(full, &sb) == 0) {
+			cache_stat_into(&now, &sb);
+			same = !f->missing && cache_same_stat(f, &now);
+		} else
+			same = f->missing;
 		free(full);
 		if (!same)
 			return 0;

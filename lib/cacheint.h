@@ -40,6 +40,9 @@ void	 cache_expand(const char *cwd, char *const *pat, struct cache_flist *);
 int	 cache_hash_file(const char *full, struct cache_file *f,
 	    const struct cache_file *old, const struct stat *pre);
 void	 cache_files_free(struct cache_file *, uint32_t n);
+/* 1 if a and b have the same stat tuple (size, inode, times, mode). */
+int	 cache_same_stat(const struct cache_file *a,
+	    const struct cache_file *b);
 /* f's stat tuple from sb, seen now, no hash. */
 void	 cache_stat_into(struct cache_file *f, const struct stat *sb);
 /* The file named name in f[0..n), sorted by path; NULL if none. */

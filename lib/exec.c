@@ -41,24 +41,6 @@ exec_init(struct execctx *x, const struct dag *g, struct runstate *rs,
 	x->run_status = rs->status;
 }
 
-void
-cmdspec_release(struct cmdspec *c)
-{
-	size_t i;
-
-	argv_free(c->argv);
-	argv_free(c->inputs);
-	argv_free(c->outputs);
-	for (i = 0; i < c->nenv; i++) {
-		free(c->envk[i]);
-		free(c->envv[i]);
-	}
-	free(c->envk);
-	free(c->envv);
-	free(c->cwd);
-	memset(c, 0, sizeof(*c));
-}
-
 static char *render(const struct execctx *, uint32_t, const struct tmpl *,
     jv, int, char **);
 
@@ -151,15 +133,6 @@ exec_needs_prep(const struct dag *g, uint32_t i)
 	    g->env_has_tmpl;
 }
 
-static void
-env_add(struct cmdspec *c, char *k, char *v)
-{
-	c->envk = xreallocarray(c->envk, c->nenv + 1, sizeof(*c->envk));
-	c->envv = xreallocarray(c->envv, c->nenv + 1, sizeof(*c->envv));
-	c->envk[c->nenv] = k;
-	c->envv[c->nenv++] = v;
-}
-
 /* Renders string node v (template t, may be NULL) into a malloc'd string. */
 static char *
 render(const struct execctx *x, uint32_t v, const struct tmpl *t, jv ctx,
@@ -221,7 +194,7 @@ assemble(const struct execctx *x, uint32_t i, jv ctx, struct cmdspec *c,
 			if ((val = render(x, k + 1, &g->env_tmpl[n], ctx, 0,
 			    err)) == NULL)
 				return -1;
-			env_add(c, jdoc_strdup(j, k, NULL), val);
+			cmdspec_env_add(c, jdoc_strdup(j, k, NULL), val);
 		}
 	for (w = 0, n = 0; w < 2; w++) {
 		if (objs[w] == JNONE)
@@ -232,7 +205,7 @@ assemble(const struct execctx *x, uint32_t i, jv ctx, struct cmdspec *c,
 			    &tp->env[n] : NULL, ctx, 0, err);
 			if (val == NULL)
 				return -1;
-			env_add(c, jdoc_strdup(j, k, NULL), val);
+			cmdspec_env_add(c, jdoc_strdup(j, k, NULL), val);
 		}
 	}
 	if (s->cwd != JNONE && (c->cwd = render(x, s->cwd, tp != NULL ?
@@ -366,6 +339,24 @@ read_output(const struct execctx *x, uint32_t n, struct jdoc *jd,
 	return text;
 }
 
+size_t
+exec_output_len(const char *text, size_t len)
+{
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' '))
+		len--;
+	return len;
+}
+
+void
+exec_input_member(struct strbuf *sb, int any, const char *id,
+    const char *text, size_t len)
+{
+	strbuf_adds(sb, any ? "," : "");
+	strbuf_add_json_str(sb, id, strlen(id));
+	strbuf_addc(sb, ':');
+	strbuf_add(sb, text, exec_output_len(text, len));
+}
+
 int
 exec_default_input(const struct execctx *x, uint32_t i, int *has,
     char **err)
@@ -399,12 +390,7 @@ exec_default_input(const struct execctx *x, uint32_t i, int *has,
 			strbuf_release(&sb);
 			return -2;
 		}
-		while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' '))
-			len--;
-		strbuf_adds(&sb, any ? "," : "");
-		strbuf_add_json_str(&sb, g->s[n].id, strlen(g->s[n].id));
-		strbuf_addc(&sb, ':');
-		strbuf_add(&sb, text, len);
+		exec_input_member(&sb, any, g->s[n].id, text, len);
 		free(text);
 		any = 1;
 	}
@@ -644,67 +630,6 @@ fail_sys_errno(int fd, const char *what)
 	fail_sys(fd, msg);
 }
 
-/* ,"name":[...] of a NULL-terminated list, nothing for NULL. */
-static void
-emit_strs(struct strbuf *sb, const char *name, char *const *v)
-{
-	size_t i;
-
-	if (v == NULL)
-		return;
-	strbuf_addf(sb, ",\"%s\":[", name);
-	for (i = 0; v[i] != NULL; i++) {
-		strbuf_adds(sb, i ? "," : "");
-		strbuf_add_json_str(sb, v[i], strlen(v[i]));
-	}
-	strbuf_addc(sb, ']');
-}
-
-/* The strings of array node a of d: NULL-terminated, or NULL. */
-static char **
-parse_strs(const struct jdoc *d, uint32_t o, const char *name)
-{
-	uint32_t a = jdoc_get(d, o, name), e, n = 0;
-	char **v;
-
-	if (a == JNONE || d->n[a].kind != J_ARR)
-		return NULL;
-	v = xcalloc(d->n[a].len + 1, sizeof(*v));
-	for (e = a + 1; e < d->n[a].end; e = d->n[e].end)
-		v[n++] = jdoc_strdup(d, e, NULL);
-	return v;
-}
-
-static void
-emit_cmd(const struct cmdspec *c, struct strbuf *sb)
-{
-	size_t i;
-
-	strbuf_adds(sb, "{\"argv\":[");
-	for (i = 0; c->argv[i] != NULL; i++) {
-		strbuf_adds(sb, i ? "," : "");
-		strbuf_add_json_str(sb, c->argv[i], strlen(c->argv[i]));
-	}
-	strbuf_addf(sb, "],\"shell\":%s,\"env\":[", c->shell ? "true" :
-	    "false");
-	for (i = 0; i < c->nenv; i++) {
-		strbuf_adds(sb, i ? ",[" : "[");
-		strbuf_add_json_str(sb, c->envk[i], strlen(c->envk[i]));
-		strbuf_addc(sb, ',');
-		strbuf_add_json_str(sb, c->envv[i], strlen(c->envv[i]));
-		strbuf_addc(sb, ']');
-	}
-	strbuf_adds(sb, "],\"cwd\":");
-	if (c->cwd != NULL)
-		strbuf_add_json_str(sb, c->cwd, strlen(c->cwd));
-	else
-		strbuf_adds(sb, "null");
-	strbuf_addf(sb, ",\"nlaunch\":%zu", c->nlaunch);
-	emit_strs(sb, "inputs", c->inputs);
-	emit_strs(sb, "outputs", c->outputs);
-	strbuf_addc(sb, '}');
-}
-
 /* Evaluates the step's input; returns it (null when none). */
 static jv
 eval_input(const struct execctx *x, uint32_t i, jv ctx, int fd, int write)
@@ -927,75 +852,9 @@ exec_eval_child(const struct execctx *x, uint32_t i, uint32_t attempt,
 	if (assemble(x, i, ctx, &c, &err) == -1)
 		fail(fd, "template: ", err);
 	strbuf_adds(&sb, "{\"cmd\":");
-	emit_cmd(&c, &sb);
+	cmdspec_emit(&c, &sb);
 	strbuf_adds(&sb, "}\n");
 	finish(fd, &sb);
-}
-
-void
-exec_result_release(struct exec_result *r)
-{
-	free(r->err);
-	cmdspec_release(&r->cmd);
-	memset(r, 0, sizeof(*r));
-}
-
-/* 1 if member k of object o is true. */
-static int
-is_true(const struct jdoc *d, uint32_t o, const char *k)
-{
-	uint32_t v = jdoc_get(d, o, k);
-
-	return v != JNONE && d->n[v].kind == J_TRUE;
-}
-
-int
-exec_parse_result(const char *text, size_t len, struct exec_result *r)
-{
-	struct cmdspec *c = &r->cmd;
-	struct jdoc d;
-	struct diag dg;
-	uint32_t v, k, e, n;
-	int rc = -1;
-
-	memset(r, 0, sizeof(*r));
-	diag_init(&dg, "result");
-	if (jdoc_parse(&d, text, len, &dg) == -1 || d.n[0].kind != J_OBJ)
-		goto out;
-	r->skip = is_true(&d, 0, "skip");
-	r->output = is_true(&d, 0, "output");
-	r->syserr = is_true(&d, 0, "syserr");
-	r->bignum = is_true(&d, 0, "bignum");
-	if ((v = jdoc_get(&d, 0, "error")) != JNONE && d.n[v].kind == J_STR)
-		r->err = jdoc_strdup(&d, v, NULL);
-	if ((v = jdoc_get(&d, 0, "cmd")) != JNONE && d.n[v].kind == J_OBJ) {
-		uint32_t a = jdoc_get(&d, v, "argv");
-
-		if (a == JNONE || d.n[a].kind != J_ARR || d.n[a].len == 0)
-			goto out;
-		c->argv = xcalloc(d.n[a].len + 1, sizeof(*c->argv));
-		for (e = a + 1, n = 0; e < d.n[a].end; e = d.n[e].end)
-			c->argv[n++] = jdoc_strdup(&d, e, NULL);
-		c->shell = is_true(&d, v, "shell");
-		k = jdoc_get(&d, v, "cwd");
-		if (k != JNONE && d.n[k].kind == J_STR)
-			c->cwd = jdoc_strdup(&d, k, NULL);
-		k = jdoc_get(&d, v, "env");
-		if (k != JNONE && d.n[k].kind == J_ARR)
-			for (e = k + 1; e < d.n[k].end; e = d.n[e].end)
-				env_add(c, jdoc_strdup(&d, e + 1, NULL),
-				    jdoc_strdup(&d, e + 2, NULL));
-		k = jdoc_get(&d, v, "nlaunch");
-		if (k != JNONE && d.n[k].kind == J_NUM)
-			c->nlaunch = (size_t)jdoc_num(&d, k);
-		c->inputs = parse_strs(&d, v, "inputs");
-		c->outputs = parse_strs(&d, v, "outputs");
-	}
-	rc = 0;
-out:
-	jdoc_release(&d);
-	diag_release(&dg);
-	return rc;
 }
 
 int

@@ -50,7 +50,12 @@ struct execctx {
 /* Points x at a run (borrowed) for exec's work: no params yet. */
 void	 exec_init(struct execctx *, const struct dag *, struct runstate *,
 	    struct rundir *);
+/* cmdspec.c: a command spec and an evaluator's result, as JSON. */
 void	 cmdspec_release(struct cmdspec *);
+/* Adds variable k=v (both malloc'd, taken over) to c. */
+void	 cmdspec_env_add(struct cmdspec *, char *k, char *v);
+/* c as the "cmd" object of an evaluator's result, appended to sb. */
+void	 cmdspec_emit(const struct cmdspec *, struct strbuf *sb);
 /* 1 if step i needs a forked evaluator before its command. */
 int	 exec_needs_prep(const struct dag *, uint32_t i);
 /*
@@ -70,6 +75,13 @@ int	 exec_literal(const struct execctx *, uint32_t i, struct cmdspec *,
  */
 int	 exec_default_input(const struct execctx *, uint32_t i, int *has,
 	    char **err);
+/* A need's output.json text without its trailing newlines and spaces:
+ * the bytes a dependent's input holds (its length). */
+size_t	 exec_output_len(const char *text, size_t len);
+/* Appends need id's member ("id":output, a comma first unless it is the
+ * first) to the input text a dependent gets. */
+void	 exec_input_member(struct strbuf *, int any, const char *id,
+	    const char *text, size_t len);
 
 /*
  * The text of step n's output.json, which the journal says it has,

@@ -261,6 +261,13 @@ cache_stat_into(struct cache_file *f, const struct stat *sb)
 }
 
 int
+cache_same_stat(const struct cache_file *a, const struct cache_file *b)
+{
+	return a->size == b->size && a->ino == b->ino && a->mtime == b->mtime &&
+	    a->ctime == b->ctime && a->mode == b->mode;
+}
+
+int
 cache_hash_file(const char *full, struct cache_file *f,
     const struct cache_file *old, const struct stat *pre)
 {
@@ -272,10 +279,7 @@ cache_hash_file(const char *full, struct cache_file *f,
 		return -1;
 	cache_stat_into(f, &sb);
 	if (old != NULL && !old->missing && !S_ISDIR(sb.st_mode) &&
-	    old->size == f->size && old->ino == f->ino &&
-	    old->mtime == f->mtime && old->ctime == f->ctime &&
-	    old->mode == f->mode &&
-	    f->ctime < old->seen - RACY_NS) {
+	    cache_same_stat(old, f) && f->ctime < old->seen - RACY_NS) {
 		memcpy(f->h, old->h, 16);
 		f->seen = old->seen;
 		return 0;

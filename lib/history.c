@@ -70,20 +70,19 @@ add_run(int rdfd, const char *name, const struct dag *g, const char *want,
 	size_t len;
 	uint32_t steps, k, st, du;
 	int64_t i;
-	int dfd;
+	int dfd, idle = 0;
 
 	head[0] = '\0';
 	path = xasprintf("%s/run.json", name);
 	if ((dfd = openat(rdfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
 	    -1 || rundir_peek(dfd, "run.json", head, sizeof(head)) == 0 ||
-	    strstr(head, want) == NULL || none_succeeded(head) ||
+	    strstr(head, want) == NULL || (idle = none_succeeded(head)) ||
 	    (buf = rundir_read(dfd, "run.json", &len)) == NULL) {
 		if (dfd != -1)
 			close(dfd);
 		free(path);
 		/* A run of g with nothing to give still counts as read. */
-		return dfd != -1 && strstr(head, want) != NULL &&
-		    none_succeeded(head);
+		return idle;
 	}
 	close(dfd);
 	diag_init(&d, path);

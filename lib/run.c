@@ -521,13 +521,7 @@ dry_explain(struct runctx *c, uint32_t v, const uint8_t *up)
 			n = g->need[k];
 			if ((text = cache_output(&c->cache, n, &len)) == NULL)
 				continue;
-			while (len > 0 && (text[len - 1] == '\n' ||
-			    text[len - 1] == ' '))
-				len--;
-			strbuf_adds(&in, any ? "," : "");
-			strbuf_add_json_str(&in, g->s[n].id, strlen(g->s[n].id));
-			strbuf_addc(&in, ':');
-			strbuf_add(&in, text, len);
+			exec_input_member(&in, any, g->s[n].id, text, len);
 			free(text);
 			any = 1;
 		}
