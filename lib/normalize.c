@@ -192,7 +192,7 @@ dag_emit(const struct dag *g, struct strbuf *sb, FILE *fp)
 				if (i > 0)
 					strbuf_addc(sb, ',');
 				emit_step(g, defaults, &g->s[i], sb);
-				strbuf_flush(sb, fp, 1 << 20);
+				strbuf_flush(sb, fp, 64 << 10);
 			}
 			strbuf_addc(sb, ']');
 		} else {

@@ -19,6 +19,7 @@
 
 #include "clock.h"
 #include "diag.h"
+#include "journal.h"
 #include "procset.h"
 #include "rundir.h"
 #include "strbuf.h"
@@ -295,46 +296,46 @@ rundir_latest(struct rundir *rd, struct diag *d)
 }
 
 int
-rundir_replace(int dirfd, const char *name, const void *data, size_t len)
+rundir_tmp_open(int dirfd, const char *name, char tmp[RUNDIR_TMP])
 {
-	char tmp[300];
-	const char *p = data;
-	ssize_t n;
-	int fd, saved;
-
-	if (snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", name, (long)getpid()) >=
-	    (int)sizeof(tmp)) {
+	if (snprintf(tmp, RUNDIR_TMP, ".%s.%ld.tmp", name, (long)getpid()) >=
+	    RUNDIR_TMP) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	fd = rundir_open_file(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC);
-	if (fd == -1)
-		return -1;
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	if (close(fd) == -1) {
+	return rundir_open_file(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC);
+}
+
+int
+rundir_tmp_commit(int dirfd, int fd, const char *tmp, const char *name,
+    int ok)
+{
+	int saved;
+
+	if (ok && fd != -1 && close(fd) == -1)
+		ok = 0;
+	else
 		fd = -1;
-		goto fail;
-	}
-	if (renameat(dirfd, tmp, dirfd, name) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	return 0;
-fail:
+	if (ok && renameat(dirfd, tmp, dirfd, name) == 0)
+		return 0;
 	saved = errno;
 	if (fd != -1)
 		close(fd);
 	(void)unlinkat(dirfd, tmp, 0);
 	errno = saved;
 	return -1;
+}
+
+int
+rundir_replace(int dirfd, const char *name, const void *data, size_t len)
+{
+	char tmp[RUNDIR_TMP];
+	int fd;
+
+	if ((fd = rundir_tmp_open(dirfd, name, tmp)) == -1)
+		return -1;
+	return rundir_tmp_commit(dirfd, fd, tmp, name,
+	    journal_write_all(fd, data, len) == 0);
 }
 
 int

@@ -47,6 +47,16 @@ int	 rundir_latest(struct rundir *, struct diag *);
 /* Writes data to name in dirfd atomically (temp file, then rename). */
 int	 rundir_replace(int dirfd, const char *name, const void *data,
 	    size_t len);
+/*
+ * rundir_replace in pieces: the temporary file beside name (its name to
+ * tmp), an fd to write; then commit closes it (unless fd is -1: closed
+ * already) and renames it over name if ok, or removes it.  -1 with errno
+ * on failure.
+ */
+#define RUNDIR_TMP	300
+int	 rundir_tmp_open(int dirfd, const char *name, char tmp[RUNDIR_TMP]);
+int	 rundir_tmp_commit(int dirfd, int fd, const char *tmp,
+	    const char *name, int ok);
 /* mkdir -p: 0, or -1 with errno. */
 int	 rundir_mkdirs(const char *path);
 /* mkdir steps/<id> (EEXIST is fine). */

@@ -36,6 +36,7 @@
 #include "attempt.h"
 #include "clock.h"
 #include "dag.h"
+#include "history.h"
 #include "jdoc.h"
 #include "jqexpr.h"
 #include "runner.h"
@@ -65,6 +66,7 @@ runctx_release(struct runctx *c)
 	journal_close(&c->jr);
 	cache_close(&c->cache);
 	plan_release(&c->plan);
+	free(c->hist_runs);
 	jv_free(c->x.params);
 	free(c->x.checked);
 	state_release(&c->rs);
@@ -331,6 +333,7 @@ snapshot(struct runner *r)
 {
 	int64_t t0 = clock_mono_ms(), cost;
 
+	r->snapped = 1;
 	if (runctx_snapshot(r->c) == -1) {
 		if (!r->told_snapshot)
 			diag_add(&r->c->news, DIAG_SYSERR, NULL, "write "
@@ -351,6 +354,26 @@ snapshot(struct runner *r)
 static void ended(struct runner *, struct attempt *, int64_t);
 
 /* What an event of attempt a came to (news), with its timer as it was. */
+/*
+ * The past durations set_up left for the first command (a run whose
+ * steps are all up to date never reads them): read now, and the queues
+ * ordered by the plan they give.
+ */
+static void
+late_history(struct runner *r)
+{
+	struct runctx *c = r->c;
+	double *hist = history_estimates(c->hist_runs, c->g);
+
+	plan_release(&c->plan);
+	plan_compute(c->g, hist, &c->plan);
+	free(hist);
+	free(c->hist_runs);
+	c->hist_runs = NULL;
+	if (r->sc.g.rank != NULL)	/* not in declaration order */
+		sched_rerank(&r->sc, c->plan.rank);
+}
+
 static void
 after(struct runner *r, struct attempt *a, int news, int64_t timer,
     int64_t now)
@@ -370,6 +393,8 @@ after(struct runner *r, struct attempt *a, int news, int64_t timer,
 	if (a->timer != 0 && a->timer != timer)
 		heap_push(&r->timers, a->timer, a->tag);
 	if (news == AN_STARTED) {
+		if (c->hist_runs != NULL)
+			late_history(r);
 		ss = &c->rs.s[a->step];
 		ss->pid = a->pid;
 		journal_step_started(&c->jr, c->g->s[a->step].id, ss->attempts,
@@ -378,7 +403,10 @@ after(struct runner *r, struct attempt *a, int news, int64_t timer,
 		 * group of every step that started (one that cleared its
 		 * environment is found by it alone). */
 		(void)journal_flush(&c->jr);
-		dirty(r);
+		if (r->snapped)
+			dirty(r);
+		else
+			snapshot(r);
 	}
 }
 
@@ -523,6 +551,7 @@ apply_all(struct runner *r)
 void
 runner_resume(struct runner *r)
 {
+	r->resumed = 1;
 	sched_resume(&r->sc);
 	apply_all(r);
 }
@@ -549,7 +578,13 @@ runner_begin(struct runner *r)
 			    "step starts until dag-run --unpause %s",
 			    r->c->rs.id);
 		}
-		snapshot(r);
+		/* A new run's first run.json, all pending, waits for its
+		 * first command (a run of steps up to date may end first);
+		 * one that goes on or stays paused says so at once. */
+		if (r->c->rs.paused || r->resumed)
+			snapshot(r);
+		else
+			dirty(r);
 		if (g->timeout > 0)
 			r->deadline = clock_mono_ms() +
 			    (int64_t)llround(g->timeout * 1000);

@@ -30,6 +30,8 @@ struct runctx {
 	struct journal		 jr;
 	struct execctx		 x;
 	struct plan		 plan;
+	char			*hist_runs;	/* history not read yet: the
+						   first start reads it */
 	struct progress		 pg;
 	struct cache		 cache;	/* dag-run's; off for dag-step */
 	struct diag		 news;	/* for run.c or step.c to print */
@@ -72,6 +74,8 @@ struct runner {
 	int64_t			 snap_at;	/* next run.json, 0: none due */
 	int64_t			 snap_every;	/* ms */
 	int			 single;
+	int			 resumed;	/* runner_resume was called */
+	int			 snapped;	/* run.json written once */
 	int			 cancel_sig;	/* the first signal that came */
 	pid_t			 cancel_by;	/* its sender, 0: the kernel */
 	int64_t			 cancel_at;	/* when it came (monotonic ms) */

@@ -258,6 +258,31 @@ finalize(struct sched *s, uint32_t i, int st, const char *why)
 	ended(s, i);
 }
 
+/* h with its items' keys taken from rank again. */
+static void
+rekey(struct heap *h, const int64_t *rank)
+{
+	struct heap old = *h;
+	size_t k;
+
+	heap_init(h);
+	for (k = 0; k < old.n; k++)
+		heap_push(h, rank != NULL ? -rank[old.v[k].val] : 0,
+		    old.v[k].val);
+	heap_release(&old);
+}
+
+void
+sched_rerank(struct sched *s, const int64_t *rank)
+{
+	uint32_t p;
+
+	s->g.rank = rank;
+	rekey(&s->ready, rank);
+	for (p = 0; p < s->g.npools; p++)
+		rekey(&s->poolq[p], rank);
+}
+
 static void
 enqueue(struct sched *s, uint32_t i)
 {

@@ -143,6 +143,11 @@ void	 sched_init(struct sched *, const struct sched_graph *,
 	    struct sstate *ss);
 void	 sched_release(struct sched *);
 /*
+ * The priorities are now rank (the scheduler borrows it, as it did the
+ * first): the ready and pool queues are ordered again.  O(V log V).
+ */
+void	 sched_rerank(struct sched *, const int64_t *rank);
+/*
  * Makes step i pending again if it is selected and did not succeed or get
  * skipped (all = 0), or whatever it is (all = 1, dag-step): an SA_RESET,
  * with why (static text, or NULL).

@@ -8,6 +8,7 @@
 
 #include "clock.h"
 #include "dag.h"
+#include "journal.h"
 #include "rundir.h"
 #include "state.h"
 #include "strbuf.h"
@@ -105,19 +106,6 @@ state_clear(struct sstate *s)
 	state_set_reason(s, NULL);
 }
 
-int
-state_save(const struct runstate *rs, const struct dag *g, int dirfd)
-{
-	struct strbuf sb = STRBUF_INIT;
-	int rc;
-
-	state_emit(rs, g, &sb);
-	strbuf_addc(&sb, '\n');
-	rc = rundir_replace(dirfd, "run.json", sb.buf, sb.len);
-	strbuf_release(&sb);
-	return rc;
-}
-
 void
 state_counts(const struct runstate *rs, uint32_t counts[ST__N])
 {
@@ -178,10 +166,11 @@ state_emit_exit(const struct sstate *s, struct strbuf *sb)
 		strbuf_adds(sb, "null");
 }
 
-void
-state_emit(const struct runstate *rs, const struct dag *g, struct strbuf *sb)
+/* run.json up to the first step's record. */
+static void
+emit_head(const struct runstate *rs, struct strbuf *sb)
 {
-	uint32_t counts[ST__N], i;
+	uint32_t counts[ST__N];
 	int64_t end = rs->finished ? rs->finished : state_now(rs);
 
 	strbuf_adds(sb, "{\"format\":1,\"id\":");
@@ -205,36 +194,77 @@ state_emit(const struct runstate *rs, const struct dag *g, struct strbuf *sb)
 	state_counts(rs, counts);
 	state_emit_counts(counts, sb);
 	strbuf_adds(sb, ",\"steps\":{");
-	for (i = 0; i < rs->n; i++) {
-		const struct sstate *s = &rs->s[i];
+}
 
-		if (i > 0)
-			strbuf_addc(sb, ',');
-		strbuf_add_json_str(sb, g->s[i].id, strlen(g->s[i].id));
-		/* No printf here: this runs for every step of every
-		 * snapshot. */
-		strbuf_adds(sb, ":{\"status\":\"");
-		strbuf_adds(sb, step_status_names[s->status]);
-		strbuf_adds(sb, "\",\"attempts\":");
-		strbuf_add_int(sb, s->attempts);
-		state_emit_exit(s, sb);
-		time_field(sb, "started", s->started);
-		time_field(sb, "finished", s->finished);
-		strbuf_adds(sb, ",\"duration\":");
-		if (s->started)
-			strbuf_add_secs(sb, s->duration);
-		else
-			strbuf_adds(sb, "null");
-		strbuf_adds(sb, ",\"reason\":");
-		if (s->reason != NULL)
-			strbuf_add_json_str(sb, s->reason, strlen(s->reason));
-		else
-			strbuf_adds(sb, "null");
-		if (!s->selected)
-			strbuf_adds(sb, ",\"selected\":false");
-		if (s->allowed)
-			strbuf_adds(sb, ",\"allowed_failure\":true");
-		strbuf_addc(sb, '}');
-	}
+/* Step i's record in run.json. */
+static void
+emit_step(const struct runstate *rs, const struct dag *g, uint32_t i,
+    struct strbuf *sb)
+{
+	const struct sstate *s = &rs->s[i];
+
+	if (i > 0)
+		strbuf_addc(sb, ',');
+	strbuf_add_json_str(sb, g->s[i].id, strlen(g->s[i].id));
+	/* No printf here: this runs for every step of every snapshot. */
+	strbuf_adds(sb, ":{\"status\":\"");
+	strbuf_adds(sb, step_status_names[s->status]);
+	strbuf_adds(sb, "\",\"attempts\":");
+	strbuf_add_int(sb, s->attempts);
+	state_emit_exit(s, sb);
+	time_field(sb, "started", s->started);
+	time_field(sb, "finished", s->finished);
+	strbuf_adds(sb, ",\"duration\":");
+	if (s->started)
+		strbuf_add_secs(sb, s->duration);
+	else
+		strbuf_adds(sb, "null");
+	strbuf_adds(sb, ",\"reason\":");
+	if (s->reason != NULL)
+		strbuf_add_json_str(sb, s->reason, strlen(s->reason));
+	else
+		strbuf_adds(sb, "null");
+	if (!s->selected)
+		strbuf_adds(sb, ",\"selected\":false");
+	if (s->allowed)
+		strbuf_adds(sb, ",\"allowed_failure\":true");
+	strbuf_addc(sb, '}');
+}
+
+void
+state_emit(const struct runstate *rs, const struct dag *g, struct strbuf *sb)
+{
+	uint32_t i;
+
+	emit_head(rs, sb);
+	for (i = 0; i < rs->n; i++)
+		emit_step(rs, g, i, sb);
 	strbuf_adds(sb, "}}");
+}
+
+/* Written out in pieces of this size: run.json of 10,000 steps is 2 MB. */
+#define SAVE_PIECE	(64 << 10)
+
+int
+state_save(const struct runstate *rs, const struct dag *g, int dirfd)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char tmp[RUNDIR_TMP];
+	uint32_t i;
+	int fd, ok = 1;
+
+	if ((fd = rundir_tmp_open(dirfd, "run.json", tmp)) == -1)
+		return -1;
+	emit_head(rs, &sb);
+	for (i = 0; i < rs->n && ok; i++) {
+		emit_step(rs, g, i, &sb);
+		if (sb.len >= SAVE_PIECE) {
+			ok = journal_write_all(fd, sb.buf, sb.len) == 0;
+			strbuf_reset(&sb);
+		}
+	}
+	strbuf_adds(&sb, "}}\n");
+	ok = ok && journal_write_all(fd, sb.buf, sb.len) == 0;
+	strbuf_release(&sb);
+	return rundir_tmp_commit(dirfd, fd, tmp, "run.json", ok);
 }

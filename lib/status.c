@@ -482,7 +482,7 @@ list_read(const char *runs, struct listrow *r)
 	uint32_t s, st, du, ex;
 	char *path, *text = NULL;
 	size_t len;
-	int dfd;
+	int dfd, held, journal = 0;
 
 	strlcpy(r->dur, "-", sizeof(r->dur));
 	strlcpy(r->status, "?", sizeof(r->status));
@@ -491,6 +491,7 @@ list_read(const char *runs, struct listrow *r)
 	diag_init(&d, path);
 	if ((dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
 		text = rundir_read(dfd, "run.json", &len);
+		journal = faccessat(dfd, "events.jsonl", F_OK, 0) == 0;
 		close(dfd);
 	}
 	if (text != NULL && jdoc_parse(&j, text, len, &d) == 0 &&
@@ -516,7 +517,12 @@ list_read(const char *runs, struct listrow *r)
 			duration_format(jdoc_num(&j, du), r->dur,
 			    sizeof(r->dur));
 		jdoc_release(&j);
-	}
+	} else if (text == NULL && journal && (held = rundir_lock_held(path)) !=
+	    -1)
+		/* Its first run.json comes with its first command: a
+		 * dag-run gone before then was interrupted. */
+		strlcpy(r->status, held ? "running" : "interrupted",
+		    sizeof(r->status));
 	free(text);
 	free(path);
 	diag_release(&d);
