@@ -148,9 +148,7 @@ cache_close(struct cache *k)
 	for (i = 0; i < k->n; i++)
 		cache_entry_free(k->e[i]);
 	free(k->e);
-	free(k->text);
-	free(k->loff);
-	free(k->llen);
+	cache_pool_free(k->pool);
 	cache_stat_off();
 	free(k->force);
 	free(k->dir);
@@ -336,6 +334,7 @@ hash_inputs(const struct cache_entry *e, const struct cmdspec *c,
 		if (v[k].st.st_nlink != 0 && S_ISDIR(v[k].st.st_mode)) {
 			/* A directory a walk met (an empty one counts). */
 			cache_stat_into(f, &v[k].st);
+			f->seen = cache_now_ns();
 			free(v[k].full);
 			continue;
 		}

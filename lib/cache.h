@@ -57,15 +57,17 @@ struct cache_entry {
 	char		**need_id;	/* the needs' output hashes */
 	uint8_t		(*need_h)[16];	/* (zero: none) */
 	uint32_t	 nneeds;
+	uint8_t		 pooled;	/* all of it in its cache's pool */
 };
+
+struct cache_pool;
 
 struct cache {
 	int		 dfd;		/* .cache/<dag>/, -1: off */
 	int		 logfd;
 	char		*dir;		/* for messages */
 	struct cache_entry **e;		/* per step of the DAG, or NULL */
-	char		*text;		/* the log as read */
-	size_t		*loff, *llen;	/* per step: its line not parsed yet */
+	struct cache_pool *pool;	/* the entries read from the log */
 	uint32_t	 n;
 	uint8_t		*force;		/* per step, or NULL */
 	int		 force_all;

@@ -43,7 +43,7 @@ void	 cache_files_free(struct cache_file *, uint32_t n);
 /* 1 if a and b have the same stat tuple (size, inode, times, mode). */
 int	 cache_same_stat(const struct cache_file *a,
 	    const struct cache_file *b);
-/* f's stat tuple from sb, seen now, no hash. */
+/* f's stat tuple from sb; no hash, seen 0 (the caller says when). */
 void	 cache_stat_into(struct cache_file *f, const struct stat *sb);
 /* The file named name in f[0..n), sorted by path; NULL if none. */
 const struct cache_file *cache_find_file(const struct cache_file *f,
@@ -53,13 +53,14 @@ const struct cache_file *cache_find_file(const struct cache_file *f,
 void	 cache_hex(const uint8_t h[16], char out[33]);
 int	 cache_unhex(const char *s, size_t n, uint8_t h[16]);
 void	 cache_entry_free(struct cache_entry *);
-/* Step i's entry (parsed from its log line the first time), or NULL. */
+/* Step i's entry (its last good line in the log), or NULL. */
 struct cache_entry *cache_entry_get(struct cache *, uint32_t i);
 /* e as a line of the log ("\n", JSON, " ", its XXH3-128), to sb. */
 void	 cachelog_format(const struct cache_entry *e, struct strbuf *sb);
 /* The JSON part of a line (checksum checked by the caller) as an entry,
  * or NULL. */
 struct cache_entry *cachelog_parse(const char *p, size_t len);
+void	cache_pool_free(struct cache_pool *);
 /* Appends e to the log (a failure is said once in d, if not NULL). */
 void	 cachelog_append(struct cache *, const struct cache_entry *e,
 	    struct diag *d);

@@ -35,23 +35,75 @@
  * that is the input of the next is looked up once.  Off for good once a
  * command starts.
  */
-static struct memo {
+struct memo {
 	char		*path;
-	struct stat	 st;
-} *memo;
-static size_t mcap, mn;
+	uint64_t	 h;
+	struct timespec	 mtim, ctim;	/* of struct stat, what is read */
+	off_t		 size;
+	ino_t		 ino;
+	dev_t		 dev, rdev;
+	mode_t		 mode;
+	nlink_t		 nlink;
+};
+static struct memo *memo;	/* in the order looked up */
+static uint32_t *mtab;		/* open addressing: memo index + 1, 0 free */
+static size_t mcap, mn, memocap;
 static int memo_off;
 
-/* The slot of path s: its own, or the free one where it would go. */
+/* The slot of path s (hash h) in mtab: its own, or the free one where it
+ * would go. */
 static size_t
-memo_slot(const char *s)
+memo_slot(const char *s, uint64_t h)
 {
-	size_t h = (size_t)XXH3_64bits(s, strlen(s));
+	size_t k;
+	const struct memo *m;
 
-	for (h &= mcap - 1; memo[h].path != NULL; h = (h + 1) & (mcap - 1))
-		if (strcmp(memo[h].path, s) == 0)
+	for (k = (size_t)h & (mcap - 1); mtab[k] != 0; k = (k + 1) & (mcap - 1)) {
+		m = &memo[mtab[k] - 1];
+		if (m->h == h && strcmp(m->path, s) == 0)
 			break;
-	return h;
+	}
+	return k;
+}
+
+/*
+ * Directories of the files stat'ed while the memo is on, open (O_PATH):
+ * fstatat(2) from one walks the last name only.  Few (src/, out/), so a
+ * list; past DIRS_MAX, plain stat(2).
+ */
+#define DIRS_MAX	32
+static struct {
+	char	*name;
+	size_t	 len;
+	int	 fd;		/* -1: cannot be opened */
+} dirs[DIRS_MAX];
+static size_t ndirs;
+
+/* stat(2) of full, from its directory's fd when there is one. */
+static int
+stat_in_dir(const char *full, struct stat *sb)
+{
+	const char *slash = strrchr(full, '/');
+	size_t len, k;
+
+	if (slash == NULL || slash == full || slash[1] == '\0')
+		return stat(full, sb);
+	len = (size_t)(slash - full);
+	for (k = 0; k < ndirs; k++)
+		if (dirs[k].len == len && memcmp(dirs[k].name, full, len) == 0)
+			break;
+	if (k == ndirs) {
+		if (ndirs == DIRS_MAX)
+			return stat(full, sb);
+		dirs[k].name = xstrndup(full, len);
+		dirs[k].len = len;
+		dirs[k].fd = open(dirs[k].name, O_PATH | O_DIRECTORY |
+		    O_CLOEXEC);
+		ndirs++;
+	}
+	if (dirs[k].fd == -1)
+		return stat(full, sb);
+	return fstatat(dirs[k].fd, slash + 1, sb, 0);
 }
 
 void
@@ -59,42 +111,72 @@ cache_stat_off(void)
 {
 	size_t k;
 
-	for (k = 0; k < mcap; k++)
+	for (k = 0; k < ndirs; k++) {
+		free(dirs[k].name);
+		if (dirs[k].fd != -1)
+			close(dirs[k].fd);
+	}
+	ndirs = 0;
+
+	for (k = 0; k < mn; k++)
 		free(memo[k].path);
 	free(memo);
+	free(mtab);
 	memo = NULL;
-	mcap = mn = 0;
+	mtab = NULL;
+	mcap = mn = memocap = 0;
 	memo_off = 1;
+}
+
+static void
+memo_grow(void)
+{
+	size_t k;
+
+	free(mtab);
+	mcap = mcap ? mcap * 2 : 1024;
+	mtab = xcalloc(mcap, sizeof(*mtab));
+	for (k = 0; k < mn; k++)
+		mtab[memo_slot(memo[k].path, memo[k].h)] = (uint32_t)k + 1;
 }
 
 int
 cache_stat(const char *full, struct stat *sb)
 {
-	struct memo *old;
-	size_t k, n;
+	uint64_t h;
+	struct memo *m;
+	size_t k;
 
 	if (memo_off)
 		return stat(full, sb);
-	if (mcap > 0 && memo[k = memo_slot(full)].path != NULL) {
-		*sb = memo[k].st;
+	h = XXH3_64bits(full, strlen(full));
+	if (mcap > 0 && mtab[k = memo_slot(full, h)] != 0) {
+		m = &memo[mtab[k] - 1];
+		memset(sb, 0, sizeof(*sb));
+		sb->st_mtim = m->mtim;
+		sb->st_ctim = m->ctim;
+		sb->st_size = m->size;
+		sb->st_ino = m->ino;
+		sb->st_dev = m->dev;
+		sb->st_rdev = m->rdev;
+		sb->st_mode = m->mode;
+		sb->st_nlink = m->nlink;
 		return 0;
 	}
-	if (stat(full, sb) == -1)
+	if (stat_in_dir(full, sb) == -1)
 		return -1;
-	if (2 * (mn + 1) > mcap) {
-		old = memo;
-		n = mcap;
-		mcap = mcap ? mcap * 2 : 1024;
-		memo = xcalloc(mcap, sizeof(*memo));
-		for (k = 0; k < n; k++)
-			if (old[k].path != NULL)
-				memo[memo_slot(old[k].path)] = old[k];
-		free(old);
+	if (mn >= UINT32_MAX - 1)
+		return 0;
+	if (2 * (mn + 1) > mcap)
+		memo_grow();
+	if (mn == memocap) {
+		memocap = memocap ? memocap * 2 : 1024;
+		memo = xreallocarray(memo, memocap, sizeof(*memo));
 	}
-	k = memo_slot(full);
-	memo[k].path = xstrdup(full);
-	memo[k].st = *sb;
-	mn++;
+	memo[mn] = (struct memo){ xstrdup(full), h, sb->st_mtim, sb->st_ctim,
+	    sb->st_size, sb->st_ino, sb->st_dev, sb->st_rdev, sb->st_mode,
+	    sb->st_nlink };
+	mtab[memo_slot(full, h)] = (uint32_t)++mn;
 	return 0;
 }
 
@@ -256,7 +338,7 @@ cache_stat_into(struct cache_file *f, const struct stat *sb)
 	f->mtime = ns_of(&sb->st_mtim);
 	f->ctime = ns_of(&sb->st_ctim);
 	f->mode = (uint32_t)sb->st_mode;
-	f->seen = cache_now_ns();
+	f->seen = 0;
 	memset(f->h, 0, 16);
 }
 

@@ -82,6 +82,10 @@ parse_string(struct parser *p)
 	int esc = 0;
 
 	for (p->pos++; ; ) {
+		/* Plain ASCII, the bulk of any DAG, in a tight loop. */
+		while (p->pos < p->len && s[p->pos] >= 0x20 &&
+		    s[p->pos] < 0x80 && s[p->pos] != '"' && s[p->pos] != '\\')
+			p->pos++;
 		if (p->pos >= p->len)
 			return fail(p, "unterminated string");
 		if (s[p->pos] == '"')

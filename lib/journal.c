@@ -81,6 +81,8 @@ journal_open(struct journal *j, int dirfd, const char *run)
 
 /* Past this much queued, the run waits for the reader after all. */
 #define MIRROR_MAX	(64 << 20)
+/* Queued lines written at once when they reach this. */
+#define JOURNAL_BATCH	(64 << 10)
 
 void
 journal_mirror(struct journal *j, int fd)
@@ -283,7 +285,9 @@ journal_end(struct journal *j)
 	strbuf_adds(&j->line, "}\n");
 	if (j->batch) {
 		strbuf_add(&j->pending, j->line.buf, j->line.len);
-		return 0;
+		/* A long batch (thousands of steps up to date) goes out in
+		 * pieces: the lines are whole, and the buffer stays small. */
+		return j->pending.len >= JOURNAL_BATCH ? journal_flush(j) : 0;
 	}
 	return put(j, j->line.buf, j->line.len);
 }

@@ -94,6 +94,45 @@ path_of(char *buf, size_t len, const char *fmt, ...)
 	return buf;
 }
 
+/*
+ * base.key and base[n] into buf (cut to fit; base may be buf), as path_of
+ * would but without printf: the loader makes one per field of every step.
+ */
+static const char *
+path_cat(char *buf, size_t len, const char *base, const char *a,
+    size_t na, const char *z)
+{
+	size_t b = strnlen(base, len - 1), nz = strlen(z);
+
+	memmove(buf, base, b);
+	na = na < len - 1 - b ? na : len - 1 - b;
+	memcpy(buf + b, a, na);
+	b += na;
+	nz = nz < len - 1 - b ? nz : len - 1 - b;
+	memcpy(buf + b, z, nz);
+	buf[b + nz] = '\0';
+	return buf;
+}
+
+static const char *
+path_key(char *buf, size_t len, const char *base, const char *key)
+{
+	return path_cat(buf, len, base, ".", 1, key);
+}
+
+static const char *
+path_at(char *buf, size_t len, const char *base, uint32_t n)
+{
+	char num[16];
+	size_t k = 0;
+
+	do
+		num[sizeof(num) - 1 - k++] = (char)('0' + n % 10);
+	while ((n /= 10) != 0);
+	num[sizeof(num) - 1 - k++] = '[';
+	return path_cat(buf, len, base, num + sizeof(num) - k, k, "]");
+}
+
 static int
 find_name(const char *const *names, const struct jdoc *j, uint32_t key)
 {
@@ -257,6 +296,10 @@ add_tmpl(struct loader *L, uint32_t v, const char *path)
 	size_t i;
 	int rc;
 
+	/* Most strings are plain text: no "{{" in the raw JSON, none. */
+	if (!L->j->n[v].esc && memmem(L->j->buf + L->j->n[v].off,
+	    L->j->n[v].len, "{{", 2) == NULL)
+		return NULL;
 	s = jdoc_strdup(L->j, v, NULL);
 	t = xcalloc(1, sizeof(*t));
 	rc = tmpl_parse(s, t, &why);
@@ -394,7 +437,7 @@ check_fields(struct loader *L, uint32_t obj, const char *base, struct step *s,
 					s->estimate = -1;
 			continue;
 		}
-		path_of(path, sizeof(path), "%s.%s", base, step_keys[f]);
+		path_key(path, sizeof(path), base, step_keys[f]);
 		if (is_def && (f == F_ID || f == F_NEEDS || f == F_RUN ||
 		    f == F_ARGV || f == F_TRANSFORM)) {
 			diag_add(L->d, DIAG_ERROR, path, "not allowed in "
@@ -438,8 +481,8 @@ check_fields(struct loader *L, uint32_t obj, const char *base, struct step *s,
 				    n++) {
 					char p2[320];
 
-					path_of(p2, sizeof(p2), "%s[%d]", path,
-					    n);
+					path_at(p2, sizeof(p2), path,
+					    (uint32_t)n);
 					(void)want_kind(L, e, J_STR, p2,
 					    "a string");
 				}
@@ -989,7 +1032,9 @@ array_tmpls(struct loader *L, struct refctx *r, uint32_t arr,
 	for (e = arr + 1, n = 0; e < j->n[arr].end; e = j->n[e].end, n++) {
 		if (j->n[e].kind != J_STR)
 			continue;
-		path_of(path, sizeof(path), "steps[%u].%s[%u]", i, what, n);
+		path_key(path, sizeof(path), path_at(path, sizeof(path),
+		    "steps", i), what);
+		path_at(path, sizeof(path), path, n);
 		if ((t = add_tmpl(L, e, path)) == NULL)
 			continue;
 		if (v == NULL)
@@ -1144,7 +1189,8 @@ check_needs(struct loader *L, uint32_t i, uint32_t arr, uint32_t *cnt,
 	    "steps[%u].needs", i), "an array of step ids") == -1)
 		return;
 	for (e = arr + 1, n = 0; e < j->n[arr].end; e = j->n[e].end, n++) {
-		path_of(path, sizeof(path), "steps[%u].needs[%u]", i, n);
+		path_at(path, sizeof(path), path_key(path, sizeof(path),
+		    path_at(path, sizeof(path), "steps", i), "needs"), n);
 		if (want_kind(L, e, J_STR, path, "a step id string") == -1)
 			continue;
 		t = j->n[e].esc ? -1 : dag_find(g, j->buf + j->n[e].off + 1,
@@ -1281,7 +1327,7 @@ load_steps(struct loader *L, uint32_t steps)
 			s->pol.exit_codes = xmalloc(256);
 			memcpy(s->pol.exit_codes, L->def.pol.exit_codes, 256);
 		}
-		path_of(path, sizeof(path), "steps[%u]", i);
+		path_at(path, sizeof(path), "steps", i);
 		if (want_kind(L, e, J_OBJ, path, "an object") == -1) {
 			s->id = xasprintf("#%u", i);
 			continue;
@@ -1289,7 +1335,7 @@ load_steps(struct loader *L, uint32_t steps)
 		idn = jdoc_get(j, e, "id");
 		L->needs_node[i] = jdoc_get(j, e, "needs");
 		check_fields(L, e, path, s, i);
-		path_of(path, sizeof(path), "steps[%u].id", i);
+		path_key(path, sizeof(path), path, "id");
 		if (idn == JNONE) {
 			diag_add(L->d, DIAG_ERROR, path_of(path, sizeof(path),
 			    "steps[%u]", i), "missing \"id\"");
