@@ -404,6 +404,35 @@ test_slots_pools_order(void)
 		}
 	}
 	tg_free(&t);
+
+	/* New ranks while steps wait (history read at the first start):
+	 * the waiting ones go by them. */
+	tg_init(&t, 4, NULL, 0);
+	t.g.slots = 1;
+	t.rank = calloc(4, sizeof(int64_t));
+	t.rank[0] = 5;
+	t.rank[1] = 9;
+	t.rank[2] = 5;
+	t.rank[3] = 1;
+	tg_start(&t);
+	sched_begin(&t.s);
+	drain(&t, 0);
+	CHECK(t.nlog >= 1 && t.log[t.nlog - 1].kind == SA_START &&
+	    t.log[t.nlog - 1].step == 1);
+	{
+		int64_t again[4] = { 1, 0, 7, 3 };
+		uint32_t want[3] = { 2, 3, 0 }, k;
+
+		sched_rerank(&t.s, again);
+		sched_finished(&t.s, 1, ST_SUCCEEDED, 0, 0);
+		for (k = 0; k < 3; k++) {
+			drain(&t, 0);
+			CHECK(t.nlog >= 1 && t.log[t.nlog - 1].kind ==
+			    SA_START && t.log[t.nlog - 1].step == want[k]);
+			sched_finished(&t.s, want[k], ST_SUCCEEDED, 0, 0);
+		}
+	}
+	tg_free(&t);
 	printf("slots, pools, ready order\n");
 }
 
