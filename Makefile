@@ -19,7 +19,7 @@ BINS = $(PROGS:%=$(BUILD)/bin/%)
 # Debian packages the build, the tests and the demo need.
 PKGS_BUILD = gcc make libjq-dev libbsd-dev libxxhash-dev jq
 PKGS_TEST = bats bats-support bats-assert bats-file mandoc procps xxhash \
-	python3-jsonschema shellcheck chromium make valgrind
+	python3-jsonschema shellcheck chromium make valgrind strace
 
 .PHONY: all check test test-asan test-valgrind demo deps deps-test clean lint bench fuzz \
 	install uninstall unit soak

@@ -179,7 +179,8 @@ get_nums(const char *s, size_t len, uint64_t n[6])
 		if (i >= len || s[i] < '0' || s[i] > '9')
 			return -1;
 		for (n[k] = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-			if (n[k] > (uint64_t)INT64_MAX / 10)
+			if (n[k] > ((uint64_t)INT64_MAX - (uint64_t)(s[i] -
+			    '0')) / 10)
 				return -1;	/* more than a time in ns */
 			n[k] = n[k] * 10 + (uint64_t)(s[i] - '0');
 		}
@@ -393,9 +394,11 @@ parse_fast(const char *p, size_t len, struct cache_pool **pool)
 	    (c_lit(&c, ",\"run\":") == 0 && (e->run = c_str(&c)) == NULL) ||
 	    c_lit(&c, ",\"at\":") == -1)
 		goto bad;
-	while (c.p < c.end && *c.p >= '0' && *c.p <= '9')
-		if ((at = at * 10 + (*c.p++ - '0')) > INT64_MAX / 10)
+	while (c.p < c.end && *c.p >= '0' && *c.p <= '9') {
+		if (at > (INT64_MAX - (*c.p - '0')) / 10)
 			goto bad;
+		at = at * 10 + (*c.p++ - '0');
+	}
 	e->at = at;
 	if (c_lit(&c, ",\"key\":") == -1 || c_hash(&c, e->key) == -1 ||
 	    c_lit(&c, ",\"def\":") == -1 || c_hash(&c, e->def) == -1 ||

@@ -66,57 +66,11 @@ memo_slot(const char *s, uint64_t h)
 	return k;
 }
 
-/*
- * Directories of the files stat'ed while the memo is on, open (O_PATH):
- * fstatat(2) from one walks the last name only.  Few (src/, out/), so a
- * list; past DIRS_MAX, plain stat(2).
- */
-#define DIRS_MAX	32
-static struct {
-	char	*name;
-	size_t	 len;
-	int	 fd;		/* -1: cannot be opened */
-} dirs[DIRS_MAX];
-static size_t ndirs;
-
-/* stat(2) of full, from its directory's fd when there is one. */
-static int
-stat_in_dir(const char *full, struct stat *sb)
-{
-	const char *slash = strrchr(full, '/');
-	size_t len, k;
-
-	if (slash == NULL || slash == full || slash[1] == '\0')
-		return stat(full, sb);
-	len = (size_t)(slash - full);
-	for (k = 0; k < ndirs; k++)
-		if (dirs[k].len == len && memcmp(dirs[k].name, full, len) == 0)
-			break;
-	if (k == ndirs) {
-		if (ndirs == DIRS_MAX)
-			return stat(full, sb);
-		dirs[k].name = xstrndup(full, len);
-		dirs[k].len = len;
-		dirs[k].fd = open(dirs[k].name, O_PATH | O_DIRECTORY |
-		    O_CLOEXEC);
-		ndirs++;
-	}
-	if (dirs[k].fd == -1)
-		return stat(full, sb);
-	return fstatat(dirs[k].fd, slash + 1, sb, 0);
-}
-
 void
 cache_stat_off(void)
 {
 	size_t k;
 
-	for (k = 0; k < ndirs; k++) {
-		free(dirs[k].name);
-		if (dirs[k].fd != -1)
-			close(dirs[k].fd);
-	}
-	ndirs = 0;
 
 	for (k = 0; k < mn; k++)
 		free(memo[k].path);
@@ -163,7 +117,7 @@ cache_stat(const char *full, struct stat *sb)
 		sb->st_nlink = m->nlink;
 		return 0;
 	}
-	if (stat_in_dir(full, sb) == -1)
+	if (stat(full, sb) == -1)
 		return -1;
 	if (mn >= UINT32_MAX - 1)
 		return 0;

@@ -674,7 +674,9 @@ freeze_dag(struct runctx *c)
 		return rundir_tmp_commit(c->rd.dfd, fd, tmp, "dag.json", 0);
 	dag_emit(c->g, &sb, fp);
 	strbuf_adds(&sb, "}\n");
-	ok = fwrite(sb.buf, 1, sb.len, fp) == sb.len && fflush(fp) == 0;
+	/* dag_emit's pieces went out unchecked: ferror tells. */
+	ok = !ferror(fp) && fwrite(sb.buf, 1, sb.len, fp) == sb.len &&
+	    fflush(fp) == 0;
 	strbuf_release(&sb);
 	if (fclose(fp) != 0)
 		ok = 0;

@@ -312,10 +312,10 @@ rundir_tmp_commit(int dirfd, int fd, const char *tmp, const char *name,
 {
 	int saved;
 
-	if (ok && fd != -1 && close(fd) == -1)
-		ok = 0;
-	else
-		fd = -1;
+	if (ok && fd != -1) {
+		ok = close(fd) == 0;
+		fd = -1;	/* closed even when close failed */
+	}
 	if (ok && renameat(dirfd, tmp, dirfd, name) == 0)
 		return 0;
 	saved = errno;

@@ -474,6 +474,26 @@ cmp_row(const void *a, const void *b)
 	return strcmp(y->name, x->name);
 }
 
+/*
+ * A run with no run.json yet: 1 if it has a journal, whose first line
+ * (run_started) gives its start time to started.
+ */
+static int
+journal_start(int dfd, char *started, size_t size)
+{
+	char head[1024], *ts, *end;
+
+	if (rundir_peek(dfd, "events.jsonl", head, sizeof(head)) == 0)
+		return faccessat(dfd, "events.jsonl", F_OK, 0) == 0;
+	if (strncmp(head, "{\"ts\":\"", 7) == 0 && (end = strchr(head + 7,
+	    '"')) != NULL && (size_t)(end - head - 7) < size) {
+		ts = head + 7;
+		*end = '\0';
+		strlcpy(started, ts, size);
+	}
+	return 1;
+}
+
 static void
 list_read(const char *runs, struct listrow *r)
 {
@@ -491,7 +511,9 @@ list_read(const char *runs, struct listrow *r)
 	diag_init(&d, path);
 	if ((dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
 		text = rundir_read(dfd, "run.json", &len);
-		journal = faccessat(dfd, "events.jsonl", F_OK, 0) == 0;
+		if (text == NULL)
+			journal = journal_start(dfd, r->started,
+			    sizeof(r->started));
 		close(dfd);
 	}
 	if (text != NULL && jdoc_parse(&j, text, len, &d) == 0 &&

@@ -125,16 +125,17 @@ EOF2
 	# A run's first run.json comes with its first command: one without
 	# it is running while its lock is held, else it was interrupted; a
 	# directory that is no run says "?".
-	rm "$DAG_RUNS/20260101T000000Z-a/run.json"
+	# Its start time is its journal's.
+	rm "$DAG_RUNS/00-first-by-name/run.json"
 	mkdir "$DAG_RUNS/not-a-run"
 	run -0 dag-status --list
-	assert_line --regexp '^20260101T000000Z-a +interrupted '
+	assert_line --index 1 --regexp '^00-first-by-name +interrupted +[0-9T:.Z-]+ '
 	assert_line --regexp '^not-a-run +\? '
-	exec 4>>"$DAG_RUNS/20260101T000000Z-a/lock"
+	exec 4>>"$DAG_RUNS/00-first-by-name/lock"
 	flock -x 4
 	run -0 dag-status --list
 	exec 4>&-
-	assert_line --regexp '^20260101T000000Z-a +running '
+	assert_line --index 1 --regexp '^00-first-by-name +running '
 }
 
 @test "--logs prints a step's captured output; --attempt picks an attempt" {
