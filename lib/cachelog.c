@@ -289,14 +289,18 @@ c_hash(struct cur *c, uint8_t h[16])
 static size_t
 c_count(const struct cur *c)
 {
-	const char *p = c->p, *end;
+	const char *p = c->p, *q;
 	size_t n = 1;
 
-	if ((end = memmem(p, (size_t)(c->end - p), "\"]]", 3)) == NULL)
-		return 1;
-	while ((p = memmem(p, (size_t)(end - p), "\"],[", 4)) != NULL) {
-		n++;
-		p += 4;
+	/* By ']' (memmem costs more than the scan on lines this short). */
+	while ((q = memchr(p, ']', (size_t)(c->end - p))) != NULL &&
+	    c->end - q >= 2) {
+		if (q > c->p && q[-1] == '"' && q[1] == ']')
+			break;
+		if (q > c->p && q[-1] == '"' && q[1] == ',' && c->end - q >= 3 &&
+		    q[2] == '[')
+			n++;
+		p = q + 1;
 	}
 	return n;
 }
@@ -687,6 +691,20 @@ line_ok(const char *p, size_t len)
 	return memcmp(c.digest, sum, 16) == 0;
 }
 
+/* dag_find, trying the step after last first: a compacted log is in
+ * the DAG's order. */
+static int64_t
+find_next(const struct dag *g, const char *id, size_t n, uint32_t last)
+{
+	const char *s;
+
+	last++;		/* UINT32_MAX: none before, step 0 next */
+	if (last < g->n && (s = g->s[last].id, strncmp(s, id, n) == 0) &&
+	    s[n] == '\0')
+		return last;
+	return dag_find(g, id, n);
+}
+
 /*
  * The whole lines in buf[0..len) taken into k: the last good line of each
  * step of g wins, parsed into k's pool as it comes (one that a later line
@@ -695,7 +713,7 @@ line_ok(const char *p, size_t len)
  */
 static size_t
 take_lines(struct cache *k, const struct dag *g, const char *buf,
-    size_t len, uint8_t *seen, size_t *lines, size_t *live)
+    size_t len, uint8_t *seen, size_t *lines, size_t *live, uint32_t *last)
 {
 	const char *p = buf, *nl, *id;
 	struct cache_entry *e;
@@ -709,8 +727,9 @@ take_lines(struct cache *k, const struct dag *g, const char *buf,
 		++*lines;
 		ln = (size_t)(nl - p);
 		if ((id = line_step(p, ln, &n)) == NULL ||
-		    (i = dag_find(g, id, n)) < 0 || !line_ok(p, ln))
+		    (i = find_next(g, id, n, *last)) < 0 || !line_ok(p, ln))
 			continue;
+		*last = (uint32_t)i;
 		/* The JSON before the checksum. */
 		if ((e = parse_fast(p, ln - 33, &k->pool)) == NULL &&
 		    (e = parse_slow(p, ln - 33)) == NULL)
@@ -733,6 +752,7 @@ cachelog_load(struct cache *k, const struct dag *g, struct diag *d)
 	struct strbuf sb = STRBUF_INIT;
 	uint8_t *seen = xcalloc(g->n + 1, 1);
 	size_t lines = 0, live = 0, done;
+	uint32_t last = UINT32_MAX;	/* the step of the line before */
 	off_t off = 0;
 	ssize_t n;
 
@@ -745,7 +765,8 @@ cachelog_load(struct cache *k, const struct dag *g, struct diag *d)
 			break;		/* a torn last line stays out */
 		sb.len += (size_t)n;
 		off += n;
-		done = take_lines(k, g, sb.buf, sb.len, seen, &lines, &live);
+		done = take_lines(k, g, sb.buf, sb.len, seen, &lines, &live,
+		    &last);
 		memmove(sb.buf, sb.buf + done, sb.len - done);
 		sb.len -= done;
 	}

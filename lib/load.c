@@ -136,10 +136,16 @@ path_at(char *buf, size_t len, const char *base, uint32_t n)
 static int
 find_name(const char *const *names, const struct jdoc *j, uint32_t key)
 {
+	const struct jnode *n = &j->n[key];
+	const char *k = j->buf + n->off + 1;
+	size_t len = n->len - 2;
 	int i;
 
+	if (n->kind != J_STR)
+		return -1;
 	for (i = 0; names[i] != NULL; i++)
-		if (jdoc_streq(j, key, names[i]))
+		if (n->esc ? jdoc_streq(j, key, names[i]) : names[i][0] == k[0] &&
+		    strncmp(names[i], k, len) == 0 && names[i][len] == '\0')
 			return i;
 	return -1;
 }
@@ -286,6 +292,20 @@ add_expr(struct loader *L, uint32_t v, const char *path)
 	return i;
 }
 
+/* 1 if s[0..n) holds "{{". */
+static int
+has_braces(const char *s, size_t n)
+{
+	const char *q, *end = s + n;
+
+	while ((q = memchr(s, '{', (size_t)(end - s))) != NULL) {
+		if (q + 1 < end && q[1] == '{')
+			return 1;
+		s = q + 1;
+	}
+	return 0;
+}
+
 /* Parses templates of string node v; NULL when it has none. */
 static struct tmpl *
 add_tmpl(struct loader *L, uint32_t v, const char *path)
@@ -297,8 +317,8 @@ add_tmpl(struct loader *L, uint32_t v, const char *path)
 	int rc;
 
 	/* Most strings are plain text: no "{{" in the raw JSON, none. */
-	if (!L->j->n[v].esc && memmem(L->j->buf + L->j->n[v].off,
-	    L->j->n[v].len, "{{", 2) == NULL)
+	if (!L->j->n[v].esc && !has_braces(L->j->buf + L->j->n[v].off,
+	    L->j->n[v].len))
 		return NULL;
 	s = jdoc_strdup(L->j, v, NULL);
 	t = xcalloc(1, sizeof(*t));
