@@ -145,6 +145,8 @@ cache_close(struct cache *k)
 {
 	uint32_t i;
 
+	if (k->e != NULL)
+		cachelog_settle(k);
 	for (i = 0; i < k->n; i++)
 		cache_entry_free(k->e[i]);
 	free(k->e);

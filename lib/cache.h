@@ -68,6 +68,7 @@ struct cache {
 	char		*dir;		/* for messages */
 	struct cache_entry **e;		/* per step of the DAG, or NULL */
 	struct cache_pool *pool;	/* the entries read from the log */
+	size_t		 lines;		/* in the log: read and appended */
 	uint32_t	 n;
 	uint8_t		*force;		/* per step, or NULL */
 	int		 force_all;

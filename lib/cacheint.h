@@ -61,6 +61,11 @@ void	 cachelog_format(const struct cache_entry *e, struct strbuf *sb);
  * or NULL. */
 struct cache_entry *cachelog_parse(const char *p, size_t len);
 void	cache_pool_free(struct cache_pool *);
+/*
+ * The log compacted now if this run made a third of it stale (a first
+ * no-op after a build re-records every entry): the next run need not.
+ */
+void	cachelog_settle(struct cache *);
 /* Appends e to the log (a failure is said once in d, if not NULL). */
 void	 cachelog_append(struct cache *, const struct cache_entry *e,
 	    struct diag *d);

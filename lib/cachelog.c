@@ -579,6 +579,7 @@ cachelog_append(struct cache *k, const struct cache_entry *e, struct diag *d)
 	struct strbuf sb = STRBUF_INIT;
 
 	cachelog_format(e, &sb);
+	k->lines++;
 	if (journal_write_all(k->logfd, sb.buf, sb.len) == -1 && !k->told) {
 		k->told = 1;
 		if (d != NULL)
@@ -642,6 +643,7 @@ compact(struct cache *k, size_t lines, size_t live, struct diag *d)
 	uint32_t i;
 	int fd, old = k->logfd;
 
+	k->lines = lines;
 	if (k->readonly || lines < 1000 || 2 * lines < 3 * live)
 		return;
 	(void)snprintf(tmp, sizeof(tmp), "log.%ld.tmp", (long)getpid());
@@ -649,6 +651,7 @@ compact(struct cache *k, size_t lines, size_t live, struct diag *d)
 	    O_APPEND | O_CLOEXEC, 0644)) == -1)
 		return;
 	k->logfd = fd;
+	k->lines = 0;
 	for (i = 0; i < k->n; i++)
 		if (cache_entry_get(k, i) != NULL)
 			cachelog_append(k, k->e[i], d);
@@ -656,10 +659,24 @@ compact(struct cache *k, size_t lines, size_t live, struct diag *d)
 		(void)unlinkat(k->dfd, tmp, 0);
 		close(fd);
 		k->logfd = old;
+		k->lines = lines;
 		return;
 	}
 	close(old);
 	prune(k);
+}
+
+void
+cachelog_settle(struct cache *k)
+{
+	size_t live = 0;
+	uint32_t i;
+
+	if (k->logfd == -1 || k->told)
+		return;
+	for (i = 0; i < k->n; i++)
+		live += k->e[i] != NULL;
+	compact(k, k->lines, live, NULL);
 }
 
 /* The id a line of the log is about (ids are plain: no escapes), its

@@ -386,6 +386,22 @@ EOF2
 	assert_equal "$(jq -r . "$(latest)/steps/b/output.json")" b
 }
 
+@test "the log is compacted by the run that makes a third of it stale, not left for the next" {
+	python3 -c '
+import json
+json.dump({"name": "many", "steps": [{"id": "t%d" % i, "transform": str(i),
+    "cache": True} for i in range(1200)]}, open("m.json", "w"))'
+	run -0 timeout 60 dag-run -q m.json
+	log=$(ls "$DAG_RUNS"/.cache/many-*/log)
+	assert_equal "$(grep -c . "$log")" 1200
+	# --force records every step again: 2,400 lines, half stale, so this
+	# run rewrites the log as it ends.
+	run -0 timeout 60 dag-run -q --force m.json
+	assert_equal "$(grep -c . "$log")" 1200
+	run -0 --separate-stderr timeout 60 dag-run -q --explain m.json
+	assert_equal "$(grep -c ': up to date' <<<"$stderr")" 1200
+}
+
 @test "-n writes nothing: no cache made, none compacted; empty --force= and --rerun are usage errors" {
 	echo '{"name": "dry", "steps": [{"id": "a", "run": "echo a > a.txt", "outputs": ["a.txt"]}]}' > d.json
 	run -0 --separate-stderr dag-run -n --explain d.json
