@@ -84,30 +84,40 @@ cache_unhex(const char *s, size_t n, uint8_t h[16])
 struct cache_pool {
 	struct cache_pool	*next;
 	size_t			 used, cap;
+	const char		*run;		/* the last run id taken */
 	max_align_t		 buf[];
 };
 
 #define POOL_CHUNK	(256 * 1024)
 
-/* n zeroed bytes from *pp, or from malloc when pp is NULL. */
+/* n zeroed bytes aligned to a (a power of 2, at most max_align_t's)
+ * from *pp, or from malloc when pp is NULL. */
 static void *
-pool_alloc(struct cache_pool **pp, size_t n)
+pool_bytes(struct cache_pool **pp, size_t n, size_t a)
 {
 	struct cache_pool *p;
-	size_t a = sizeof(max_align_t);
+	size_t at;
 
 	if (pp == NULL)
 		return xcalloc(1, n);
-	n = (n + a - 1) / a * a;
-	if ((p = *pp) == NULL || p->cap - p->used < n) {
+	if ((p = *pp) == NULL || (at = (p->used + a - 1) & ~(a - 1)) > p->cap ||
+	    p->cap - at < n) {
 		p = xmalloc(sizeof(*p) + (n > POOL_CHUNK ? n : POOL_CHUNK));
 		p->next = *pp;
 		p->used = 0;
 		p->cap = n > POOL_CHUNK ? n : POOL_CHUNK;
+		p->run = *pp != NULL ? (*pp)->run : NULL;
 		*pp = p;
+		at = 0;
 	}
-	p->used += n;
-	return memset((char *)p->buf + p->used - n, 0, n);
+	p->used = at + n;
+	return memset((char *)p->buf + at, 0, n);
+}
+
+static void *
+pool_alloc(struct cache_pool **pp, size_t n)
+{
+	return pool_bytes(pp, n, sizeof(max_align_t));
 }
 
 /* v (n items of size) grown to cap items. */
@@ -264,10 +274,31 @@ c_str(struct cur *c)
 	    (size_t)(c->end - c->p - 1))) == NULL || memchr(c->p + 1, '\\',
 	    (size_t)(q - c->p - 1)) != NULL)
 		return NULL;
-	s = pool_alloc(c->pool, (size_t)(q - c->p));
+	s = pool_bytes(c->pool, (size_t)(q - c->p), 1);
 	memcpy(s, c->p + 1, (size_t)(q - c->p - 1));
 	s[q - c->p - 1] = '\0';
 	c->p = q + 1;
+	return s;
+}
+
+/* A run id: most lines of a log name a few runs, so the pool keeps one
+ * copy of the last. */
+static char *
+c_run(struct cur *c)
+{
+	const char *r;
+	size_t n;
+	char *s;
+
+	if (c->pool != NULL && *c->pool != NULL && (r = (*c->pool)->run) !=
+	    NULL && (size_t)(c->end - c->p) > (n = strlen(r)) + 1 &&
+	    c->p[0] == '"' && memcmp(c->p + 1, r, n) == 0 &&
+	    c->p[n + 1] == '"') {
+		c->p += n + 2;
+		return (char *)(uintptr_t)r;
+	}
+	if ((s = c_str(c)) != NULL && c->pool != NULL)
+		(*c->pool)->run = s;
 	return s;
 }
 
@@ -282,12 +313,14 @@ c_hash(struct cur *c, uint8_t h[16])
 }
 
 /*
- * The items of the list of lists at c->p, counted: its strings hold no
- * quote (an escape sends the line to jdoc), so "],[" only parts items and
- * "]]" only ends the list.  At least 1.
+ * The items of the list of lists at c->p, counted, at least 1: its
+ * strings hold no quote (an escape sends the line to jdoc), so "],["
+ * only parts items and "]]" only ends the list.  A list of needs ends
+ * its items with null as well, and its ids might hold "],[": the count
+ * is a capacity, which grows if short.
  */
 static size_t
-c_count(const struct cur *c)
+c_count(const struct cur *c, int needs)
 {
 	const char *p = c->p, *q;
 	size_t n = 1;
@@ -295,10 +328,10 @@ c_count(const struct cur *c)
 	/* By ']' (memmem costs more than the scan on lines this short). */
 	while ((q = memchr(p, ']', (size_t)(c->end - p))) != NULL &&
 	    c->end - q >= 2) {
-		if (q > c->p && q[-1] == '"' && q[1] == ']')
+		if (q > c->p && (needs || q[-1] == '"') && q[1] == ']')
 			break;
-		if (q > c->p && q[-1] == '"' && q[1] == ',' && c->end - q >= 3 &&
-		    q[2] == '[')
+		if (q > c->p && (needs || q[-1] == '"') && q[1] == ',' &&
+		    c->end - q >= 3 && q[2] == '[')
 			n++;
 		p = q + 1;
 	}
@@ -318,13 +351,14 @@ c_files(struct cur *c, struct cache_file **f, uint32_t *n)
 	*n = 0;
 	if (c_lit(c, "[") == -1)
 		return -1;
-	if (c_lit(c, "]") != 0)
-		cap = c_count(c) + 1;
-	*f = pool_alloc(c->pool, cap * sizeof(**f));
-	if (cap == 1)
+	if (c_lit(c, "]") == 0) {
+		*f = pool_alloc(c->pool, sizeof(**f));
 		return 0;	/* [] */
+	}
+	cap = c_count(c, 0);
+	*f = pool_alloc(c->pool, cap * sizeof(**f));
 	for (;;) {
-		if (*n + 1 >= cap) {
+		if (*n >= cap) {
 			*f = pool_grow(c->pool, *f, *n, cap * 2, sizeof(**f));
 			cap *= 2;
 		}
@@ -356,16 +390,19 @@ c_files(struct cur *c, struct cache_file **f, uint32_t *n)
 static int
 c_needs(struct cur *c, struct cache_entry *e)
 {
-	size_t cap = 4;
+	size_t cap;
+	int empty;
 
-	e->need_id = pool_alloc(c->pool, cap * sizeof(*e->need_id));
-	e->need_h = pool_alloc(c->pool, cap * sizeof(*e->need_h));
 	if (c_lit(c, ",\"needs\":[") == -1)
 		return -1;
-	if (c_lit(c, "]") == 0)
+	empty = c_lit(c, "]") == 0;
+	cap = empty ? 1 : c_count(c, 1);
+	e->need_id = pool_alloc(c->pool, cap * sizeof(*e->need_id));
+	e->need_h = pool_alloc(c->pool, cap * sizeof(*e->need_h));
+	if (empty)
 		return 0;
 	for (;;) {
-		if (e->nneeds + 1 >= cap) {
+		if (e->nneeds >= cap) {
 			e->need_id = pool_grow(c->pool, e->need_id,
 			    e->nneeds, cap * 2, sizeof(*e->need_id));
 			e->need_h = pool_grow(c->pool, e->need_h, e->nneeds,
@@ -395,7 +432,7 @@ parse_fast(const char *p, size_t len, struct cache_pool **pool)
 
 	e->pooled = pool != NULL;
 	if (c_lit(&c, "{\"step\":") == -1 || (e->step = c_str(&c)) == NULL ||
-	    (c_lit(&c, ",\"run\":") == 0 && (e->run = c_str(&c)) == NULL) ||
+	    (c_lit(&c, ",\"run\":") == 0 && (e->run = c_run(&c)) == NULL) ||
 	    c_lit(&c, ",\"at\":") == -1)
 		goto bad;
 	while (c.p < c.end && *c.p >= '0' && *c.p <= '9') {
