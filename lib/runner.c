@@ -353,7 +353,6 @@ snapshot(struct runner *r)
 
 static void ended(struct runner *, struct attempt *, int64_t);
 
-/* What an event of attempt a came to (news), with its timer as it was. */
 /*
  * The past durations set_up left for the first command (a run whose
  * steps are all up to date never reads them): read now, and the queues
@@ -374,6 +373,7 @@ late_history(struct runner *r)
 		sched_rerank(&r->sc, c->plan.rank);
 }
 
+/* What an event of attempt a came to (news), with its timer as it was. */
 static void
 after(struct runner *r, struct attempt *a, int news, int64_t timer,
     int64_t now)
