@@ -666,21 +666,14 @@ freeze_dag(struct runctx *c)
 	struct strbuf sb = STRBUF_INIT;
 	char tmp[RUNDIR_TMP];
 	FILE *fp;
-	int fd, ok;
 
-	if ((fd = rundir_tmp_open(c->rd.dfd, "dag.json", tmp)) == -1)
+	if ((fp = rundir_stream(c->rd.dfd, "dag.json", tmp)) == NULL)
 		return -1;
-	if ((fp = fdopen(fd, "w")) == NULL)
-		return rundir_tmp_commit(c->rd.dfd, fd, tmp, "dag.json", 0);
 	dag_emit(c->g, &sb, fp);
 	strbuf_adds(&sb, "}\n");
-	/* dag_emit's pieces went out unchecked: ferror tells. */
-	ok = !ferror(fp) && fwrite(sb.buf, 1, sb.len, fp) == sb.len &&
-	    fflush(fp) == 0;
+	strbuf_flush(&sb, fp, 0);
 	strbuf_release(&sb);
-	if (fclose(fp) != 0)
-		ok = 0;
-	return rundir_tmp_commit(c->rd.dfd, -1, tmp, "dag.json", ok);
+	return rundir_stream_end(c->rd.dfd, fp, tmp, "dag.json");
 }
 
 /* A new run's directory, its dag.json and its id. */

@@ -326,6 +326,31 @@ rundir_tmp_commit(int dirfd, int fd, const char *tmp, const char *name,
 	return -1;
 }
 
+FILE *
+rundir_stream(int dirfd, const char *name, char tmp[RUNDIR_TMP])
+{
+	FILE *fp;
+	int fd;
+
+	if ((fd = rundir_tmp_open(dirfd, name, tmp)) == -1)
+		return NULL;
+	if ((fp = fdopen(fd, "w")) == NULL)
+		(void)rundir_tmp_commit(dirfd, fd, tmp, name, 0);
+	return fp;
+}
+
+int
+rundir_stream_end(int dirfd, FILE *fp, const char *tmp, const char *name)
+{
+	int ok = fflush(fp) == 0 && !ferror(fp), e = errno;
+
+	if (fclose(fp) != 0)
+		ok = 0;
+	else if (!ok)
+		errno = e;
+	return rundir_tmp_commit(dirfd, -1, tmp, name, ok);
+}
+
 int
 rundir_replace(int dirfd, const char *name, const void *data, size_t len)
 {

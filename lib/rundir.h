@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct diag;
 struct stat;
@@ -57,6 +58,15 @@ int	 rundir_replace(int dirfd, const char *name, const void *data,
 int	 rundir_tmp_open(int dirfd, const char *name, char tmp[RUNDIR_TMP]);
 int	 rundir_tmp_commit(int dirfd, int fd, const char *tmp,
 	    const char *name, int ok);
+/*
+ * The same for a file written as it is made (dag.json, run.json): a
+ * stream on the temporary file, or NULL with errno; rundir_stream_end
+ * checks every write, closes it and renames it over name (0), or removes
+ * it (-1 with errno).
+ */
+FILE	*rundir_stream(int dirfd, const char *name, char tmp[RUNDIR_TMP]);
+int	 rundir_stream_end(int dirfd, FILE *, const char *tmp,
+	    const char *name);
 /* mkdir -p: 0, or -1 with errno. */
 int	 rundir_mkdirs(const char *path);
 /* mkdir steps/<id> (EEXIST is fine). */

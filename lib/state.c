@@ -8,7 +8,6 @@
 
 #include "clock.h"
 #include "dag.h"
-#include "journal.h"
 #include "rundir.h"
 #include "state.h"
 #include "strbuf.h"
@@ -251,20 +250,17 @@ state_save(const struct runstate *rs, const struct dag *g, int dirfd)
 	struct strbuf sb = STRBUF_INIT;
 	char tmp[RUNDIR_TMP];
 	uint32_t i;
-	int fd, ok = 1;
+	FILE *fp;
 
-	if ((fd = rundir_tmp_open(dirfd, "run.json", tmp)) == -1)
+	if ((fp = rundir_stream(dirfd, "run.json", tmp)) == NULL)
 		return -1;
 	emit_head(rs, &sb);
-	for (i = 0; i < rs->n && ok; i++) {
+	for (i = 0; i < rs->n && !ferror(fp); i++) {
 		emit_step(rs, g, i, &sb);
-		if (sb.len >= SAVE_PIECE) {
-			ok = journal_write_all(fd, sb.buf, sb.len) == 0;
-			strbuf_reset(&sb);
-		}
+		strbuf_flush(&sb, fp, SAVE_PIECE);
 	}
 	strbuf_adds(&sb, "}}\n");
-	ok = ok && journal_write_all(fd, sb.buf, sb.len) == 0;
+	strbuf_flush(&sb, fp, 0);
 	strbuf_release(&sb);
-	return rundir_tmp_commit(dirfd, fd, tmp, "run.json", ok);
+	return rundir_stream_end(dirfd, fp, tmp, "run.json");
 }
