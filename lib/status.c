@@ -481,15 +481,14 @@ cmp_row(const void *a, const void *b)
 static int
 journal_start(int dfd, char *started, size_t size)
 {
-	char head[1024], *ts, *end;
+	char head[1024], *end;
 
 	if (rundir_peek(dfd, "events.jsonl", head, sizeof(head)) == 0)
 		return faccessat(dfd, "events.jsonl", F_OK, 0) == 0;
 	if (strncmp(head, "{\"ts\":\"", 7) == 0 && (end = strchr(head + 7,
 	    '"')) != NULL && (size_t)(end - head - 7) < size) {
-		ts = head + 7;
 		*end = '\0';
-		strlcpy(started, ts, size);
+		strlcpy(started, head + 7, size);
 	}
 	return 1;
 }

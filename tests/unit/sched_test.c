@@ -335,6 +335,21 @@ test_triggers_early(void)
 	    "need ends; all_success waits for it to cascade a skip\n");
 }
 
+/* Four independent steps, one slot, ranks 5, 9, 5, 1: begun. */
+static void
+ranked4(struct tg *t)
+{
+	tg_init(t, 4, NULL, 0);
+	t->g.slots = 1;
+	t->rank = calloc(4, sizeof(int64_t));
+	t->rank[0] = 5;
+	t->rank[1] = 9;
+	t->rank[2] = 5;
+	t->rank[3] = 1;
+	tg_start(t);
+	sched_begin(&t->s);
+}
+
 static void
 test_slots_pools_order(void)
 {
@@ -384,15 +399,7 @@ test_slots_pools_order(void)
 
 	/* Longest remaining path first, ties by declaration; no rank:
 	 * declaration order. */
-	tg_init(&t, 4, NULL, 0);
-	t.g.slots = 1;
-	t.rank = calloc(4, sizeof(int64_t));
-	t.rank[0] = 5;
-	t.rank[1] = 9;
-	t.rank[2] = 5;
-	t.rank[3] = 1;
-	tg_start(&t);
-	sched_begin(&t.s);
+	ranked4(&t);
 	{
 		uint32_t want[4] = { 1, 0, 2, 3 }, k;
 
@@ -407,15 +414,7 @@ test_slots_pools_order(void)
 
 	/* New ranks while steps wait (history read at the first start):
 	 * the waiting ones go by them. */
-	tg_init(&t, 4, NULL, 0);
-	t.g.slots = 1;
-	t.rank = calloc(4, sizeof(int64_t));
-	t.rank[0] = 5;
-	t.rank[1] = 9;
-	t.rank[2] = 5;
-	t.rank[3] = 1;
-	tg_start(&t);
-	sched_begin(&t.s);
+	ranked4(&t);
 	drain(&t, 0);
 	CHECK(t.nlog >= 1 && t.log[t.nlog - 1].kind == SA_START &&
 	    t.log[t.nlog - 1].step == 1);
