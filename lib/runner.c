@@ -403,8 +403,8 @@ after(struct runner *r, struct attempt *a, int news, int64_t timer,
 		 * group of every step that started (one that cleared its
 		 * environment is found by it alone). */
 		(void)journal_flush(&c->jr);
-		if (r->snapped)
-			dirty(r);
+		if (r->snapped || r->single)
+			dirty(r);	/* dag-step writes run.json itself */
 		else
 			snapshot(r);
 	}
