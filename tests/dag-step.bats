@@ -89,3 +89,17 @@ EOF2
 	run -0 timeout 30 dag-step --finish --run-dir "$dir"
 	assert_equal "$(jq -r .steps.never.status "$dir/run.json")" cancelled
 }
+
+@test "dag-step leaves run.json alone while its step runs, and writes it once at the end" {
+	dag wf.json <<'EOF2'
+{"name": "quiet", "steps": [{"id": "s", "run": "touch started; sleep 1"}]}
+EOF2
+	dir=$(timeout 30 dag-run --prepare wf.json)
+	cp "$dir/run.json" before.json
+	dag-step -q --run-dir "$dir" s 3>&- &
+	pid=$!
+	for _ in $(seq 200); do [ -e started ] && break; sleep 0.05; done
+	cmp before.json "$dir/run.json"
+	wait "$pid"
+	assert_equal "$(jq -r .steps.s.status "$dir/run.json")" succeeded
+}
