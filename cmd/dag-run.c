@@ -74,18 +74,27 @@ usage(FILE *fp, int status)
 	exit(status);
 }
 
-/* Step ids, comma-separated (an id has no comma), added to *v. */
+/* Step ids, comma-separated (but inside a matrix instance's brackets,
+ * "build[bookworm,gcc]"), added to *v. */
 static void
 add_ids(char ***v, int *n, char *arg, const char *opt)
 {
-	char *id;
-	int had = *n;
+	char *id, *p;
+	int had = *n, depth;
 
-	while ((id = strsep(&arg, ",")) != NULL) {
-		if (*id == '\0')
+	for (id = p = arg, depth = 0;; p++) {
+		if (*p == '[' || *p == ']')
+			depth += *p == '[' ? 1 : -1;
+		if ((*p != ',' || depth > 0) && *p != '\0')
 			continue;
-		*v = xreallocarray(*v, (size_t)*n + 1, sizeof(**v));
-		(*v)[(*n)++] = id;
+		if (p > id) {
+			*v = xreallocarray(*v, (size_t)*n + 1, sizeof(**v));
+			(*v)[(*n)++] = id;
+		}
+		if (*p == '\0')
+			break;
+		*p = '\0';
+		id = p + 1;
 	}
 	if (*n == had)
 		errx(EXIT_USAGE, "%s: give step ids (id,id,...)", opt);

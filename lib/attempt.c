@@ -219,11 +219,12 @@ set_dag_env(const struct attempt *a, const struct attempt_ctx *ctx,
 	uint32_t att = ctx->x->rs->s[a->step].attempts;
 	struct strbuf sb = STRBUF_INIT;
 	char name[300];
-	size_t at[5], k;
+	size_t at[6], k, nat = 5;
 
 	envv_put_added(e, ctx->run_env, 0);
 	envv_put_added(e, ctx->run_env + strlen(ctx->run_env) + 1, 0);
-	/* The step's five in one allocation, without printf: per attempt. */
+	/* The step's five (six) in one allocation, without printf: per
+	 * attempt. */
 	at[0] = sb.len;
 	strbuf_adds(&sb, "DAG_STEP_ID=");
 	strbuf_adds(&sb, id);
@@ -253,7 +254,13 @@ set_dag_env(const struct attempt *a, const struct attempt_ctx *ctx,
 	at[4] = sb.len;
 	strbuf_adds(&sb, "DAG_RUN_STATUS=");
 	strbuf_adds(&sb, run_status_names[ctx->x->run_status]);
-	for (k = 0; k < 5; k++)
+	if (ctx->g->s[a->step].item != NULL) {	/* a matrix instance */
+		strbuf_addc(&sb, '\0');
+		at[nat++] = sb.len;
+		strbuf_adds(&sb, "DAG_MATRIX=");
+		strbuf_adds(&sb, ctx->g->s[a->step].item);
+	}
+	for (k = 0; k < nat; k++)
 		envv_put_added(e, sb.buf + at[k], k == 0);
 	/* sb.buf is owned by the envv now (through its first entry). */
 }

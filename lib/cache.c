@@ -223,6 +223,10 @@ def_hash(const struct dag *g, uint32_t i, const struct cmdspec *c,
 		h_str(&st, c->envk[k]);
 		h_str(&st, c->envv[k]);
 	}
+	if (s->item != NULL) {	/* DAG_MATRIX (plain steps' keys stay) */
+		h_str(&st, "DAG_MATRIX");
+		h_str(&st, s->item);
+	}
 	h_end(&st, p->env);
 	(void)XXH3_128bits_reset(&st);
 	h_str(&st, CACHE_FORMAT);

@@ -58,7 +58,23 @@ struct step {
 	int		 all_refs;	/* expressions use .steps dynamically */
 	uint32_t	*refs;		/* static .steps.X references */
 	uint32_t	 nrefs;
+	uint32_t	 matrix;	/* the "matrix" node, or JNONE */
+	uint32_t	 group;		/* an instance's group, or GROUP_NONE */
+	uint8_t		 shared;	/* an instance but the first: tp, refs
+					   and exit_codes are the first's */
+	char		*item;		/* an instance's combination (JSON) */
 };
+
+/*
+ * A step expanded into instances (matrix.c): steps first .. first + n - 1,
+ * with ids "name[key]".  A need on name is a need on each of them.
+ */
+struct group {
+	char		*name;		/* the step's id as written */
+	uint32_t	 first, n;
+	uint32_t	 spec;		/* its "matrix" node */
+};
+#define GROUP_NONE	UINT32_MAX
 
 struct dag {
 	char		*file;		/* name used in messages */
@@ -84,6 +100,8 @@ struct dag {
 	struct tmpl	*env_tmpl;	/* templates of the top-level env */
 	int		 env_has_tmpl;
 	struct jqx	*jqx;
+	struct group	*groups;	/* by first instance */
+	uint32_t	 ngroups;
 };
 
 #define DAG_NO_EXPR_COMPILE	0x1	/* skip compiling jq (dag-status) */
@@ -104,6 +122,18 @@ void	 dag_free(struct dag *);
 int	 dag_name_ok(const char *s);
 /* Index of step id, or -1. */
 int64_t	 dag_find(const struct dag *, const char *id, size_t len);
+/*
+ * The steps a name means: a step (or an instance, "build[3]"), or each
+ * instance of a group.  Their first index in *first and their count in
+ * *n; -1 when there is no such step.
+ */
+int	 dag_lookup(const struct dag *, const char *name, uint32_t *first,
+	    uint32_t *n);
+/* The group of step i, or NULL. */
+const struct group *dag_group_of(const struct dag *, uint32_t i);
+/* Adds step i to the id table: -1, or the index of an earlier step with
+ * its id. */
+int64_t	 dag_id_insert(struct dag *, uint32_t i);
 /*
  * Appends the normalized document to sb without its closing brace, so a
  * caller can add members (dag-plan adds "plan") before closing it.  With

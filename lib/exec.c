@@ -357,6 +357,42 @@ exec_input_member(struct strbuf *sb, int any, const char *id,
 	strbuf_add(sb, text, exec_output_len(text, len));
 }
 
+/*
+ * Appends "name":[out0,out1,...] for group gr (null where an instance has
+ * no output), a comma first if any; nothing when no instance has output.
+ * 0, or -1 with *err when an output is damaged.
+ */
+static int
+group_input(const struct execctx *x, const struct group *gr,
+    struct strbuf *sb, int any, char **err)
+{
+	uint32_t t;
+	size_t len;
+	char *text;
+
+	for (t = 0; t < gr->n && !x->rs->s[gr->first + t].has_output; t++)
+		;
+	if (t == gr->n)
+		return 0;
+	strbuf_adds(sb, any ? "," : "");
+	strbuf_add_json_str(sb, gr->name, strlen(gr->name));
+	strbuf_adds(sb, ":[");
+	for (t = 0; t < gr->n; t++) {
+		strbuf_adds(sb, t > 0 ? "," : "");
+		if (!x->rs->s[gr->first + t].has_output) {
+			strbuf_adds(sb, "null");
+			continue;
+		}
+		if ((text = read_output(x, gr->first + t, NULL, &len, err)) ==
+		    NULL)
+			return -1;
+		strbuf_add(sb, text, exec_output_len(text, len));
+		free(text);
+	}
+	strbuf_addc(sb, ']');
+	return 0;
+}
+
 int
 exec_default_input(const struct execctx *x, uint32_t i, int *has,
     char **err)
@@ -383,7 +419,19 @@ exec_default_input(const struct execctx *x, uint32_t i, int *has,
 	strbuf_addc(&sb, '{');
 	for (k = g->need_off[i]; k < g->need_off[i + 1]; k++) {
 		uint32_t n = g->need[k];
+		const struct group *gr = dag_group_of(g, n);
 
+		if (gr != NULL) {	/* its instances' outputs, one array */
+			if (group_input(x, gr, &sb, any, err) == -1) {
+				strbuf_release(&sb);
+				return -2;
+			}
+			any = any || sb.buf[sb.len - 1] == ']';
+			while (k + 1 < g->need_off[i + 1] &&
+			    dag_group_of(g, g->need[k + 1]) == gr)
+				k++;
+			continue;
+		}
 		if (!x->rs->s[n].has_output)
 			continue;
 		if ((text = read_output(x, n, NULL, &len, err)) == NULL) {
@@ -434,6 +482,36 @@ load_output(const struct execctx *x, uint32_t i)
 	return v;
 }
 
+/*
+ * What a group's instances add up to: failed if one failed the run,
+ * else upstream_failed, cancelled, running (one has not ended), skipped
+ * (all were), or succeeded.
+ */
+static const char *
+group_status(const struct execctx *x, const struct group *gr)
+{
+	uint32_t t, seen = 0;
+	const struct sstate *ss;
+
+	for (t = 0; t < gr->n; t++) {
+		ss = &x->rs->s[gr->first + t];
+		if ((ss->status == ST_FAILED || ss->status == ST_TIMED_OUT) &&
+		    !ss->allowed)
+			seen |= 1u << 0;
+		else if (ss->status == ST_UPSTREAM_FAILED)
+			seen |= 1u << 1;
+		else if (ss->status == ST_CANCELLED)
+			seen |= 1u << 2;
+		else if (!step_status_terminal(ss->status))
+			seen |= 1u << 3;
+		else if (ss->status != ST_SKIPPED)
+			seen |= 1u << 4;
+	}
+	return seen & 1 ? "failed" : seen & 2 ? "upstream_failed" : seen & 4 ?
+	    "cancelled" : seen & 8 ? "running" : seen & 16 ? "succeeded" :
+	    "skipped";
+}
+
 static jv
 step_record(const struct execctx *x, uint32_t i)
 {
@@ -461,13 +539,34 @@ step_record(const struct execctx *x, uint32_t i)
 static jv
 add_record(const struct execctx *x, jv steps, uint32_t k)
 {
-	jv rec = step_record(x, k);
+	const struct group *gr = dag_group_of(x->g, k);
+	jv rec = step_record(x, k), gv, v;
 
 	if (!jv_is_valid(rec)) {
 		jv_free(steps);
 		return rec;
 	}
-	return jv_object_set(steps, jv_string(x->g->s[k].id), rec);
+	if (gr == NULL)
+		return jv_object_set(steps, jv_string(x->g->s[k].id), rec);
+	/* An instance goes in its group's record, at its place. */
+	gv = jv_object_get(jv_copy(steps), jv_string(gr->name));
+	if (!jv_is_valid(gv))
+		gv = jv_object_set(jv_object_set(jv_object_set(jv_object(),
+		    jv_string("status"), jv_string(group_status(x, gr))),
+		    jv_string("output"), jv_array()), jv_string("instances"),
+		    jv_array());
+	v = jv_object_get(jv_copy(gv), jv_string("output"));
+	v = jv_array_set(v, (int)(k - gr->first), jv_object_get(jv_copy(rec),
+	    jv_string("output")));
+	gv = jv_object_set(gv, jv_string("output"), v);
+	rec = jv_object_set(rec, jv_string("id"), jv_string(x->g->s[k].id));
+	if (x->g->s[k].item != NULL)
+		rec = jv_object_set(rec, jv_string("matrix"),
+		    jv_parse(x->g->s[k].item));
+	v = jv_object_get(jv_copy(gv), jv_string("instances"));
+	v = jv_array_set(v, (int)(k - gr->first), rec);
+	gv = jv_object_set(gv, jv_string("instances"), v);
+	return jv_object_set(steps, jv_string(gr->name), gv);
 }
 
 /*
@@ -516,6 +615,8 @@ build_ctx(const struct execctx *x, uint32_t i, uint32_t attempt)
 	    jv_object_set(jv_object(), jv_string("id"), jv_string(s->id)),
 	    jv_string("attempt"), jv_number(attempt)));
 	ctx = jv_object_set(ctx, jv_string("steps"), steps);
+	if (s->item != NULL)
+		ctx = jv_object_set(ctx, jv_string("matrix"), jv_parse(s->item));
 	return ctx;
 }
 

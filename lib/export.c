@@ -30,6 +30,19 @@ quotable(const char *s)
 	return strpbrk(s, "'$`\\\n\"%#") == NULL;
 }
 
+/* Id as a make target: a matrix instance's brackets would be a glob. */
+static void
+make_name(struct strbuf *sb, const char *id, int space)
+{
+	if (space)
+		strbuf_addc(sb, ' ');
+	for (; *id != '\0'; id++) {
+		if (*id == '[' || *id == ']')
+			strbuf_addc(sb, '\\');
+		strbuf_addc(sb, *id);
+	}
+}
+
 int
 export_make(const struct dag *g, const char *dir, struct strbuf *sb,
     const char **why)
@@ -46,23 +59,28 @@ export_make(const struct dag *g, const char *dir, struct strbuf *sb,
 	    "DAG_STEP ?= dag-step\nDAG_STATUS ?= dag-status\n"
 	    "RUN_DIR := %s\n\n.PHONY: all", dir, dir);
 	for (i = 0; i < g->n; i++)
-		strbuf_addf(sb, " %s", g->s[i].id);
+		make_name(sb, g->s[i].id, 1);
 	strbuf_adds(sb, "\n\nall:");
 	for (i = 0; i < g->n; i++)
-		strbuf_addf(sb, " %s", g->s[i].id);
+		make_name(sb, g->s[i].id, 1);
 	strbuf_adds(sb, "\n\t@$(DAG_STATUS) --run-dir '$(RUN_DIR)' >/dev/null "
 	    "|| { echo \"make: the run in $(RUN_DIR) did not succeed\" >&2; "
 	    "exit 1; }\n");
 	for (i = 0; i < g->n; i++) {
 		v = g->order[i];
-		strbuf_addf(sb, "\n%s:", g->s[v].id);
+		strbuf_addc(sb, '\n');
+		make_name(sb, g->s[v].id, 0);
+		strbuf_addc(sb, ':');
 		for (k = g->need_off[v]; k < g->need_off[v + 1]; k++)
-			strbuf_addf(sb, " %s", g->s[g->need[k]].id);
-		strbuf_addf(sb, "\n\t@$(DAG_STEP) -q --run-dir '$(RUN_DIR)' %s "
+			make_name(sb, g->s[g->need[k]].id, 1);
+		strbuf_addf(sb, "\n\t@$(DAG_STEP) -q --run-dir '$(RUN_DIR)' '%s' "
 		    "|| true\n", g->s[v].id);
 	}
 	return 0;
 }
+
+/* A matrix instance's id is quoted for bash: its brackets are a glob. */
+#define Q(i)	(g->s[i].item != NULL ? "'" : "")
 
 static const char *
 dep_type(int trigger, const char **join)
@@ -114,7 +132,8 @@ export_slurm(const struct dag *g, const char *dir, const char *id,
 	    "}\n", dir, dir, id);
 	for (i = 0; i < g->n; i++) {
 		v = g->order[i];
-		strbuf_addf(sb, "job[%s]=$(submit %s", g->s[v].id, g->s[v].id);
+		strbuf_addf(sb, "job[%s%s%s]=$(submit %s%s%s", Q(v), g->s[v].id,
+		    Q(v), Q(v), g->s[v].id, Q(v));
 		if (g->need_off[v] != g->need_off[v + 1]) {
 			type = dep_type(g->s[v].pol.trigger, &join);
 			strbuf_adds(sb, " --dependency=");
@@ -124,8 +143,9 @@ export_slurm(const struct dag *g, const char *dir, const char *id,
 					    "?");
 				if (k == g->need_off[v] || join[0] == '?')
 					strbuf_addf(sb, "%s:", type);
-				strbuf_addf(sb, "${job[%s]}",
-				    g->s[g->need[k]].id);
+				strbuf_addf(sb, "${job[%s%s%s]}",
+				    Q(g->need[k]), g->s[g->need[k]].id,
+				    Q(g->need[k]));
 			}
 		}
 		strbuf_adds(sb, ")\n");

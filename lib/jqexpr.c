@@ -787,7 +787,8 @@ jqx_step_refs(const char *s, void (*fn)(void *, const char *, size_t, int),
  * value is always null, a typo or a Go template ({{.Names}}).
  */
 int
-jqx_unknown_top(const char *s, const char **key, size_t *len)
+jqx_unknown_top(const char *s, const char **key, size_t *len,
+    const char *more)
 {
 	static const char *const top[] = { "params", "run", "step", "steps",
 	    NULL };
@@ -823,7 +824,8 @@ jqx_unknown_top(const char *s, const char **key, size_t *len)
 	for (k = 0; top[k] != NULL; k++)
 		if (strlen(top[k]) == *len && strncmp(top[k], *key, *len) == 0)
 			return 0;
-	return 1;
+	return more == NULL || strlen(more) != *len ||
+	    strncmp(more, *key, *len) != 0;
 }
 
 /*

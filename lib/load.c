@@ -27,6 +27,7 @@
 #include "jdoc.h"
 #include "jqexpr.h"
 #include "json.h"
+#include "matrix.h"
 #include "spell.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -42,7 +43,7 @@ static const char *const step_keys[] = { "id", "run", "argv", "transform",
     "needs", "trigger", "when", "input", "output", "check", "env", "cwd",
     "timeout", "kill_grace", "retry", "pool", "allow_failure",
     "description", "launcher", "max_output", "inputs", "outputs", "cache",
-    NULL };
+    "matrix", NULL };
 static const char *const retry_keys[] = { "attempts", "delay", "factor",
     "max_delay", "jitter", "exit_codes", "max_duration", NULL };
 
@@ -50,7 +51,7 @@ enum field {
 	F_ID, F_RUN, F_ARGV, F_TRANSFORM, F_NEEDS, F_TRIGGER, F_WHEN, F_INPUT,
 	F_OUTPUT, F_CHECK, F_ENV, F_CWD, F_TIMEOUT, F_KILL_GRACE, F_RETRY,
 	F_POOL, F_ALLOW_FAILURE, F_DESCRIPTION, F_LAUNCHER, F_MAX_OUTPUT,
-	F_INPUTS, F_OUTPUTS, F_CACHE
+	F_INPUTS, F_OUTPUTS, F_CACHE, F_MATRIX
 };
 
 struct loader {
@@ -67,6 +68,10 @@ struct loader {
 	int			 def_env_seen;	/* its templates checked once */
 	struct late		*late;		/* reported if they compile */
 	size_t			 nlate;
+	struct mcombo		**combos;	/* per step: its matrix's */
+	uint32_t		*ncombo;	/* 0: no matrix */
+	uint32_t		 nmatrix;	/* steps with one */
+	uint32_t		 nsteps;	/* as written: combos' length */
 };
 
 /* A problem of an expression, worth reporting only if it compiles. */
@@ -431,6 +436,24 @@ check_env(struct loader *L, uint32_t v, const char *base)
 	}
 }
 
+/* A step's matrix: its combinations, for matrix_expand. */
+static void
+check_matrix(struct loader *L, uint32_t v, const char *path, struct step *s,
+    uint32_t idx)
+{
+	int n;
+
+	if (want_kind(L, v, J_OBJ, path, "an object of lists (\"os\": "
+	    "[\"bookworm\", \"trixie\"]), with \"include\" and "
+	    "\"exclude\" as GitHub Actions has them") == -1)
+		return;
+	s->matrix = v;
+	if ((n = matrix_combos(L->j, v, path, L->d, &L->combos[idx])) > 0) {
+		L->ncombo[idx] = (uint32_t)n;
+		L->nmatrix++;
+	}
+}
+
 /*
  * Checks one step-like object (a step, or defaults when s == &L->def) and
  * fills s.  Fields that only steps may have are refused in defaults.
@@ -459,7 +482,7 @@ check_fields(struct loader *L, uint32_t obj, const char *base, struct step *s,
 		}
 		path_key(path, sizeof(path), base, step_keys[f]);
 		if (is_def && (f == F_ID || f == F_NEEDS || f == F_RUN ||
-		    f == F_ARGV || f == F_TRANSFORM)) {
+		    f == F_ARGV || f == F_TRANSFORM || f == F_MATRIX)) {
 			diag_add(L->d, DIAG_ERROR, path, "not allowed in "
 			    "defaults (only in a step)");
 			continue;
@@ -621,6 +644,9 @@ check_fields(struct loader *L, uint32_t obj, const char *base, struct step *s,
 			if (want_kind(L, v, J_TRUE, path, "a boolean") == 0)
 				s->cache = j->n[v].kind == J_TRUE ? 2 : 1;
 			break;
+		case F_MATRIX:
+			check_matrix(L, v, path, s, idx);
+			break;
 		}
 	}
 	if (!is_def && ncmd != 1)
@@ -629,7 +655,6 @@ check_fields(struct loader *L, uint32_t obj, const char *base, struct step *s,
 		    "\"argv\" or \"transform\"" :
 		    "more than one command: use exactly one of \"run\", "
 		    "\"argv\" or \"transform\"");
-	(void)idx;
 }
 
 /*
@@ -773,9 +798,35 @@ dag_find(const struct dag *g, const char *id, size_t len)
 	return -1;
 }
 
-/* Inserts step i; returns the index of an earlier step with its id, or -1. */
-static int64_t
-id_insert(struct dag *g, uint32_t i)
+int
+dag_lookup(const struct dag *g, const char *name, uint32_t *first,
+    uint32_t *n)
+{
+	int64_t i = dag_find(g, name, strlen(name));
+	uint32_t k;
+
+	if (i >= 0) {
+		*first = (uint32_t)i;
+		*n = 1;
+		return 0;
+	}
+	for (k = 0; k < g->ngroups; k++)
+		if (strcmp(g->groups[k].name, name) == 0) {
+			*first = g->groups[k].first;
+			*n = g->groups[k].n;
+			return 0;
+		}
+	return -1;
+}
+
+const struct group *
+dag_group_of(const struct dag *g, uint32_t i)
+{
+	return g->s[i].group != GROUP_NONE ? &g->groups[g->s[i].group] : NULL;
+}
+
+int64_t
+dag_id_insert(struct dag *g, uint32_t i)
 {
 	const char *id = g->s[i].id;
 	size_t len = strlen(id), k, mask = g->idcap - 1;
@@ -907,6 +958,8 @@ step_init(struct step *s)
 	s->pol.max_delay = 300;
 	s->estimate = -1;
 	s->when = s->input = s->check = s->transform = -1;
+	s->matrix = JNONE;
+	s->group = GROUP_NONE;
 }
 
 struct refctx {
@@ -959,17 +1012,19 @@ on_ref(void *arg, const char *id, size_t len, int certain)
 
 /*
  * Expression expr over the context starts by reading a key the context
- * lacks: noted, and reported after compiling if it compiled.
+ * lacks: noted, and reported after compiling if it compiled.  matrix: 1
+ * the step's context has .matrix, 2 some steps' may (the top-level env).
  */
 static void
 check_top_key(struct loader *L, int32_t expr, const char *src,
-    const char *path, int tmpl)
+    const char *path, int tmpl, int matrix)
 {
 	const char *key;
 	size_t len;
 	struct late *l;
 
-	if (expr < 0 || !jqx_unknown_top(src, &key, &len))
+	if (expr < 0 || !jqx_unknown_top(src, &key, &len, matrix ?
+	    "matrix" : NULL))
 		return;
 	L->late = xreallocarray(L->late, L->nlate + 1, sizeof(*L->late));
 	l = &L->late[L->nlate++];
@@ -978,10 +1033,12 @@ check_top_key(struct loader *L, int32_t expr, const char *src,
 	if (len > 100)
 		len = 100;
 	l->msg = tmpl ? xasprintf("template {{ %.100s }} reads .%.*s, which "
-	    "the context never has (it has .params, .run, .step and .steps); "
-	    "a literal \"{{\" is written {{ \"{{\" }}", src, (int)len, key) :
+	    "the context never has (it has .params, .run, .step%s and .steps); "
+	    "a literal \"{{\" is written {{ \"{{\" }}", src, (int)len, key,
+	    matrix == 1 ? ", .matrix" : "") :
 	    xasprintf("reads .%.*s, which the context never has (it has "
-	    ".params, .run, .step and .steps)", (int)len, key);
+	    ".params, .run, .step%s and .steps)", (int)len, key, matrix == 1 ?
+	    ", .matrix" : "");
 }
 
 static void
@@ -1011,7 +1068,8 @@ scan_refs(struct refctx *r, int32_t expr, const char *src, const char *path,
 {
 	r->path = path;
 	if (tmpl != 2 || !r->L->def_env_seen)
-		check_top_key(r->L, expr, src, path, tmpl != 0);
+		check_top_key(r->L, expr, src, path, tmpl != 0,
+		    r->L->g->s[r->step].matrix != JNONE);
 	if (jqx_step_refs(src, on_ref, r))
 		r->L->g->s[r->step].all_refs = 1;
 }
@@ -1333,6 +1391,9 @@ load_steps(struct loader *L, uint32_t steps)
 	g->n = j->n[steps].len;
 	g->s = xcalloc(g->n, sizeof(*g->s));
 	L->needs_node = xcalloc(g->n, sizeof(*L->needs_node));
+	L->nsteps = g->n;
+	L->combos = xcalloc(g->n, sizeof(*L->combos));
+	L->ncombo = xcalloc(g->n, sizeof(*L->ncombo));
 	for (g->idcap = 16; g->idcap < (size_t)g->n * 2; g->idcap *= 2)
 		;
 	g->idtab = xcalloc(g->idcap, sizeof(*g->idtab));
@@ -1376,7 +1437,7 @@ load_steps(struct loader *L, uint32_t steps)
 			s->id = xasprintf("#%u", i);
 			continue;
 		}
-		if ((other = id_insert(g, i)) != -1)
+		if ((other = dag_id_insert(g, i)) != -1)
 			diag_add(L->d, DIAG_ERROR, path, "duplicate id \"%s\" "
 			    "(first used by steps[%lld])", s->id,
 			    (long long)other);
@@ -1468,7 +1529,7 @@ load_top_env_tmpl(struct loader *L)
 			for (p = 0; p < t->n; p++)
 				if (t->part[p].is_expr)
 					check_top_key(L, t->part[p].expr,
-					    t->part[p].text, path, 1);
+					    t->part[p].text, path, 1, 2);
 			g->env_tmpl[n] = *t;
 			g->env_has_tmpl = 1;
 			free(t);
@@ -1525,6 +1586,19 @@ base_name(const char *display)
 		return xstrdup("dag");
 	}
 	return name;
+}
+
+static void
+loader_release(struct loader *L)
+{
+	uint32_t i;
+
+	for (i = 0; L->combos != NULL && i < L->nsteps; i++)
+		matrix_combos_free(L->combos[i], L->ncombo[i]);
+	free(L->combos);
+	free(L->ncombo);
+	free(L->needs_node);
+	free(L->def.pol.exit_codes);
 }
 
 struct dag *
@@ -1585,15 +1659,15 @@ dag_load_buf(char *buf, size_t len, const char *display, const char *name,
 	else if (!(flags & DAG_NO_EXPR_COMPILE))
 		(void)jqx_compile(g->jqx, d);
 	report_late(&L);
-	free(L.needs_node);
-	free(L.def.pol.exit_codes);
+	if (d->nerr == 0 && L.nmatrix > 0)
+		matrix_expand(g, L.combos, L.ncombo, d);
+	loader_release(&L);
 	if (d->nerr > 0)
 		goto fail_late;
 	return g;
 fail:
 	report_late(&L);
-	free(L.needs_node);
-	free(L.def.pol.exit_codes);
+	loader_release(&L);
 fail_late:
 	dag_free(g);
 	return NULL;
@@ -1630,6 +1704,9 @@ dag_free(struct dag *g)
 		struct step *s = &g->s[i];
 
 		free(s->id);
+		free(s->item);
+		if (s->shared)
+			continue;
 		free(s->pol.exit_codes);
 		free(s->refs);
 		if (s->tp != NULL) {
@@ -1675,6 +1752,9 @@ dag_free(struct dag *g)
 			tmpl_release(&g->env_tmpl[k]);
 		free(g->env_tmpl);
 	}
+	for (i = 0; i < g->ngroups; i++)
+		free(g->groups[i].name);
+	free(g->groups);
 	for (i = 0; i < g->npools; i++)
 		free(g->pool_name[i]);
 	free(g->pool_name);

@@ -135,9 +135,11 @@ emit_member(const struct jdoc *j, const struct step *s, uint32_t k,
 	}
 }
 
+/* Step s as written (defaults merged); inst: a matrix instance as what
+ * it runs, its own id and combination in place of the step's. */
 static void
 emit_step(const struct dag *g, uint32_t defaults, const struct step *s,
-    struct strbuf *sb)
+    int inst, struct strbuf *sb)
 {
 	const struct jdoc *j = &g->doc;
 	uint32_t k;
@@ -145,7 +147,15 @@ emit_step(const struct dag *g, uint32_t defaults, const struct step *s,
 
 	strbuf_addc(sb, '{');
 	for (k = s->node + 1; k < j->n[s->node].end; k = j->n[k + 1].end)
-		emit_member(j, s, k, sb, &first, &did_env, &did_retry);
+		if (inst && s->item != NULL && jdoc_streq(j, k, "id")) {
+			key(sb, &first, "id");
+			strbuf_add_json_str(sb, s->id, strlen(s->id));
+		} else if (inst && s->item != NULL &&
+		    jdoc_streq(j, k, "matrix")) {
+			key(sb, &first, "matrix");
+			strbuf_adds(sb, s->item);
+		} else
+			emit_member(j, s, k, sb, &first, &did_env, &did_retry);
 	if (defaults != JNONE)
 		for (k = defaults + 1; k < j->n[defaults].end;
 		    k = j->n[k + 1].end)
@@ -162,7 +172,7 @@ dag_emit_step(const struct dag *g, uint32_t i, struct strbuf *sb)
 
 	if (defaults != JNONE && g->doc.n[defaults].kind != J_OBJ)
 		defaults = JNONE;
-	emit_step(g, defaults, &g->s[i], sb);
+	emit_step(g, defaults, &g->s[i], 1, sb);
 }
 
 void
@@ -188,10 +198,14 @@ dag_emit(const struct dag *g, struct strbuf *sb, FILE *fp)
 		} else if (jdoc_streq(j, k, "steps")) {
 			key(sb, &first, "steps");
 			strbuf_addc(sb, '[');
+			/* A matrix step once, as written: a load expands
+			 * it again. */
 			for (i = 0; i < g->n; i++) {
+				if (g->s[i].shared)
+					continue;
 				if (i > 0)
 					strbuf_addc(sb, ',');
-				emit_step(g, defaults, &g->s[i], sb);
+				emit_step(g, defaults, &g->s[i], 0, sb);
 				strbuf_flush(sb, fp, 64 << 10);
 			}
 			strbuf_addc(sb, ']');

@@ -53,7 +53,7 @@ int
 rerun_select(struct runctx *c, char **ids, int n, int down, uint8_t **out)
 {
 	uint8_t *mark;
-	int64_t i;
+	uint32_t i, ni;
 	int k;
 
 	*out = NULL;
@@ -61,13 +61,14 @@ rerun_select(struct runctx *c, char **ids, int n, int down, uint8_t **out)
 		return EXIT_OK;
 	mark = xcalloc(c->g->n + 1, 1);
 	for (k = 0; k < n; k++) {
-		if ((i = dag_find(c->g, ids[k], strlen(ids[k]))) < 0) {
+		if (dag_lookup(c->g, ids[k], &i, &ni) == -1) {
 			run_say(0, "--rerun %s: no such step in run %s", ids[k],
 			    c->rs.id);
 			free(mark);
 			return EXIT_USAGE;
 		}
-		mark[i] = 1;
+		while (ni-- > 0)	/* a matrix: each instance */
+			mark[i++] = 1;
 	}
 	if (down)
 		downstream(c->g, mark, 2);

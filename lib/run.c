@@ -441,8 +441,7 @@ static int
 select_targets(struct runctx *c, char **t, int n)
 {
 	const struct dag *g = c->g;
-	uint32_t i, k, *q, head = 0, tail = 0;
-	int64_t v;
+	uint32_t i, k, *q, head = 0, tail = 0, v, nv;
 	int ti;
 
 	for (i = 0; i < g->n; i++)
@@ -451,15 +450,16 @@ select_targets(struct runctx *c, char **t, int n)
 		return 0;
 	q = xcalloc(g->n + 1, sizeof(*q));
 	for (ti = 0; ti < n; ti++) {
-		if ((v = dag_find(g, t[ti], strlen(t[ti]))) < 0) {
+		if (dag_lookup(g, t[ti], &v, &nv) == -1) {
 			run_say(0, "--target %s: no such step", t[ti]);
 			free(q);
 			return -1;
 		}
-		if (!c->rs.s[v].selected) {
-			c->rs.s[v].selected = 1;
-			q[tail++] = (uint32_t)v;
-		}
+		for (; nv > 0; v++, nv--)	/* a matrix: each instance */
+			if (!c->rs.s[v].selected) {
+				c->rs.s[v].selected = 1;
+				q[tail++] = v;
+			}
 	}
 	while (head < tail) {
 		i = q[head++];
@@ -725,8 +725,7 @@ ncpu(void)
 static int
 open_cache(struct runctx *c, const struct run_opts *o, const char *runs)
 {
-	uint32_t n;
-	int64_t i;
+	uint32_t n, v, nv;
 	int k;
 
 	/* A DAG with nothing to cache leaves the runs directory alone. */
@@ -740,12 +739,12 @@ open_cache(struct runctx *c, const struct run_opts *o, const char *runs)
 	if (o->nforce > 0)
 		c->cache.force = xcalloc(c->g->n + 1, 1);
 	for (k = 0; k < o->nforce; k++) {
-		if ((i = dag_find(c->g, o->force[k], strlen(o->force[k]))) <
-		    0) {
+		if (dag_lookup(c->g, o->force[k], &v, &nv) == -1) {
 			run_say(0, "--force=%s: no such step", o->force[k]);
 			return EXIT_USAGE;
 		}
-		c->cache.force[i] = 1;
+		while (nv-- > 0)
+			c->cache.force[v++] = 1;
 	}
 	return EXIT_OK;
 }

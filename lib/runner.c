@@ -165,7 +165,7 @@ runctx_snapshot(struct runctx *c)
 
 static const char *const dag_vars[] = { "DAG_RUN_ID", "DAG_RUN_DIR",
     "DAG_STEP_ID", "DAG_ATTEMPT", "DAG_INPUT", "DAG_OUTPUT",
-    "DAG_RUN_STATUS", NULL };
+    "DAG_RUN_STATUS", "DAG_MATRIX", NULL };
 
 /* Base environment: ours without DAG_* vars, plus the DAG's plain env
  * (templated values are rendered per step); and the run's two DAG_*. */

@@ -403,7 +403,13 @@ print_logs(const struct view *v, const struct status_opts *o)
 	unsigned att;
 	char *path;
 	int dfd, w;
+	uint32_t f, n;
 
+	if (i < 0 && dag_lookup(v->g, o->step, &f, &n) == 0) {
+		warnx("\"%s\" is a matrix of %u steps: name one, such as "
+		    "\"%s\"", o->step, n, v->g->s[f].id);
+		return EXIT_USAGE;
+	}
 	if (i < 0) {
 		warnx("no step \"%s\" in run %s", o->step, v->rs.id);
 		return EXIT_USAGE;

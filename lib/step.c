@@ -351,8 +351,15 @@ step_main(const struct step_opts *o)
 	if ((rc = open_run(&c, o->run_dir, o->dry_run)) != EXIT_OK)
 		goto out;
 	if ((idx = dag_find(c.g, o->step, strlen(o->step))) < 0) {
-		run_say(0, "%s: no step \"%s\" in this run", o->run_dir,
-		    o->step);
+		uint32_t f, n;
+
+		if (dag_lookup(c.g, o->step, &f, &n) == 0)
+			run_say(0, "%s: \"%s\" is a matrix of %u steps: name "
+			    "one, such as \"%s\"", o->run_dir, o->step, n,
+			    c.g->s[f].id);
+		else
+			run_say(0, "%s: no step \"%s\" in this run",
+			    o->run_dir, o->step);
 		rc = EXIT_USAGE;
 		goto out;
 	}
