@@ -16,3 +16,4 @@ if [ -f bench/exec.sh ]; then
 	sh bench/exec.sh
 fi
 if [ -f bench/incr.sh ]; then echo; sh bench/incr.sh; fi	# incremental runs
+if [ -f bench/fanout.sh ]; then echo; sh bench/fanout.sh; fi	# foreach

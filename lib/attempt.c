@@ -71,6 +71,7 @@ attempt_init(struct attempt *a, uint32_t tag)
 	a->tag = tag;
 	a->memfd = -1;
 	a->res.exit_code = -1;
+	a->res.expand = -1;
 	capture_init(&a->cap);
 }
 
@@ -219,7 +220,7 @@ set_dag_env(const struct attempt *a, const struct attempt_ctx *ctx,
 	uint32_t att = ctx->x->rs->s[a->step].attempts;
 	struct strbuf sb = STRBUF_INIT;
 	char name[300];
-	size_t at[6], k, nat = 5;
+	size_t at[7], k, nat = 5;
 
 	envv_put_added(e, ctx->run_env, 0);
 	envv_put_added(e, ctx->run_env + strlen(ctx->run_env) + 1, 0);
@@ -254,10 +255,18 @@ set_dag_env(const struct attempt *a, const struct attempt_ctx *ctx,
 	at[4] = sb.len;
 	strbuf_adds(&sb, "DAG_RUN_STATUS=");
 	strbuf_adds(&sb, run_status_names[ctx->x->run_status]);
-	if (ctx->g->s[a->step].item != NULL) {	/* a matrix instance */
+	if (ctx->g->s[a->step].item != NULL) {	/* an instance */
 		strbuf_addc(&sb, '\0');
 		at[nat++] = sb.len;
-		strbuf_adds(&sb, "DAG_MATRIX=");
+		if (ctx->g->s[a->step].pol.parent == SCHED_NONE)
+			strbuf_adds(&sb, "DAG_MATRIX=");
+		else {
+			strbuf_adds(&sb, "DAG_ITEM_INDEX=");
+			strbuf_add_int(&sb, ctx->g->s[a->step].inst);
+			strbuf_addc(&sb, '\0');
+			at[nat++] = sb.len;
+			strbuf_adds(&sb, "DAG_ITEM=");
+		}
 		strbuf_adds(&sb, ctx->g->s[a->step].item);
 	}
 	for (k = 0; k < nat; k++)
@@ -482,6 +491,16 @@ attempt_begin(struct attempt *a, const struct attempt_ctx *ctx,
 	attempt_init(a, a->tag);
 	a->step = step;
 	a->timer = s->timeout > 0 ? now + ms_of(s->timeout) : 0;
+	if (s->foreach >= 0) {	/* its items, as a transform's evaluator */
+		if (fork_eval(a, ctx, EVAL_EXPAND) == -1) {
+			err = xasprintf("fork: %s", strerror(errno));
+			rc = done_sys(a, ctx, -1, err, 0);
+			free(err);
+			return rc;
+		}
+		a->state = AT_TRANSFORMING;
+		return AN_STARTED;
+	}
 	if (tr && ctx->cache != NULL && exec_literal(ctx->x, step, &c,
 	    &err) == 0) {
 		has = up_to_date(a, ctx, &c, &rc);
@@ -561,6 +580,10 @@ eval_exit(struct attempt *a, const struct attempt_ctx *ctx, int ws,
 		    er.err, 0);
 	else if (er.skip)
 		rc = done(a, ST_SKIPPED, -1, 0, "when is false", 0);
+	else if (er.expand >= 0) {
+		rc = done(a, ST_SUCCEEDED, -1, 0, NULL, 0);
+		a->res.expand = er.expand;
+	}
 	else if (a->state == AT_PREPARING) {
 		(void)snprintf(name, sizeof(name), "%s/input.json",
 		    g->s[a->step].id);

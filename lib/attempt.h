@@ -50,6 +50,7 @@ struct attempt_result {
 	uint8_t		 bignum;	/* a number past 2^53 went through jq */
 	int		 exit_code;	/* -1: none */
 	int		 signal;	/* 0: none */
+	long		 expand;	/* a foreach step's items, or -1 */
 	char		*reason;	/* malloc'd, or NULL */
 };
 

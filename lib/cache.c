@@ -141,6 +141,20 @@ cache_open(struct cache *k, const char *runs, const struct dag *g,
 }
 
 void
+cache_grow(struct cache *k, uint32_t n)
+{
+	if (k->e == NULL || n <= k->n)
+		return;
+	k->e = xreallocarray(k->e, n + 1, sizeof(*k->e));
+	memset(k->e + k->n, 0, (size_t)(n + 1 - k->n) * sizeof(*k->e));
+	if (k->force != NULL) {
+		k->force = xreallocarray(k->force, n + 1, 1);
+		memset(k->force + k->n, 0, n + 1 - k->n);
+	}
+	k->n = n;
+}
+
+void
 cache_close(struct cache *k)
 {
 	uint32_t i;
@@ -564,7 +578,9 @@ cache_probe(struct cache *k, const struct execctx *x, uint32_t i,
 	key_of(p);
 	if (k->dfd == -1)
 		p->why = xstrdup("no cache");
-	else if (k->force_all || (k->force != NULL && k->force[i]))
+	else if (k->force_all || (k->force != NULL && (k->force[i] ||
+	    (x->g->s[i].pol.parent != UINT32_MAX &&
+	    k->force[x->g->s[i].pol.parent]))))
 		p->why = xstrdup("forced (--force)");
 	else if (e == NULL)
 		p->why = xstrdup("no earlier run");

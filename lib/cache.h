@@ -111,6 +111,8 @@ int	 cache_wanted(const struct dag *, uint32_t i);
 int	 cache_open(struct cache *, const char *runs, const struct dag *g,
 	    int readonly, struct diag *d);
 void	 cache_close(struct cache *);
+/* The DAG grew to n steps (a foreach's instances): none has an entry. */
+void	 cache_grow(struct cache *, uint32_t n);
 /*
  * Probes step i about to run command c (NULL for a transform) on input
  * text in[0..inlen) (NULL: a transform, whose input is made of the

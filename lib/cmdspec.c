@@ -137,6 +137,8 @@ exec_parse_result(const char *text, size_t len, struct exec_result *r)
 	r->output = is_true(&d, 0, "output");
 	r->syserr = is_true(&d, 0, "syserr");
 	r->bignum = is_true(&d, 0, "bignum");
+	r->expand = (v = jdoc_get(&d, 0, "expand")) != JNONE &&
+	    d.n[v].kind == J_NUM ? (long)jdoc_num(&d, v) : -1;
 	if ((v = jdoc_get(&d, 0, "error")) != JNONE && d.n[v].kind == J_STR)
 		r->err = jdoc_strdup(&d, v, NULL);
 	if ((v = jdoc_get(&d, 0, "cmd")) != JNONE && d.n[v].kind == J_OBJ) {

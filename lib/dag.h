@@ -59,20 +59,32 @@ struct step {
 	uint32_t	*refs;		/* static .steps.X references */
 	uint32_t	 nrefs;
 	uint32_t	 matrix;	/* the "matrix" node, or JNONE */
+	int32_t		 foreach, foreach_key;	/* jqx index, -1 */
+	uint32_t	 max_par;	/* instances at once, 0: no limit */
 	uint32_t	 group;		/* an instance's group, or GROUP_NONE */
-	uint8_t		 shared;	/* an instance but the first: tp, refs
-					   and exit_codes are the first's */
-	char		*item;		/* an instance's combination (JSON) */
+	uint32_t	 head_of;	/* a foreach step's group, GROUP_NONE */
+	uint32_t	 inst;		/* an instance's place in its group */
+	uint8_t		 shared;	/* an instance but a matrix's first: tp,
+					   refs and exit_codes are another's */
+	char		*item;		/* an instance's combination or item
+					   (JSON) */
 };
 
 /*
- * A step expanded into instances (matrix.c): steps first .. first + n - 1,
- * with ids "name[key]".  A need on name is a need on each of them.
+ * A step expanded into instances, with ids "name[key]": a matrix's
+ * (matrix.c), steps first .. first + n - 1, which a need on name means;
+ * or a foreach step's (foreach.c), expanded when it runs: steps
+ * member[0 .. n), appended to the DAG, and its head the step itself.
  */
 struct group {
 	char		*name;		/* the step's id as written */
 	uint32_t	 first, n;
-	uint32_t	 spec;		/* its "matrix" node */
+	uint32_t	 spec;		/* its "matrix" node, or JNONE */
+	uint32_t	 head;		/* the foreach step, or GROUP_NONE */
+	uint32_t	*member;	/* foreach: in item order, or NULL */
+	uint8_t		 keyed;		/* foreach: ids by key, not place */
+	uint32_t	 attempt;	/* foreach: the attempt that expanded
+					   it, whose items file names them */
 };
 #define GROUP_NONE	UINT32_MAX
 
@@ -102,6 +114,8 @@ struct dag {
 	struct jqx	*jqx;
 	struct group	*groups;	/* by first instance */
 	uint32_t	 ngroups;
+	uint32_t	 nstatic;	/* steps before any foreach expanded:
+					   the CSR arrays' own */
 };
 
 #define DAG_NO_EXPR_COMPILE	0x1	/* skip compiling jq (dag-status) */
@@ -131,6 +145,12 @@ int	 dag_lookup(const struct dag *, const char *name, uint32_t *first,
 	    uint32_t *n);
 /* The group of step i, or NULL. */
 const struct group *dag_group_of(const struct dag *, uint32_t i);
+/* The step at place i of the order: the static steps' topological order
+ * (g->order), then a foreach's instances as they were added. */
+#define DAG_ORDER(g, i)	((i) < (g)->nstatic ? (g)->order[i] : (i))
+/* Member k of group gr, in item order. */
+#define GROUP_AT(gr, k)	((gr)->member != NULL ? (gr)->member[k] : \
+	(gr)->first + (k))
 /* Adds step i to the id table: -1, or the index of an earlier step with
  * its id. */
 int64_t	 dag_id_insert(struct dag *, uint32_t i);

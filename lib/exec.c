@@ -20,6 +20,7 @@
 #include "dag.h"
 #include "diag.h"
 #include "exec.h"
+#include "foreach.h"
 #include "jdoc.h"
 #include "jqexpr.h"
 #include "json.h"
@@ -296,8 +297,8 @@ damaged(const struct execctx *x, uint32_t n, const char *why, int lost)
  * (malloc'd) when output.json is missing, unreadable or not one JSON
  * value: a dependent must not get other data in its place.  O(size).
  */
-static char *
-read_output(const struct execctx *x, uint32_t n, struct jdoc *jd,
+char *
+exec_read_output(const struct execctx *x, uint32_t n, struct jdoc *jd,
     size_t *len, char **err)
 {
 	struct exec_checked id, none = { 0, 0, 0 }, *seen = x->checked !=
@@ -370,7 +371,7 @@ group_input(const struct execctx *x, const struct group *gr,
 	size_t len;
 	char *text;
 
-	for (t = 0; t < gr->n && !x->rs->s[gr->first + t].has_output; t++)
+	for (t = 0; t < gr->n && !x->rs->s[GROUP_AT(gr, t)].has_output; t++)
 		;
 	if (t == gr->n)
 		return 0;
@@ -379,12 +380,12 @@ group_input(const struct execctx *x, const struct group *gr,
 	strbuf_adds(sb, ":[");
 	for (t = 0; t < gr->n; t++) {
 		strbuf_adds(sb, t > 0 ? "," : "");
-		if (!x->rs->s[gr->first + t].has_output) {
+		if (!x->rs->s[GROUP_AT(gr, t)].has_output) {
 			strbuf_adds(sb, "null");
 			continue;
 		}
-		if ((text = read_output(x, gr->first + t, NULL, &len, err)) ==
-		    NULL)
+		if ((text = exec_read_output(x, GROUP_AT(gr, t), NULL, &len,
+		    err)) == NULL)
 			return -1;
 		strbuf_add(sb, text, exec_output_len(text, len));
 		free(text);
@@ -409,7 +410,8 @@ exec_default_input(const struct execctx *x, uint32_t i, int *has,
 	if (g->need_off[i] == g->need_off[i + 1])
 		return 0;		/* no needs: input is null */
 	for (k = g->need_off[i]; k < g->need_off[i + 1]; k++)
-		if (x->rs->s[g->need[k]].has_output)
+		if (x->rs->s[g->need[k]].has_output ||
+		    g->s[g->need[k]].head_of != GROUP_NONE)
 			break;
 	/* {}: nothing per step, but where the step may run elsewhere. */
 	if (k == g->need_off[i + 1] && g->s[i].launcher == JNONE) {
@@ -419,7 +421,8 @@ exec_default_input(const struct execctx *x, uint32_t i, int *has,
 	strbuf_addc(&sb, '{');
 	for (k = g->need_off[i]; k < g->need_off[i + 1]; k++) {
 		uint32_t n = g->need[k];
-		const struct group *gr = dag_group_of(g, n);
+		const struct group *gr = g->s[n].head_of != GROUP_NONE ?
+		    &g->groups[g->s[n].head_of] : dag_group_of(g, n);
 
 		if (gr != NULL) {	/* its instances' outputs, one array */
 			if (group_input(x, gr, &sb, any, err) == -1) {
@@ -434,7 +437,7 @@ exec_default_input(const struct execctx *x, uint32_t i, int *has,
 		}
 		if (!x->rs->s[n].has_output)
 			continue;
-		if ((text = read_output(x, n, NULL, &len, err)) == NULL) {
+		if ((text = exec_read_output(x, n, NULL, &len, err)) == NULL) {
 			strbuf_release(&sb);
 			return -2;
 		}
@@ -457,167 +460,7 @@ exec_default_input(const struct execctx *x, uint32_t i, int *has,
 char *
 exec_need_output(const struct execctx *x, uint32_t n, size_t *len, char **err)
 {
-	return read_output(x, n, NULL, len, err);
-}
-
-/* Step i's output, null if none, or jv_invalid_with_msg (see read_output). */
-static jv
-load_output(const struct execctx *x, uint32_t i)
-{
-	struct jdoc jd;
-	size_t len;
-	char *text, *err;
-	jv v;
-
-	if (!x->rs->s[i].has_output)
-		return jv_null();
-	if ((text = read_output(x, i, &jd, &len, &err)) == NULL) {
-		v = jv_invalid_with_msg(jv_string(err));
-		free(err);
-		return v;
-	}
-	v = jdoc_jv(&jd, 0);
-	jdoc_release(&jd);
-	free(text);
-	return v;
-}
-
-/*
- * What a group's instances add up to: failed if one failed the run,
- * else upstream_failed, cancelled, running (one has not ended), skipped
- * (all were), or succeeded.
- */
-static const char *
-group_status(const struct execctx *x, const struct group *gr)
-{
-	uint32_t t, seen = 0;
-	const struct sstate *ss;
-
-	for (t = 0; t < gr->n; t++) {
-		ss = &x->rs->s[gr->first + t];
-		if ((ss->status == ST_FAILED || ss->status == ST_TIMED_OUT) &&
-		    !ss->allowed)
-			seen |= 1u << 0;
-		else if (ss->status == ST_UPSTREAM_FAILED)
-			seen |= 1u << 1;
-		else if (ss->status == ST_CANCELLED)
-			seen |= 1u << 2;
-		else if (!step_status_terminal(ss->status))
-			seen |= 1u << 3;
-		else if (ss->status != ST_SKIPPED)
-			seen |= 1u << 4;
-	}
-	return seen & 1 ? "failed" : seen & 2 ? "upstream_failed" : seen & 4 ?
-	    "cancelled" : seen & 8 ? "running" : seen & 16 ? "succeeded" :
-	    "skipped";
-}
-
-static jv
-step_record(const struct execctx *x, uint32_t i)
-{
-	const struct sstate *s = &x->rs->s[i];
-	jv r = jv_object(), out = load_output(x, i);
-
-	if (!jv_is_valid(out)) {
-		jv_free(r);
-		return out;
-	}
-	r = jv_object_set(r, jv_string("status"),
-	    jv_string(step_status_names[s->status]));
-	r = jv_object_set(r, jv_string("exit_code"), s->exit_code >= 0 ?
-	    jv_number(s->exit_code) : jv_null());
-	r = jv_object_set(r, jv_string("output"), out);
-	r = jv_object_set(r, jv_string("attempts"), jv_number(s->attempts));
-	r = jv_object_set(r, jv_string("duration"), jv_number(s->duration));
-	return r;
-}
-
-/*
- * Adds step k's record to steps (consumed).  Returns steps, or the
- * record's jv_invalid_with_msg when k's output cannot be read.
- */
-static jv
-add_record(const struct execctx *x, jv steps, uint32_t k)
-{
-	const struct group *gr = dag_group_of(x->g, k);
-	jv rec = step_record(x, k), gv, v;
-
-	if (!jv_is_valid(rec)) {
-		jv_free(steps);
-		return rec;
-	}
-	if (gr == NULL)
-		return jv_object_set(steps, jv_string(x->g->s[k].id), rec);
-	/* An instance goes in its group's record, at its place. */
-	gv = jv_object_get(jv_copy(steps), jv_string(gr->name));
-	if (!jv_is_valid(gv))
-		gv = jv_object_set(jv_object_set(jv_object_set(jv_object(),
-		    jv_string("status"), jv_string(group_status(x, gr))),
-		    jv_string("output"), jv_array()), jv_string("instances"),
-		    jv_array());
-	v = jv_object_get(jv_copy(gv), jv_string("output"));
-	v = jv_array_set(v, (int)(k - gr->first), jv_object_get(jv_copy(rec),
-	    jv_string("output")));
-	gv = jv_object_set(gv, jv_string("output"), v);
-	rec = jv_object_set(rec, jv_string("id"), jv_string(x->g->s[k].id));
-	if (x->g->s[k].item != NULL)
-		rec = jv_object_set(rec, jv_string("matrix"),
-		    jv_parse(x->g->s[k].item));
-	v = jv_object_get(jv_copy(gv), jv_string("instances"));
-	v = jv_array_set(v, (int)(k - gr->first), rec);
-	gv = jv_object_set(gv, jv_string("instances"), v);
-	return jv_object_set(steps, jv_string(gr->name), gv);
-}
-
-/*
- * The context of SPEC section 3: ancestors only, outputs read from disk.
- * jv_invalid_with_msg when an output the journal records is damaged.
- */
-static jv
-build_ctx(const struct execctx *x, uint32_t i, uint32_t attempt)
-{
-	const struct dag *g = x->g;
-	const struct step *s = &g->s[i];
-	jv steps = jv_object(), ctx;
-	uint32_t k, head = 0, tail = 0, *q;
-	uint8_t *seen;
-
-	if (s->all_refs) {
-		q = xcalloc(g->n + 1, sizeof(*q));
-		seen = xcalloc(g->n + 1, 1);
-		q[tail++] = i;
-		while (head < tail) {
-			uint32_t v = q[head++];
-
-			for (k = g->need_off[v]; k < g->need_off[v + 1]; k++)
-				if (!seen[g->need[k]]) {
-					seen[g->need[k]] = 1;
-					q[tail++] = g->need[k];
-				}
-		}
-		for (k = 0; k < g->n && jv_is_valid(steps); k++)
-			if (seen[k])
-				steps = add_record(x, steps, k);
-		free(q);
-		free(seen);
-	} else
-		for (k = 0; k < s->nrefs && jv_is_valid(steps); k++)
-			steps = add_record(x, steps, s->refs[k]);
-	if (!jv_is_valid(steps))
-		return steps;
-	ctx = jv_object();
-	ctx = jv_object_set(ctx, jv_string("params"), jv_copy(x->params));
-	ctx = jv_object_set(ctx, jv_string("run"), jv_object_set(jv_object_set(
-	    jv_object_set(jv_object(), jv_string("id"), jv_string(x->rs->id)),
-	    jv_string("dir"), jv_string(x->rd->path)), jv_string("status"),
-	    jv_string(run_status_names[x->run_status])));
-	ctx = jv_object_set(ctx, jv_string("step"), jv_object_set(
-	    jv_object_set(jv_object(), jv_string("id"), jv_string(s->id)),
-	    jv_string("attempt"), jv_number(attempt)));
-	ctx = jv_object_set(ctx, jv_string("steps"), steps);
-	if (s->item != NULL)
-		ctx = jv_object_set(ctx, jv_string("matrix"), jv_parse(s->item));
-	return ctx;
+	return exec_read_output(x, n, NULL, len, err);
 }
 
 /* The evaluator (a child of its own) saw a number beyond 2^53 go
@@ -910,6 +753,112 @@ post(const struct execctx *x, uint32_t i, uint32_t attempt, int fd)
 	conclude(x, i, out, 1, NULL, 0, fd);
 }
 
+/* The id key foreach_key gives item (or why not): malloc'd, or exits. */
+static char *
+item_key(const struct execctx *x, const struct step *s, jv item, jv *seen,
+    int fd)
+{
+	char *err = NULL, *k;
+	jv r;
+	int rc;
+
+	rc = jqx_first(x->g->jqx, s->foreach_key, item, &r, &err);
+	if (rc == -1)
+		fail(fd, "foreach_key: ", err);
+	if (rc == 0 || (jv_get_kind(r) != JV_KIND_STRING &&
+	    jv_get_kind(r) != JV_KIND_NUMBER))
+		fail(fd, "foreach_key gave no string or number for an item",
+		    "");
+	if (jv_get_kind(r) == JV_KIND_NUMBER)
+		r = jv_dump_string(r, 0);
+	k = xstrdup(jv_string_value(r));
+	jv_free(r);
+	if (!foreach_key_ok(k, strlen(k)))
+		fail(fd, "foreach_key gave a key an id cannot hold (1 to 100 "
+		    "of letters, digits and _.+@:=~-): ", k);
+	if (jv_object_has(jv_copy(*seen), jv_string(k)))
+		fail(fd, "foreach_key gave one key twice: ", k);
+	*seen = jv_object_set(*seen, jv_string(k), jv_true());
+	return k;
+}
+
+/*
+ * A foreach step's expansion: its items (an array's, or an object's
+ * entries, keyed by their keys) to steps/<id>/items.<attempt>.json, and
+ * {"expand": n}.
+ */
+static __dead void
+expand(const struct execctx *x, uint32_t i, uint32_t attempt, jv ctx,
+    int fd)
+{
+	const struct step *s = &x->g->s[i];
+	struct strbuf sb = STRBUF_INIT;
+	jv r, items, seen = jv_object(), e;
+	char *err = NULL, *key, *name;
+	int rc, n, k, keyed, dfd;
+
+	watch(ctx);
+	if ((rc = jqx_first(x->g->jqx, s->foreach, ctx, &r, &err)) == -1)
+		fail(fd, "foreach: ", err);
+	if (rc == 0 || jv_get_kind(r) == JV_KIND_NULL) {
+		jv_free(rc == 0 ? jv_null() : r);
+		r = jv_array();
+	}
+	keyed = jv_get_kind(r) == JV_KIND_OBJECT;
+	if (keyed) {
+		items = jv_array();
+		jv_object_foreach(r, ok, ov) {
+			items = jv_array_append(items, jv_object_set(
+			    jv_object_set(jv_object(), jv_string("key"), ok),
+			    jv_string("value"), ov));
+		}
+		jv_free(r);
+	} else if (jv_get_kind(r) == JV_KIND_ARRAY)
+		items = r;
+	else
+		fail(fd, "foreach must give an array or an object, not ",
+		    jv_kind_name(jv_get_kind(r)));
+	keyed = keyed || s->foreach_key >= 0;
+	n = jv_array_length(jv_copy(items));
+	strbuf_adds(&sb, "[");
+	for (k = 0; k < n; k++) {
+		e = jv_array_get(jv_copy(items), k);
+		strbuf_adds(&sb, k > 0 ? ",\n" : "\n");
+		if (keyed) {
+			key = s->foreach_key >= 0 ? item_key(x, s, jv_copy(e),
+			    &seen, fd) : NULL;
+			if (key == NULL) {
+				jv kv = jv_object_get(jv_copy(e),
+				    jv_string("key"));
+
+				key = xstrdup(jv_string_value(kv));
+				jv_free(kv);
+				if (!foreach_key_ok(key, strlen(key)))
+					fail(fd, "foreach: a key an id cannot "
+					    "hold (give foreach_key): ", key);
+			}
+			strbuf_adds(&sb, "{\"key\":");
+			strbuf_add_json_str(&sb, key, strlen(key));
+			strbuf_adds(&sb, ",\"item\":");
+			free(key);
+		} else
+			strbuf_adds(&sb, "{\"item\":");
+		json_append(&sb, e);
+		strbuf_addc(&sb, '}');
+	}
+	strbuf_adds(&sb, "\n]\n");
+	jv_free(items);
+	jv_free(seen);
+	name = xasprintf("items.%u.json", attempt);
+	if ((dfd = step_dir_new(x, i)) == -1 || rundir_replace(dfd, name,
+	    sb.buf, sb.len) == -1)
+		fail_sys_errno(fd, "writing the items");
+	close(dfd);
+	strbuf_reset(&sb);
+	strbuf_addf(&sb, "{\"expand\":%d}\n", n);
+	finish(fd, &sb);
+}
+
 void
 exec_eval_child(const struct execctx *x, uint32_t i, uint32_t attempt,
     enum eval_mode mode, int fd)
@@ -923,11 +872,13 @@ exec_eval_child(const struct execctx *x, uint32_t i, uint32_t attempt,
 
 	if (mode == EVAL_POST)
 		post(x, i, attempt, fd);
-	ctx = build_ctx(x, i, attempt);
+	ctx = exec_build_ctx(x, i, attempt);
 	if (!jv_is_valid(ctx)) {
 		r = jv_invalid_get_msg(ctx);
 		fail_sys(fd, jv_string_value(r));
 	}
+	if (mode == EVAL_EXPAND)
+		expand(x, i, attempt, ctx, fd);
 	if (s->when >= 0 || s->input >= 0 || s->tp != NULL ||
 	    x->g->env_has_tmpl)
 		watch(ctx);

@@ -8,6 +8,7 @@
 #include "spawn.h"
 
 struct dag;
+struct jdoc;
 struct runstate;
 struct rundir;
 struct strbuf;
@@ -84,6 +85,22 @@ void	 exec_input_member(struct strbuf *, int any, const char *id,
 	    const char *text, size_t len);
 
 /*
+ * Reads the output of step n, which the journal says it has, and parses
+ * it into jd (borrowing the text; the caller releases both).  With jd NULL
+ * only the text is wanted, and a file x->checked has seen is not parsed
+ * again.  Returns the text (*len bytes, malloc'd), or NULL with *err
+ * (malloc'd) when output.json is missing, unreadable or not one JSON
+ * value: a dependent must not get other data in its place.  O(size).
+ */
+char	*exec_read_output(const struct execctx *, uint32_t n, struct jdoc *jd,
+	    size_t *len, char **err);
+/*
+ * context.c: the context step i's attempt sees (SPEC section 3), or
+ * jv_invalid_with_msg when an output the journal records is damaged.
+ */
+jv	 exec_build_ctx(const struct execctx *, uint32_t i, uint32_t attempt);
+
+/*
  * The text of step n's output.json, which the journal says it has,
  * checked to be JSON: malloc'd (*len bytes), or NULL with *err (malloc'd)
  * when it is missing or damaged.
@@ -91,7 +108,7 @@ void	 exec_input_member(struct strbuf *, int any, const char *id,
 char	*exec_need_output(const struct execctx *, uint32_t n, size_t *len,
 	    char **err);
 
-enum eval_mode { EVAL_PREP, EVAL_POST, EVAL_TRANSFORM };
+enum eval_mode { EVAL_PREP, EVAL_POST, EVAL_TRANSFORM, EVAL_EXPAND };
 
 /*
  * Runs in a forked child: evaluates step i's jq work for one attempt and
@@ -99,6 +116,8 @@ enum eval_mode { EVAL_PREP, EVAL_POST, EVAL_TRANSFORM };
  *   PREP:      {"skip":true} | {"error":m} | {"cmd":<cmdspec>}
  *   POST:      {"error":m} | {"output":bool}
  *   TRANSFORM: {"skip":true} | {"error":m} | {"output":bool}
+ *   EXPAND:    {"error":m} | {"expand":n}, the items in steps/<id>/
+ *              items.<attempt>.json (a foreach step)
  * {"error":m,"syserr":true} is the machine's or the run directory's fault
  * (a need's output damaged, output.json not written), not the step's.
  * "bignum":true says a number beyond 2^53 went through jq, which holds
@@ -110,6 +129,7 @@ __attribute__((__noreturn__)) void exec_eval_child(const struct execctx *,
 /* An evaluator's result, parsed back. */
 struct exec_result {
 	int		 skip, syserr, output, bignum;
+	long		 expand;	/* EXPAND's n, or -1 */
 	char		*err;		/* malloc'd, or NULL */
 	struct cmdspec	 cmd;		/* PREP's command */
 };

@@ -67,7 +67,7 @@ export_make(const struct dag *g, const char *dir, struct strbuf *sb,
 	    "|| { echo \"make: the run in $(RUN_DIR) did not succeed\" >&2; "
 	    "exit 1; }\n");
 	for (i = 0; i < g->n; i++) {
-		v = g->order[i];
+		v = DAG_ORDER(g, i);
 		strbuf_addc(sb, '\n');
 		make_name(sb, g->s[v].id, 0);
 		strbuf_addc(sb, ':');
@@ -131,7 +131,7 @@ export_slurm(const struct dag *g, const char *dir, const char *id,
 	    "\"$run_dir\" \"$step\")\"\n"
 	    "}\n", dir, dir, id);
 	for (i = 0; i < g->n; i++) {
-		v = g->order[i];
+		v = DAG_ORDER(g, i);
 		strbuf_addf(sb, "job[%s%s%s]=$(submit %s%s%s", Q(v), g->s[v].id,
 		    Q(v), Q(v), g->s[v].id, Q(v));
 		if (g->need_off[v] != g->need_off[v + 1]) {

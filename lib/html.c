@@ -506,7 +506,7 @@ graph_layout(const struct dag *g, const struct plan *p, uint32_t m,
 
 	*ncols = 0;
 	for (i = 0; i < m; i++) {
-		v = g->order[i];
+		v = DAG_ORDER(g, i);
 		row[v] = cnt[p->level[v]]++;
 		if (row[v] + 1 > nrows)
 			nrows = row[v] + 1;
@@ -527,7 +527,7 @@ graph_edges(struct html *h, const struct plan *p, const uint32_t *row,
 	int x1, y1, x2, y2;
 
 	for (i = 0; i < m && ne < GR_EDGE_MAX; i++) {
-		v = g->order[i];
+		v = DAG_ORDER(g, i);
 		for (k = g->need_off[v]; k < g->need_off[v + 1] &&
 		    ne < GR_EDGE_MAX; k++, ne++) {
 			w = g->need[k];
@@ -555,7 +555,7 @@ graph_nodes(struct html *h, const struct plan *p, const uint32_t *row,
 	int x, y;
 
 	for (i = 0; i < m; i++) {
-		v = g->order[i];
+		v = DAG_ORDER(g, i);
 		st = step_status_names[h->rs->s[v].status];
 		x = GR_PAD + (int)p->level[v] * GR_COL_W;
 		y = GR_PAD + (int)row[v] * GR_ROW_H;
@@ -670,7 +670,7 @@ emit_table(struct html *h)
 	    "<th>Step</th><th>Status</th><th>Attempts</th><th>Duration</th>"
 	    "<th>Exit</th><th>Reason</th></tr></thead>\n<tbody>\n");
 	for (i = 0; i < h->g->n; i++) {
-		emit_row(h, h->g->order[i]);
+		emit_row(h, DAG_ORDER(h->g, i));
 		h_flush(h, FLUSH_AT);
 	}
 	strbuf_adds(&h->sb, "</tbody>\n</table>\n</section>\n");
@@ -803,7 +803,7 @@ emit_logs(struct html *h)
 	int st;
 
 	for (i = 0; i < h->g->n; i++) {
-		v = h->g->order[i];
+		v = DAG_ORDER(h->g, i);
 		st = h->rs->s[v].status;
 		if (st != ST_FAILED && st != ST_TIMED_OUT)
 			continue;

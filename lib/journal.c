@@ -28,6 +28,7 @@
 #include "dag.h"
 #include "diag.h"
 #include "jdoc.h"
+#include "foreach.h"
 #include "journal.h"
 #include "rundir.h"
 #include "state.h"
@@ -425,6 +426,26 @@ journal_step_reset(struct journal *j, const char *id, const char *why)
 }
 
 void
+journal_step_expanded(struct journal *j, const char *id, uint32_t attempt,
+    uint32_t n, const struct fitem *it)
+{
+	struct strbuf *sb = attempt_line(j, "step_expanded", id, attempt);
+	uint32_t k;
+
+	strbuf_adds(sb, ",\"items\":");
+	strbuf_add_int(sb, n);
+	if (n > 0 && it[0].key != NULL) {
+		strbuf_adds(sb, ",\"keys\":[");
+		for (k = 0; k < n; k++) {
+			strbuf_adds(sb, k > 0 ? "," : "");
+			strbuf_add_json_str(sb, it[k].key, strlen(it[k].key));
+		}
+		strbuf_addc(sb, ']');
+	}
+	(void)journal_end(j);
+}
+
+void
 journal_step_removed(struct journal *j, const char *id)
 {
 	(void)step_line(j, "step_removed", id);
@@ -664,7 +685,7 @@ apply_run(const struct jdoc *d, uint32_t o, const char *ev,
 }
 
 int
-journal_apply(const char *line, size_t len, const struct dag *g,
+journal_apply(const char *line, size_t len, struct dag *g,
     struct runstate *rs)
 {
 	struct jdoc d;
@@ -694,7 +715,9 @@ journal_apply(const char *line, size_t len, const struct dag *g,
 	if (v == JNONE || d.n[v].kind != J_STR || d.n[v].esc)
 		goto out;
 	idx = dag_find(g, d.buf + d.n[v].off + 1, d.n[v].len - 2);
-	if (idx >= 0)
+	if (idx >= 0 && strcmp(ev, "step_expanded") == 0)
+		foreach_replay(g, rs, (uint32_t)idx, &d, 0);
+	else if (idx >= 0)
 		apply_step(&d, 0, ev, &rs->s[idx], ts);
 out:
 	jdoc_release(&d);
@@ -703,7 +726,7 @@ out:
 }
 
 int
-journal_load(int dirfd, const struct dag *g, struct runstate *rs)
+journal_load(int dirfd, struct dag *g, struct runstate *rs)
 {
 	size_t len;
 	char *text;
@@ -716,7 +739,7 @@ journal_load(int dirfd, const struct dag *g, struct runstate *rs)
 }
 
 size_t
-journal_replay(const char *text, size_t len, const struct dag *g,
+journal_replay(const char *text, size_t len, struct dag *g,
     struct runstate *rs)
 {
 	const char *p = text, *end = text + len, *nl;

@@ -7,6 +7,7 @@
 #include "strbuf.h"
 
 struct dag;
+struct fitem;
 struct diag;
 struct runstate;
 struct sstate;
@@ -82,6 +83,10 @@ void	 journal_step_reset(struct journal *, const char *id,
 	    const char *why);
 /* --resume RUN FILE: the edited DAG has no step id any more. */
 void	 journal_step_removed(struct journal *, const char *id);
+/* step_expanded: foreach step id's attempt gave n items (it: their keys,
+ * if they have any). */
+void	 journal_step_expanded(struct journal *, const char *id,
+	    uint32_t attempt, uint32_t n, const struct fitem *it);
 /*
  * run_started: the run's dag, params, our pid and dir, and the selected
  * steps when targets is set (--target), else none: the whole DAG.
@@ -100,7 +105,7 @@ void	 journal_run_control(struct journal *, const char *event,
  * journal_replay.  Returns 0 (a missing journal is an empty one), or -1
  * with errno.
  */
-int	 journal_load(int dirfd, const struct dag *, struct runstate *);
+int	 journal_load(int dirfd, struct dag *, struct runstate *);
 
 /*
  * Replays a journal text into rs (which state_init prepared for g): the
@@ -108,10 +113,10 @@ int	 journal_load(int dirfd, const struct dag *, struct runstate *);
  * are skipped (a torn last line is normal after kill -9).  Returns the
  * number of valid events.
  */
-size_t	 journal_replay(const char *text, size_t len, const struct dag *,
+size_t	 journal_replay(const char *text, size_t len, struct dag *,
 	    struct runstate *);
 /* Applies one event line (for followers). 1 if valid, 0 if not. */
-int	 journal_apply(const char *line, size_t len, const struct dag *,
+int	 journal_apply(const char *line, size_t len, struct dag *,
 	    struct runstate *);
 
 #endif

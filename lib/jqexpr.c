@@ -788,7 +788,7 @@ jqx_step_refs(const char *s, void (*fn)(void *, const char *, size_t, int),
  */
 int
 jqx_unknown_top(const char *s, const char **key, size_t *len,
-    const char *more)
+    const char *const *more)
 {
 	static const char *const top[] = { "params", "run", "step", "steps",
 	    NULL };
@@ -824,8 +824,11 @@ jqx_unknown_top(const char *s, const char **key, size_t *len,
 	for (k = 0; top[k] != NULL; k++)
 		if (strlen(top[k]) == *len && strncmp(top[k], *key, *len) == 0)
 			return 0;
-	return more == NULL || strlen(more) != *len ||
-	    strncmp(more, *key, *len) != 0;
+	for (k = 0; more != NULL && more[k] != NULL; k++)
+		if (strlen(more[k]) == *len && strncmp(more[k], *key, *len) ==
+		    0)
+			return 0;
+	return 1;
 }
 
 /*

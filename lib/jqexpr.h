@@ -46,11 +46,12 @@ int	 jqx_truthy(jv v);
  * and the like); returns 1 if .steps is also used dynamically (all
  * ancestors needed), else 0.
  * jqx_unknown_top: 1 if the expression starts by reading a key the context
- * never has (sets key, len), else 0; more: one more key it has, or NULL.
+ * never has (sets key, len), else 0; more: keys it has besides, NULL
+ * ended, or NULL.
  */
 int	 jqx_balanced(const char *src);
 int	 jqx_unknown_top(const char *src, const char **key, size_t *len,
-	    const char *more);
+	    const char *const *more);
 int	 jqx_step_refs(const char *src,
 	    void (*fn)(void *, const char *id, size_t len, int certain),
 	    void *arg);

@@ -43,7 +43,7 @@ static const char *const step_keys[] = { "id", "run", "argv", "transform",
     "needs", "trigger", "when", "input", "output", "check", "env", "cwd",
     "timeout", "kill_grace", "retry", "pool", "allow_failure",
     "description", "launcher", "max_output", "inputs", "outputs", "cache",
-    "matrix", NULL };
+    "matrix", "foreach", "foreach_key", "max_parallel", "fail_fast", NULL };
 static const char *const retry_keys[] = { "attempts", "delay", "factor",
     "max_delay", "jitter", "exit_codes", "max_duration", NULL };
 
@@ -51,7 +51,8 @@ enum field {
 	F_ID, F_RUN, F_ARGV, F_TRANSFORM, F_NEEDS, F_TRIGGER, F_WHEN, F_INPUT,
 	F_OUTPUT, F_CHECK, F_ENV, F_CWD, F_TIMEOUT, F_KILL_GRACE, F_RETRY,
 	F_POOL, F_ALLOW_FAILURE, F_DESCRIPTION, F_LAUNCHER, F_MAX_OUTPUT,
-	F_INPUTS, F_OUTPUTS, F_CACHE, F_MATRIX
+	F_INPUTS, F_OUTPUTS, F_CACHE, F_MATRIX, F_FOREACH, F_FOREACH_KEY,
+	F_MAX_PARALLEL, F_FAIL_FAST
 };
 
 struct loader {
@@ -482,7 +483,8 @@ check_fields(struct loader *L, uint32_t obj, const char *base, struct step *s,
 		}
 		path_key(path, sizeof(path), base, step_keys[f]);
 		if (is_def && (f == F_ID || f == F_NEEDS || f == F_RUN ||
-		    f == F_ARGV || f == F_TRANSFORM || f == F_MATRIX)) {
+		    f == F_ARGV || f == F_TRANSFORM || f == F_MATRIX ||
+		    f == F_FOREACH || f == F_FOREACH_KEY)) {
 			diag_add(L->d, DIAG_ERROR, path, "not allowed in "
 			    "defaults (only in a step)");
 			continue;
@@ -646,6 +648,23 @@ check_fields(struct loader *L, uint32_t obj, const char *base, struct step *s,
 			break;
 		case F_MATRIX:
 			check_matrix(L, v, path, s, idx);
+			break;
+		case F_FOREACH:
+			s->foreach = add_expr(L, v, path);
+			break;
+		case F_FOREACH_KEY:
+			s->foreach_key = add_expr(L, v, path);
+			break;
+		case F_MAX_PARALLEL: {
+			double x;
+
+			if (get_int(L, v, path, 1, 1e6, &x) == 0)
+				s->max_par = (uint32_t)x;
+			break;
+		}
+		case F_FAIL_FAST:
+			if (want_kind(L, v, J_TRUE, path, "a boolean") == 0)
+				s->pol.fail_fast = j->n[v].kind == J_TRUE;
 			break;
 		}
 	}
@@ -959,7 +978,9 @@ step_init(struct step *s)
 	s->estimate = -1;
 	s->when = s->input = s->check = s->transform = -1;
 	s->matrix = JNONE;
-	s->group = GROUP_NONE;
+	s->group = s->head_of = GROUP_NONE;
+	s->foreach = s->foreach_key = -1;
+	s->pol.parent = s->pol.pool2 = s->pol.grp = UINT32_MAX;
 }
 
 struct refctx {
@@ -967,6 +988,7 @@ struct refctx {
 	uint32_t	 step;
 	const char	*path;
 	uint32_t	*stamp, *mark;
+	int		 no_item;	/* the foreach itself: no .item yet */
 };
 
 /*
@@ -1010,22 +1032,39 @@ on_ref(void *arg, const char *id, size_t len, int certain)
 	s->refs[s->nrefs++] = (uint32_t)t;
 }
 
+/* What a step's context has besides .params, .run, .step and .steps. */
+#define CTX_MATRIX	0x1	/* .matrix */
+#define CTX_ITEM	0x2	/* .item and .index */
+#define CTX_QUIET	0x4	/* some steps' may: not in the message */
+
 /*
  * Expression expr over the context starts by reading a key the context
- * lacks: noted, and reported after compiling if it compiled.  matrix: 1
- * the step's context has .matrix, 2 some steps' may (the top-level env).
+ * lacks: noted, and reported after compiling if it compiled.  ctx: what
+ * else the context has (CTX_*).
  */
 static void
 check_top_key(struct loader *L, int32_t expr, const char *src,
-    const char *path, int tmpl, int matrix)
+    const char *path, int tmpl, int ctx)
 {
 	const char *key;
 	size_t len;
 	struct late *l;
 
-	if (expr < 0 || !jqx_unknown_top(src, &key, &len, matrix ?
-	    "matrix" : NULL))
+	static const char *const all[] = { "matrix", "item", "index", NULL };
+	const char *more[4] = { NULL };
+	const char *has;
+	int n = 0;
+
+	if (ctx & CTX_MATRIX)
+		more[n++] = all[0];
+	if (ctx & CTX_ITEM) {
+		more[n++] = all[1];
+		more[n++] = all[2];
+	}
+	if (expr < 0 || !jqx_unknown_top(src, &key, &len, more))
 		return;
+	has = ctx & CTX_QUIET ? "" : (ctx & CTX_MATRIX) ? ", .matrix" :
+	    (ctx & CTX_ITEM) ? ", .item, .index" : "";
 	L->late = xreallocarray(L->late, L->nlate + 1, sizeof(*L->late));
 	l = &L->late[L->nlate++];
 	l->expr = expr;
@@ -1035,10 +1074,9 @@ check_top_key(struct loader *L, int32_t expr, const char *src,
 	l->msg = tmpl ? xasprintf("template {{ %.100s }} reads .%.*s, which "
 	    "the context never has (it has .params, .run, .step%s and .steps); "
 	    "a literal \"{{\" is written {{ \"{{\" }}", src, (int)len, key,
-	    matrix == 1 ? ", .matrix" : "") :
+	    has) :
 	    xasprintf("reads .%.*s, which the context never has (it has "
-	    ".params, .run, .step%s and .steps)", (int)len, key, matrix == 1 ?
-	    ", .matrix" : "");
+	    ".params, .run, .step%s and .steps)", (int)len, key, has);
 }
 
 static void
@@ -1066,10 +1104,13 @@ static void
 scan_refs(struct refctx *r, int32_t expr, const char *src, const char *path,
     int tmpl)
 {
-	r->path = path;
+	const struct step *s = &r->L->g->s[r->step];
+
 	if (tmpl != 2 || !r->L->def_env_seen)
 		check_top_key(r->L, expr, src, path, tmpl != 0,
-		    r->L->g->s[r->step].matrix != JNONE);
+		    (s->matrix != JNONE ? CTX_MATRIX : 0) | (s->foreach >= 0 &&
+		    !r->no_item ? CTX_ITEM : 0));
+	r->path = path;
 	if (jqx_step_refs(src, on_ref, r))
 		r->L->g->s[r->step].all_refs = 1;
 }
@@ -1192,11 +1233,13 @@ check_exprs(struct loader *L, uint32_t i, uint32_t *stamp, uint32_t *mark)
 {
 	const struct jdoc *j = L->j;
 	struct step *s = &L->g->s[i];
-	struct refctx r = { L, i, NULL, stamp, mark };
+	struct refctx r = { L, i, NULL, stamp, mark, 1 };
 	struct step_tmpl tp;
 	char path[300];
 
 	memset(&tp, 0, sizeof(tp));
+	expr_refs(L, &r, i, s->foreach, "foreach");
+	r.no_item = 0;		/* the rest is per instance */
 	expr_refs(L, &r, i, s->when, "when");
 	expr_refs(L, &r, i, s->input, "input");
 	if (s->kind == CMD_RUN && s->cmd != JNONE && j->n[s->cmd].kind == J_STR) {
@@ -1529,7 +1572,8 @@ load_top_env_tmpl(struct loader *L)
 			for (p = 0; p < t->n; p++)
 				if (t->part[p].is_expr)
 					check_top_key(L, t->part[p].expr,
-					    t->part[p].text, path, 1, 2);
+					    t->part[p].text, path, 1,
+					    CTX_MATRIX | CTX_ITEM | CTX_QUIET);
 			g->env_tmpl[n] = *t;
 			g->env_has_tmpl = 1;
 			free(t);
@@ -1588,6 +1632,46 @@ base_name(const char *display)
 	return name;
 }
 
+/*
+ * A step has a matrix or a foreach, not both; foreach_key, max_parallel
+ * and fail_fast go with one.  max_parallel is a pool of the step's own.
+ */
+static void
+check_groups(struct loader *L)
+{
+	struct dag *g = L->g;
+	char path[300];
+	uint32_t i;
+
+	for (i = 0; i < g->n; i++) {
+		struct step *s = &g->s[i];
+		int grp = s->matrix != JNONE || s->foreach >= 0;
+
+		path_at(path, sizeof(path), "steps", i);
+		if (s->matrix != JNONE && s->foreach >= 0)
+			diag_add(L->d, DIAG_ERROR, path, "has both \"matrix\" "
+			    "and \"foreach\": keep one");
+		if (s->foreach_key >= 0 && s->foreach < 0)
+			diag_add(L->d, DIAG_ERROR, path, "has \"foreach_key\" "
+			    "but no \"foreach\"");
+		if (!grp && (s->max_par > 0 || s->pol.fail_fast))
+			diag_add(L->d, DIAG_ERROR, path, "has \"%s\", which "
+			    "is for the instances of a \"matrix\" or a "
+			    "\"foreach\" (the run's limit is the top-level "
+			    "max_parallel)", s->max_par > 0 ? "max_parallel" :
+			    "fail_fast");
+		if (s->max_par == 0 || !grp)
+			continue;
+		g->pool_name = xreallocarray(g->pool_name, g->npools + 1,
+		    sizeof(*g->pool_name));
+		g->pool_cap = xreallocarray(g->pool_cap, g->npools + 1,
+		    sizeof(*g->pool_cap));
+		g->pool_name[g->npools] = xasprintf("%s[*]", s->id);
+		g->pool_cap[g->npools] = s->max_par;
+		s->pol.pool2 = g->npools++;
+	}
+}
+
 static void
 loader_release(struct loader *L)
 {
@@ -1643,6 +1727,7 @@ dag_load_buf(char *buf, size_t len, const char *display, const char *name,
 	if (g->n == 0)
 		goto fail;
 	load_finally(&L);
+	check_groups(&L);
 	build_graph(&L);
 	(void)graph_order(g, d);
 	/* Expressions are checked even when the graph has errors, so one
@@ -1661,6 +1746,7 @@ dag_load_buf(char *buf, size_t len, const char *display, const char *name,
 	report_late(&L);
 	if (d->nerr == 0 && L.nmatrix > 0)
 		matrix_expand(g, L.combos, L.ncombo, d);
+	g->nstatic = g->n;
 	loader_release(&L);
 	if (d->nerr > 0)
 		goto fail_late;
@@ -1752,8 +1838,10 @@ dag_free(struct dag *g)
 			tmpl_release(&g->env_tmpl[k]);
 		free(g->env_tmpl);
 	}
-	for (i = 0; i < g->ngroups; i++)
+	for (i = 0; i < g->ngroups; i++) {
 		free(g->groups[i].name);
+		free(g->groups[i].member);
+	}
 	free(g->groups);
 	for (i = 0; i < g->npools; i++)
 		free(g->pool_name[i]);

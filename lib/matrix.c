@@ -401,13 +401,14 @@ new_steps(struct dag *g, struct mcombo **c, const uint32_t *n,
 			continue;
 		}
 		g->groups[gi] = (struct group){ g->s[o].id, v, n[o],
-		    g->s[o].matrix };
+		    g->s[o].matrix, GROUP_NONE, NULL, 0, 0 };
 		for (k = 0; k < cnt[o]; k++, v++) {
 			s[v] = g->s[o];
 			s[v].id = xasprintf("%s[%s]", g->s[o].id, c[o][k].key);
 			s[v].item = c[o][k].json;
 			c[o][k].json = NULL;
-			s[v].group = gi;
+			s[v].group = s[v].pol.grp = gi;
+			s[v].inst = k;
 			s[v].shared = k > 0;
 		}
 		matrix_combos_free(c[o], n[o]);

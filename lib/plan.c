@@ -41,17 +41,17 @@ plan_secs(int64_t us)
 void
 plan_compute(const struct dag *g, const double *hist, struct plan *p)
 {
-	uint32_t n = g->n, i, k, v, *count, best;
+	uint32_t n = g->nstatic, i, k, v, *count, best;
 	int64_t ef, lf, want;
 
 	memset(p, 0, sizeof(*p));
-	p->n = n;
-	p->level = xcalloc(n + 1, sizeof(*p->level));
-	p->est = xcalloc(n + 1, sizeof(*p->est));
-	p->es = xcalloc(n + 1, sizeof(*p->es));
-	p->ls = xcalloc(n + 1, sizeof(*p->ls));
-	p->rank = xcalloc(n + 1, sizeof(*p->rank));
-	for (i = 0; i < n; i++)
+	p->n = g->n;
+	p->level = xcalloc(g->n + 1, sizeof(*p->level));
+	p->est = xcalloc(g->n + 1, sizeof(*p->est));
+	p->es = xcalloc(g->n + 1, sizeof(*p->es));
+	p->ls = xcalloc(g->n + 1, sizeof(*p->ls));
+	p->rank = xcalloc(g->n + 1, sizeof(*p->rank));
+	for (i = 0; i < g->n; i++)
 		p->est[i] = to_us(g->s[i].estimate >= 0 ? g->s[i].estimate :
 		    hist != NULL && hist[i] >= 0 ? hist[i] : 1);
 	for (i = 0; i < n; i++) {
@@ -114,6 +114,21 @@ plan_compute(const struct dag *g, const double *hist, struct plan *p)
 			break;
 		v = next;
 	}
+	plan_inherit(g, p, n);
+}
+
+void
+plan_inherit(const struct dag *g, struct plan *p, uint32_t from)
+{
+	uint32_t i, h;
+
+	for (i = from; i < g->n; i++)
+		if ((h = g->s[i].pol.parent) != UINT32_MAX) {
+			p->level[i] = p->level[h];
+			p->es[i] = p->es[h];
+			p->ls[i] = p->ls[h];
+			p->rank[i] = p->rank[h];
+		}
 }
 
 void
@@ -149,7 +164,7 @@ plan_by_level(const struct dag *g, const struct plan *p, uint32_t **offp)
 		at[l] = off[l];
 	}
 	for (i = 0; i < g->n; i++) {
-		v = g->order[i];
+		v = DAG_ORDER(g, i);
 		byl[at[p->level[v]]++] = v;
 	}
 	free(at);
@@ -167,7 +182,7 @@ plan_emit_json(const struct dag *g, const struct plan *p, struct strbuf *sb,
 	for (i = 0; i < g->n; i++) {
 		if (i > 0)
 			strbuf_addc(sb, ',');
-		id_str(sb, g, g->order[i]);
+		id_str(sb, g, DAG_ORDER(g, i));
 		strbuf_flush(sb, fp, 1 << 20);
 	}
 	byl = plan_by_level(g, p, &off);

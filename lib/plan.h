@@ -36,6 +36,12 @@ struct plan {
  */
 void	plan_compute(const struct dag *, const double *history, struct plan *);
 void	plan_release(struct plan *);
+/*
+ * Steps from .. g->n - 1 are a foreach's instances (plan_compute covers
+ * the static steps): each takes its foreach step's level, starts and
+ * rank.  The arrays must have room for g->n.
+ */
+void	plan_inherit(const struct dag *, struct plan *, uint32_t from);
 /* Microseconds of a plan as seconds, for output. */
 double	plan_secs(int64_t us);
 /*

@@ -40,6 +40,16 @@ critical_marks(const struct plan *p)
 	return on;
 }
 
+/* "id[*]", in a buffer that lasts until the next call. */
+static const char *
+star_id(const char *id)
+{
+	static char buf[128];
+
+	(void)snprintf(buf, sizeof(buf), "%s[*]", id);
+	return buf;
+}
+
 /* Levels in topological order, one bucketing pass: O(V). */
 static void
 render_text(const struct dag *g, const struct plan *p, struct strbuf *sb)
@@ -59,7 +69,10 @@ render_text(const struct dag *g, const struct plan *p, struct strbuf *sb)
 			duration_format(plan_secs(p->est[v]), est, sizeof(est));
 			duration_format(plan_secs(p->ls[v] - p->es[v]), slack,
 			    sizeof(slack));
+			/* A foreach step is one node: its instances come
+			 * at run time (its estimate is the whole fan-out's). */
 			strbuf_addf(sb, "  %-24s est %-8s slack %s%s\n",
+			    g->s[v].foreach >= 0 ? star_id(g->s[v].id) :
 			    g->s[v].id, est, slack, on[v] ? " critical" : "");
 		}
 	}
@@ -114,7 +127,7 @@ render_mermaid(const struct dag *g, const struct plan *p, struct strbuf *sb)
 		strbuf_addf(sb, "    n%u[\"", i);
 		for (c = g->s[i].id; *c != '\0'; c++)
 			strbuf_addc(sb, *c);
-		strbuf_adds(sb, "\"]\n");
+		strbuf_adds(sb, g->s[i].foreach >= 0 ? "[*]\"]\n" : "\"]\n");
 	}
 	for (i = 0; i < g->n; i++)
 		for (k = g->need_off[i]; k < g->need_off[i + 1]; k++)

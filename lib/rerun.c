@@ -49,6 +49,15 @@ downstream(const struct dag *g, uint8_t *mark, uint8_t how)
 	free(st);
 }
 
+static void
+mark_members(const struct dag *g, uint32_t gi, uint8_t *mark)
+{
+	uint32_t t;
+
+	for (t = 0; t < g->groups[gi].n; t++)
+		mark[GROUP_AT(&g->groups[gi], t)] = 1;
+}
+
 int
 rerun_select(struct runctx *c, char **ids, int n, int down, uint8_t **out)
 {
@@ -67,8 +76,16 @@ rerun_select(struct runctx *c, char **ids, int n, int down, uint8_t **out)
 			free(mark);
 			return EXIT_USAGE;
 		}
-		while (ni-- > 0)	/* a matrix: each instance */
-			mark[i++] = 1;
+		for (; ni > 0; ni--, i++) {	/* a matrix: each instance */
+			mark[i] = 1;
+			/* A foreach's instance: the step expands again, and
+			 * keeps its other instances that succeeded. */
+			if (c->g->s[i].pol.parent != SCHED_NONE)
+				mark[c->g->s[i].pol.parent] = 1;
+			/* A foreach step: all of it. */
+			if (c->g->s[i].head_of != GROUP_NONE)
+				mark_members(c->g, c->g->s[i].head_of, mark);
+		}
 	}
 	if (down)
 		downstream(c->g, mark, 2);
@@ -99,7 +116,8 @@ rerun_apply(struct runner *r, const uint8_t *mark)
 	/* Needs first: a dependent reset before its need would be decided
 	 * on the need's old outcome. */
 	for (k = 0; k < c->g->n; k++) {
-		v = c->g->order[k];
+		/* Static steps in order, then a foreach's instances. */
+		v = DAG_ORDER(c->g, k);
 		if (!mark[v])
 			continue;
 		c->cache.force[v] = 1;		/* run, not taken from cache */

@@ -552,7 +552,7 @@ dry_run(struct runctx *c, int explain)
 	uint32_t k, v;
 
 	for (k = 0; k < c->g->n; k++) {
-		v = c->g->order[k];
+		v = DAG_ORDER(c->g, k);
 		if (!c->rs.s[v].selected)
 			continue;
 		if (c->rs.s[v].status == ST_SUCCEEDED ||

@@ -36,6 +36,7 @@
 #include "attempt.h"
 #include "clock.h"
 #include "dag.h"
+#include "foreach.h"
 #include "history.h"
 #include "jdoc.h"
 #include "jqexpr.h"
@@ -83,8 +84,8 @@ runctx_graph(const struct runctx *c, uint32_t slots, int decl_order,
 {
 	const struct dag *g = c->g;
 
-	*sg = (struct sched_graph){ g->n, g->need_off, g->need, g->dep_off,
-	    g->dep, g->order, &g->s[0].pol, sizeof(g->s[0]),
+	*sg = (struct sched_graph){ g->n, g->nstatic, g->need_off, g->need,
+	    g->dep_off, g->dep, g->order, &g->s[0].pol, sizeof(g->s[0]),
 	    decl_order ? NULL : c->plan.rank, g->npools, g->pool_cap,
 	    g->on_failure, slots, ((uint64_t)arc4random() << 32) |
 	    arc4random() | 1 };
@@ -165,7 +166,7 @@ runctx_snapshot(struct runctx *c)
 
 static const char *const dag_vars[] = { "DAG_RUN_ID", "DAG_RUN_DIR",
     "DAG_STEP_ID", "DAG_ATTEMPT", "DAG_INPUT", "DAG_OUTPUT",
-    "DAG_RUN_STATUS", "DAG_MATRIX", NULL };
+    "DAG_RUN_STATUS", "DAG_MATRIX", "DAG_ITEM", "DAG_ITEM_INDEX", NULL };
 
 /* Base environment: ours without DAG_* vars, plus the DAG's plain env
  * (templated values are rendered per step); and the run's two DAG_*. */
@@ -231,7 +232,9 @@ runner_init(struct runner *r, struct runctx *c, const struct runner_opts *o)
 	r->snap_every = 250;
 	heap_init(&r->timers);
 	r->slots = o->jobs > 0 ? o->jobs : 1;
-	if (r->slots > n)
+	for (k = 0; k < c->g->nstatic && c->g->s[k].foreach < 0; k++)
+		;
+	if (r->slots > n && k == c->g->nstatic)	/* no foreach: n at most */
 		r->slots = n;
 	if (procset_init(&r->ps, r->slots, &r->room) == -1 ||
 	    empty_input(r) == -1)
@@ -430,6 +433,130 @@ start(struct runner *r, uint32_t i, int64_t now)
 	after(r, a, attempt_begin(a, &r->ac, i, now), 0, now);
 }
 
+/* c's per-step arrays follow its DAG, grown from old steps. */
+static void
+grow_arrays(struct runner *r, uint32_t old)
+{
+	struct runctx *c = r->c;
+	uint32_t n = c->g->n, k;
+	struct plan *p = &c->plan;
+
+	r->slot_of = xreallocarray(r->slot_of, n + 1, sizeof(*r->slot_of));
+	r->t_attempt = xreallocarray(r->t_attempt, n + 1,
+	    sizeof(*r->t_attempt));
+	for (k = old; k <= n; k++) {
+		r->slot_of[k] = NO_SLOT;
+		r->t_attempt[k] = 0;
+	}
+	if (p->rank != NULL) {
+		p->level = xreallocarray(p->level, n + 1, sizeof(*p->level));
+		p->est = xreallocarray(p->est, n + 1, sizeof(*p->est));
+		p->es = xreallocarray(p->es, n + 1, sizeof(*p->es));
+		p->ls = xreallocarray(p->ls, n + 1, sizeof(*p->ls));
+		p->rank = xreallocarray(p->rank, n + 1, sizeof(*p->rank));
+		for (k = old; k < n; k++)
+			p->est[k] = PLAN_US_PER_SEC;
+		p->n = n;
+		plan_inherit(c->g, p, old);
+	}
+	c->x.checked = xreallocarray(c->x.checked, n + 1,
+	    sizeof(*c->x.checked));
+	memset(c->x.checked + old, 0, (n + 1 - old) * sizeof(*c->x.checked));
+	cache_grow(&c->cache, n);
+	c->pg.total += n - old;
+}
+
+/*
+ * A foreach step's items, again: an instance kept from an earlier
+ * expansion runs again unless it succeeded (or was cached or skipped)
+ * with the same item, and, by place, in the same list.
+ */
+static void
+keep_or_reset(struct runner *r, const struct group *gr, struct fitem *it,
+    uint32_t old, uint32_t was)
+{
+	struct runctx *c = r->c;
+	uint32_t k, u, same = gr->keyed || was == gr->n;
+	int st, ok, changed;
+
+	for (k = 0; k < gr->n && !gr->keyed; k++) {
+		u = gr->member[k];
+		same = same && u < old && c->g->s[u].item != NULL &&
+		    strcmp(c->g->s[u].item, it[k].json) == 0;
+	}
+	if (!same && was > 0)
+		diag_add(&c->news, DIAG_WARNING, NULL, "%s: the list of items "
+		    "changed: its %u items run again (foreach_key keeps the "
+		    "instances whose items stay)", c->g->s[gr->head].id,
+		    gr->n);
+	for (k = 0; k < gr->n; k++) {
+		u = gr->member[k];
+		st = c->rs.s[u].status;
+		ok = st == ST_SUCCEEDED || st == ST_CACHED || st == ST_SKIPPED;
+		changed = c->g->s[u].item == NULL ||
+		    strcmp(c->g->s[u].item, it[k].json) != 0;
+		if (u < old && ok && same && !changed) {
+			free(c->g->s[u].item);
+			c->g->s[u].item = it[k].json;
+			it[k].json = NULL;
+			continue;
+		}
+		if (u < old)
+			sched_reset(&r->sc, u, 1, !ok ? NULL : !same ?
+			    "the list of items changed" : "its item changed");
+		free(c->g->s[u].item);
+		c->g->s[u].item = it[k].json;
+		it[k].json = NULL;
+	}
+}
+
+/*
+ * Foreach step h's evaluator wrote its n items: they become instances in
+ * the DAG, the run's state and the scheduler, and h waits for them.
+ */
+static void
+expand(struct runner *r, uint32_t h, int64_t now)
+{
+	struct runctx *c = r->c;
+	uint32_t n, k, old = c->g->n, gi, was;
+	struct sched_graph sg;
+	struct fitem *it;
+	char **keys = NULL, *err;
+	int keyed;
+
+	if (foreach_read(c->rd.sdfd, c->g->s[h].id, c->rs.s[h].attempts, &it,
+	    &n, &keyed, &err) == -1) {
+		diag_add(&c->news, DIAG_SYSERR, NULL, "%s", err);
+		state_set_reason(&c->rs.s[h], err);
+		free(err);
+		syserr(r);
+		sched_finished(&r->sc, h, ST_FAILED, -1, now);
+		return;
+	}
+	if (keyed) {
+		keys = xcalloc(n + 1, sizeof(*keys));
+		for (k = 0; k < n; k++)
+			keys[k] = it[k].key;
+	}
+	foreach_load_items(c->g, c->rd.sdfd, h);
+	was = c->g->s[h].head_of != GROUP_NONE ?
+	    c->g->groups[c->g->s[h].head_of].n : 0;
+	gi = foreach_add(c->g, &c->rs, h, keys, n);
+	c->g->groups[gi].attempt = c->rs.s[h].attempts;
+	free(keys);
+	journal_step_expanded(&c->jr, c->g->s[h].id, c->rs.s[h].attempts, n,
+	    it);
+	grow_arrays(r, old);
+	runctx_graph(c, r->slots, 0, &sg);
+	sched_grow(&r->sc, &sg, c->rs.s);
+	keep_or_reset(r, &c->g->groups[gi], it, old, was);
+	if (n == 0)
+		sched_skip(&r->sc, h, "no items");
+	else
+		sched_expand(&r->sc, h, c->g->groups[gi].member, n);
+	foreach_items_free(it, n);
+}
+
 /* Attempt a is over: its result goes to the step and the scheduler. */
 static void
 ended(struct runner *r, struct attempt *a, int64_t now)
@@ -449,6 +576,8 @@ ended(struct runner *r, struct attempt *a, int64_t now)
 	}
 	if (res->status == ST_SKIPPED)
 		sched_skip(&r->sc, i, "when is false");
+	else if (res->expand >= 0)
+		expand(r, i, now);
 	else if (res->status == ST_CACHED) {
 		ss->exit_code = -1;
 		ss->signal = 0;

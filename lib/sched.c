@@ -63,6 +63,77 @@ push_action(struct sched *s, int kind, uint32_t i, int st, const char *why)
 	    0, i, 0, why, SCHED_NONE };
 }
 
+/* The step whose dependents are step i's: an instance's foreach step. */
+static uint32_t
+dep_src(const struct sched *s, uint32_t i)
+{
+	uint32_t p = pol(s, i)->parent;
+
+	return p != SCHED_NONE ? p : i;
+}
+
+/*
+ * Foreach step h's instances have all ended: h ends with what they add
+ * up to (not ended(): its dependents counted each instance).
+ */
+static void
+end_head(struct sched *s, uint32_t h)
+{
+	const struct sched_node *v = &s->v[h];
+	struct sstate *ss = &s->ss[h];
+	const char *why = NULL;
+	int st = ST_SUCCEEDED;
+
+	if (v->gfail > 0) {
+		st = ST_FAILED;
+		why = "an instance failed";
+	} else if (v->gupfail > 0) {
+		st = ST_UPSTREAM_FAILED;
+		why = "an instance's need did not succeed";
+	} else if (v->gcancel > 0) {
+		st = ST_CANCELLED;
+		why = "an instance was cancelled or did not start";
+	} else if (v->gok + v->gallow == 0) {
+		st = ST_SKIPPED;
+		why = "every instance was skipped";
+	} else if (v->gallow > 0) {
+		st = ST_FAILED;
+		why = "an instance failed (allowed)";
+	}
+	ss->status = (uint8_t)st;
+	ss->allowed = v->gallow > 0 && v->gfail == 0 && st == ST_FAILED;
+	push_action(s, SA_FINAL, h, st, why);
+	if (is_failure(ss))
+		s->failed = s->failures = 1;
+}
+
+/* Instance i has ended (or, unrun, will not start): its foreach step
+ * counts it, and ends with the last. */
+static void
+member_ended(struct sched *s, uint32_t i, int unrun)
+{
+	uint32_t h = pol(s, i)->parent;
+	struct sched_node *v = &s->v[h];
+	const struct sstate *ss = &s->ss[i];
+
+	if (!v->expanded || v->left == 0)
+		return;
+	if (unrun || ss->status == ST_CANCELLED)
+		v->gcancel++;
+	else if (is_failure(ss))
+		v->gfail++;
+	else if (ss->status == ST_FAILED || ss->status == ST_TIMED_OUT)
+		v->gallow++;
+	else if (ss->status == ST_UPSTREAM_FAILED)
+		v->gupfail++;
+	else if (ss->status != ST_SKIPPED)
+		v->gok++;
+	if (--v->left == 0) {
+		v->expanded = 0;
+		end_head(s, h);
+	}
+}
+
 void
 sched_init(struct sched *s, const struct sched_graph *g, struct sstate *ss)
 {
@@ -80,8 +151,10 @@ sched_init(struct sched *s, const struct sched_graph *g, struct sstate *ss)
 	heap_init(&s->waits);
 	for (i = 0; i < g->npools; i++)
 		heap_init(&s->poolq[i]);
-	for (i = 0; i < g->n; i++)
+	for (i = 0; i < g->n; i++) {
 		s->v[i].base = ss[i].attempts;
+		s->v[i].dormant = pol(s, i)->parent != SCHED_NONE;
+	}
 }
 
 void
@@ -124,7 +197,7 @@ sched_resume(struct sched *s)
 	/* In topological order, so a need is reset before its dependents
 	 * look at it: an exit handler that watched a step that runs again
 	 * is decided again. */
-	for (i = 0; i < g->n; i++) {
+	for (i = 0; i < g->nstatic; i++) {
 		v = g->order != NULL ? g->order[i] : i;
 		sched_reset(s, v, 0, NULL);
 		if (!is_handler(pol(s, v)) || s->ss[v].status == ST_PENDING)
@@ -161,7 +234,8 @@ static enum decision
 decide(const struct sched *s, uint32_t i, const char **why)
 {
 	const struct sched_node *v = &s->v[i];
-	uint32_t n = s->g.need_off[i + 1] - s->g.need_off[i];
+	uint32_t n = (i < s->g.nstatic ? s->g.need_off[i + 1] -
+	    s->g.need_off[i] : 0) + v->extra;
 	uint32_t done = v->nok + v->nskip + v->nbad + v->nnot;
 
 	*why = NULL;
@@ -226,7 +300,8 @@ skipped_need(const struct sched *s, uint32_t i)
 {
 	uint32_t e;
 
-	for (e = s->g.need_off[i]; e < s->g.need_off[i + 1]; e++)
+	for (e = s->g.need_off[i]; i < s->g.nstatic &&
+	    e < s->g.need_off[i + 1]; e++)
 		if (s->ss[s->g.need[e]].status == ST_SKIPPED)
 			return s->g.need[e];
 	return SCHED_NONE;
@@ -243,6 +318,34 @@ end_unrun(struct sched *s, uint32_t i, int st, const char *why)
 	ended(s, i);
 }
 
+static void end_wait(struct sched *, uint32_t, int, const char *);
+
+/*
+ * fail_fast: instance i failed, and the others of its group that have
+ * not ended are cancelled: killed, or ended without running.  O(V), once
+ * per failure.
+ */
+static void
+fail_fast(struct sched *s, uint32_t i)
+{
+	static const char why[] = "fail_fast: another instance failed";
+	uint32_t u, grp = pol(s, i)->grp;
+
+	for (u = 0; u < s->g.n; u++) {
+		if (u == i || pol(s, u)->grp != grp || s->v[u].dormant ||
+		    !s->ss[u].selected)
+			continue;
+		if (s->ss[u].status == ST_RUNNING) {
+			push_action(s, SA_KILL, u, ST_RUNNING, NULL);
+			s->q[s->qtail - 1].reason = STOP_ABORT;
+		} else if (s->ss[u].status == ST_RETRY_WAIT ||
+		    (s->ss[u].status == ST_PENDING && s->v[u].retrying))
+			end_wait(s, u, ST_CANCELLED, why);
+		else if (s->ss[u].status == ST_PENDING)
+			end_unrun(s, u, ST_CANCELLED, why);
+	}
+}
+
 /* Step i ends with status st; why: the scheduler's reason, if it is. */
 static void
 finalize(struct sched *s, uint32_t i, int st, const char *why)
@@ -256,6 +359,8 @@ finalize(struct sched *s, uint32_t i, int st, const char *why)
 	if (is_failure(ss))
 		s->failed = s->failures = 1;
 	ended(s, i);
+	if (is_failure(ss) && pol(s, i)->fail_fast)
+		fail_fast(s, i);
 }
 
 /* h with its items' keys taken from rank again. */
@@ -297,7 +402,7 @@ consider(struct sched *s, uint32_t i)
 	const char *why;
 
 	if (!s->ss[i].selected || s->ss[i].status != ST_PENDING ||
-	    s->v[i].queued || s->v[i].unrun || s->frozen)
+	    s->v[i].queued || s->v[i].unrun || s->v[i].dormant || s->frozen)
 		return;
 	switch (decide(s, i, &why)) {
 	case D_RUN:
@@ -357,8 +462,8 @@ kill_running(struct sched *s, int reason, int handlers)
 	uint32_t i;
 
 	for (i = 0; i < s->g.n; i++)
-		if (s->ss[i].status == ST_RUNNING && (handlers ||
-		    !is_handler(pol(s, i)))) {
+		if (s->ss[i].status == ST_RUNNING && !s->v[i].expanded &&
+		    (handlers || !is_handler(pol(s, i)))) {
 			push_action(s, SA_KILL, i, ST_RUNNING, NULL);
 			s->q[s->qtail - 1].reason = (uint8_t)reason;
 		}
@@ -401,18 +506,22 @@ static void
 mark_unrun(struct sched *s)
 {
 	const struct sched_graph *g = &s->g;
-	uint32_t i, k;
+	uint32_t i, k, src;
 
 	s->unrun_due = 0;
 	for (i = 0; i < g->n; i++)
 		if (s->ss[i].selected && s->ss[i].status == ST_PENDING &&
-		    !s->v[i].unrun && !is_handler(pol(s, i)))
+		    !s->v[i].unrun && !s->v[i].dormant &&
+		    !is_handler(pol(s, i)))
 			s->v[i].unrun = 2;	/* newly */
 	for (i = 0; i < g->n; i++) {
 		if (s->v[i].unrun != 2)
 			continue;
 		s->v[i].unrun = 1;
-		for (k = g->dep_off[i]; k < g->dep_off[i + 1]; k++) {
+		src = dep_src(s, i);
+		if (src != i)
+			member_ended(s, i, 1);
+		for (k = g->dep_off[src]; k < g->dep_off[src + 1]; k++) {
 			s->v[g->dep[k]].nnot++;
 			consider(s, g->dep[k]);
 		}
@@ -428,7 +537,7 @@ static void
 settle(struct sched *s)
 {
 	const struct sched_graph *g = &s->g;
-	uint32_t i, k;
+	uint32_t i, k, src;
 
 	for (;;) {
 		if (s->failed) {
@@ -443,7 +552,9 @@ settle(struct sched *s)
 			continue;
 		}
 		i = s->work[s->whead++];
-		for (k = g->dep_off[i]; k < g->dep_off[i + 1]; k++) {
+		if ((src = dep_src(s, i)) != i)
+			member_ended(s, i, 0);
+		for (k = g->dep_off[src]; k < g->dep_off[src + 1]; k++) {
 			count_need(&s->v[g->dep[k]], &s->ss[i]);
 			consider(s, g->dep[k]);
 		}
@@ -457,7 +568,7 @@ count_all(struct sched *s)
 	const struct sched_graph *g = &s->g;
 	uint32_t i, k;
 
-	for (i = 0; i < g->n; i++)
+	for (i = 0; i < g->nstatic; i++)
 		for (k = g->need_off[i]; k < g->need_off[i + 1]; k++)
 			if (step_status_terminal(s->ss[g->need[k]].status))
 				count_need(&s->v[i], &s->ss[g->need[k]]);
@@ -470,9 +581,13 @@ sched_begin(struct sched *s)
 	uint32_t i, v;
 
 	count_all(s);
-	for (i = 0; i < g->n; i++) {
+	for (i = 0; i < g->nstatic; i++) {
 		v = g->order != NULL ? g->order[i] : i;
 		consider(s, v);
+		settle(s);
+	}
+	for (i = g->nstatic; i < g->n; i++) {	/* sched_adopt's */
+		consider(s, i);
 		settle(s);
 	}
 }
@@ -486,6 +601,8 @@ start(struct sched *s, uint32_t i, int64_t now)
 	s->running++;
 	if (p->pool >= 0)
 		s->pool_used[p->pool]++;
+	if (p->pool2 != SCHED_NONE)
+		s->pool_used[p->pool2]++;
 	s->ss[i].attempts++;
 	s->ss[i].status = ST_RUNNING;
 	s->v[i].retrying = 0;
@@ -507,6 +624,11 @@ release(struct sched *s, uint32_t i)
 	if (p->pool >= 0) {
 		s->pool_used[p->pool]--;
 		if (heap_pop(&s->poolq[p->pool], &it) == 0)
+			heap_push(&s->ready, it.key, it.val);
+	}
+	if (p->pool2 != SCHED_NONE) {
+		s->pool_used[p->pool2]--;
+		if (heap_pop(&s->poolq[p->pool2], &it) == 0)
 			heap_push(&s->ready, it.key, it.val);
 	}
 }
@@ -537,6 +659,12 @@ sched_next(struct sched *s, int64_t now, struct sched_action *a)
 		    s->g.pool_cap[p->pool]) {
 			s->v[it.val].queued = 1;
 			heap_push(&s->poolq[p->pool], it.key, it.val);
+			continue;
+		}
+		if (p->pool2 != SCHED_NONE && s->pool_used[p->pool2] >=
+		    s->g.pool_cap[p->pool2]) {	/* the step's max_parallel */
+			s->v[it.val].queued = 1;
+			heap_push(&s->poolq[p->pool2], it.key, it.val);
 			continue;
 		}
 		start(s, it.val, now);
@@ -628,6 +756,61 @@ sched_skip(struct sched *s, uint32_t i, const char *why)
 	release(s, i);
 	s->ss[i].attempts--;
 	end_unrun(s, i, ST_SKIPPED, why);
+	settle(s);
+}
+
+void
+sched_adopt(struct sched *s, uint32_t i)
+{
+	s->v[i].dormant = 0;
+}
+
+void
+sched_grow(struct sched *s, const struct sched_graph *g, struct sstate *ss)
+{
+	uint32_t i, old = s->g.n, n = g->n;
+
+	s->v = xreallocarray(s->v, n + 1, sizeof(*s->v));
+	s->work = xreallocarray(s->work, n + 1, sizeof(*s->work));
+	memset(s->v + old, 0, (size_t)(n + 1 - old) * sizeof(*s->v));
+	s->g.n = n;
+	s->g.need_off = g->need_off;
+	s->g.need = g->need;
+	s->g.dep_off = g->dep_off;
+	s->g.dep = g->dep;
+	s->g.order = g->order;
+	s->g.pol = g->pol;
+	if (s->g.rank != NULL)
+		s->g.rank = g->rank;
+	s->ss = ss;
+	for (i = old; i < n; i++) {
+		s->v[i].base = ss[i].attempts;
+		s->v[i].dormant = 1;
+	}
+}
+
+void
+sched_expand(struct sched *s, uint32_t h, const uint32_t *m, uint32_t n)
+{
+	const struct sched_graph *g = &s->g;
+	struct sched_node *v = &s->v[h];
+	uint32_t k, u;
+
+	release(s, h);
+	v->expanded = 1;
+	v->left = n;
+	v->gok = v->gfail = v->gallow = v->gupfail = v->gcancel = 0;
+	for (k = g->dep_off[h]; k < g->dep_off[h + 1]; k++)
+		s->v[g->dep[k]].extra += n - 1;
+	for (k = 0; k < n; k++) {
+		u = m[k];
+		s->v[u].dormant = 0;
+		s->v[u].base = s->ss[u].attempts;
+		if (step_status_terminal(s->ss[u].status))
+			ended(s, u);	/* kept from an earlier run */
+		else
+			consider(s, u);
+	}
 	settle(s);
 }
 
@@ -736,7 +919,7 @@ sched_close(struct sched *s, const char *why)
 	 * propagation only counts. */
 	count_all(s);
 	s->frozen = 1;
-	for (i = 0; i < g->n; i++) {
+	for (i = 0; i < g->nstatic; i++) {
 		v = g->order != NULL ? g->order[i] : i;
 		if (!s->ss[v].selected || s->ss[v].status != ST_PENDING)
 			continue;

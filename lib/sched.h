@@ -32,7 +32,15 @@ struct sched_step {
 	uint8_t		 trigger;	/* enum trigger */
 	uint8_t		 allow_failure;
 	uint8_t		 jitter;
+	uint8_t		 fail_fast;	/* an instance's failure cancels the
+					   others of its foreach */
 	int32_t		 pool;		/* index or -1 */
+	uint32_t	 pool2;		/* its foreach's max_parallel pool, or
+					   SCHED_NONE */
+	uint32_t	 parent;	/* an instance's foreach step, whose
+					   dependents are its own; SCHED_NONE */
+	uint32_t	 grp;		/* an instance's group (fail_fast), or
+					   SCHED_NONE */
 	uint32_t	 attempts;	/* per invocation, the first included */
 	double		 delay, factor, max_delay, max_duration;  /* seconds */
 	uint8_t		*exit_codes;	/* 256 flags, or NULL: any failure */
@@ -40,7 +48,8 @@ struct sched_step {
 
 /* The graph and the run's policy, all borrowed. */
 struct sched_graph {
-	uint32_t		 n;
+	uint32_t		 n;		/* steps and instances */
+	uint32_t		 nstatic;	/* those of the CSR and order */
 	const uint32_t		*need_off, *need;	/* CSR */
 	const uint32_t		*dep_off, *dep;		/* CSR */
 	const uint32_t		*order;		/* topological, or NULL */
@@ -98,6 +107,14 @@ struct sched_node {
 	uint8_t		 wait_st;	/* retry_wait: how the attempt ended */
 	uint8_t		 unrun;		/* pending, and will not start in
 					   this invocation */
+	uint8_t		 dormant;	/* an instance of an expansion that is
+					   not (yet) this invocation's */
+	uint8_t		 expanded;	/* a foreach step whose instances run */
+	uint32_t	 extra;		/* needs beyond the CSR's: a foreach
+					   need counts each instance */
+	uint32_t	 left;		/* expanded: instances not ended */
+	uint32_t	 gok, gfail, gallow, gupfail, gcancel;	/* expanded:
+					   how its instances ended */
 };
 
 struct sched {
@@ -174,6 +191,25 @@ void	 sched_finished(struct sched *, uint32_t i, int st, int code,
 	    int64_t now);
 /* Running step i will not run after all (its when is false). */
 void	 sched_skip(struct sched *, uint32_t i, const char *why);
+/* dag-step: instance i runs on its own, its foreach step not expanding
+ * again.  Before sched_begin. */
+void	 sched_adopt(struct sched *, uint32_t i);
+/*
+ * The caller's arrays grew to g->n steps (new instances at the end): the
+ * scheduler takes g's arrays (not its slots, pools or seed) and ss.  The
+ * new steps are dormant until an expansion names them.
+ */
+void	 sched_grow(struct sched *, const struct sched_graph *g,
+	    struct sstate *ss);
+/*
+ * Running foreach step h expanded into m[0 .. n), n >= 1 (instances whose
+ * pol.parent is h): its slot is free again, they are decided as steps of
+ * their own (one that has ended already, kept from an earlier run, counts
+ * at once), and h's dependents count each instead of h.  h ends when they
+ * all have, with what they add up to.
+ */
+void	 sched_expand(struct sched *, uint32_t h, const uint32_t *m,
+	    uint32_t n);
 /* The earliest retry due, in monotonic ms, or -1. */
 int64_t	 sched_wake(const struct sched *);
 /* Ends the retry waits due by now: each step is ready again. */

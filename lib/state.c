@@ -202,6 +202,8 @@ emit_step(const struct runstate *rs, const struct dag *g, uint32_t i,
 {
 	const struct sstate *s = &rs->s[i];
 
+	if (s->hidden)		/* never step 0: a static step */
+		return;
 	if (i > 0)
 		strbuf_addc(sb, ',');
 	strbuf_add_json_str(sb, g->s[i].id, strlen(g->s[i].id));

@@ -28,6 +28,8 @@ struct sstate {
 	uint8_t		 has_output;	/* output.json was written */
 	uint8_t		 selected;	/* part of this run (--target) */
 	uint8_t		 allowed;	/* failed, but allow_failure */
+	uint8_t		 hidden;	/* an instance a later expansion of its
+					   foreach left out: not shown */
 	int16_t		 signal;	/* 0: none */
 	int32_t		 exit_code;	/* -1: none */
 	uint32_t	 attempts;

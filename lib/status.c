@@ -232,6 +232,31 @@ eta(const struct view *v, const char *runs)
 	return plan_secs(best);
 }
 
+/* A foreach step's instances in one line: "3/4 ok, 1 failed". */
+static void
+print_group(const struct view *v, const struct group *gr, size_t w)
+{
+	static const char *const words[] = { "ok", "failed", "running",
+	    "pending", "skipped", "upstream_failed", "cancelled" };
+	uint32_t n[7] = { 0 }, t, k;
+	int st;
+	char name[128];
+
+	for (t = 0; t < gr->n; t++) {
+		st = v->rs.s[GROUP_AT(gr, t)].status;
+		n[st == ST_SUCCEEDED || st == ST_CACHED ? 0 : st == ST_FAILED ||
+		    st == ST_TIMED_OUT ? 1 : st == ST_RUNNING ||
+		    st == ST_RETRY_WAIT ? 2 : st == ST_PENDING ? 3 :
+		    st == ST_SKIPPED ? 4 : st == ST_UPSTREAM_FAILED ? 5 : 6]++;
+	}
+	(void)snprintf(name, sizeof(name), "%s[*]", gr->name);
+	printf("%-*s  %u/%u ok", (int)w, name, n[0], gr->n);
+	for (k = 1; k < 7; k++)
+		if (n[k] > 0)
+			printf(", %u %s", n[k], words[k]);
+	putchar('\n');
+}
+
 static void
 print_table(const struct view *v, const char *runs)
 {
@@ -259,12 +284,14 @@ print_table(const struct view *v, const char *runs)
 		duration_format(eta(v, runs), d, sizeof(d));
 		printf("eta      %s\n", d);
 	}
-	for (i = 0; i < v->g->n; i++)
-		if (strlen(v->g->s[i].id) > w)
-			w = strlen(v->g->s[i].id);
+	for (i = 0; i < v->g->nstatic; i++)
+		if (strlen(v->g->s[i].id) + 3 * (v->g->s[i].foreach >= 0) > w)
+			w = strlen(v->g->s[i].id) + 3 * (v->g->s[i].foreach >= 0);
 	printf("\n%-*s  %-15s  %8s  %9s  %4s\n", (int)w, "STEP", "STATUS",
 	    "ATTEMPTS", "DURATION", "EXIT");
-	for (i = 0; i < v->g->n; i++) {
+	/* A foreach's instances: one line after their step (--json and
+	 * --logs ID[key] give each). */
+	for (i = 0; i < v->g->nstatic; i++) {
 		const struct sstate *s = &rs->s[i];
 
 		if (!s->selected)
@@ -281,6 +308,9 @@ print_table(const struct view *v, const char *runs)
 			printf("%4d\n", s->exit_code);
 		else
 			printf("%4s\n", "-");
+		if (v->g->s[i].head_of != GROUP_NONE &&
+		    v->g->groups[v->g->s[i].head_of].n > 0)
+			print_group(v, &v->g->groups[v->g->s[i].head_of], w);
 	}
 }
 

@@ -26,6 +26,7 @@
 #include "clock.h"
 #include "dag.h"
 #include "exitcode.h"
+#include "foreach.h"
 #include "run.h"
 #include "runner.h"
 #include "step.h"
@@ -320,6 +321,10 @@ run_step(struct runctx *c, const struct step_opts *o, uint32_t i)
 	}
 	/* What an earlier dag-step of this step, or a dead dag-run, left. */
 	run_kill_left(c, i);
+	if (c->g->s[i].pol.parent != SCHED_NONE) {	/* a foreach's instance */
+		foreach_load_items(c->g, c->rd.sdfd, c->g->s[i].pol.parent);
+		sched_adopt(&r.sc, i);
+	}
 	runner_rerun(&r, i, NULL);
 	progress_init(&c->pg, 1, o->quiet);
 	runner_begin(&r);
@@ -336,6 +341,31 @@ run_step(struct runctx *c, const struct step_opts *o, uint32_t i)
 	return rc;
 }
 
+/*
+ * A foreach's instance, "build[3]": the frozen DAG lacks it, the journal
+ * names it.  The journal is read for it, and c's state made afresh to
+ * the DAG's new size.  Its index, or -1.
+ */
+static int64_t
+find_instance(struct runctx *c, const char *id)
+{
+	struct runstate tmp;
+
+	if (strchr(id, '[') == NULL)
+		return -1;
+	state_init(&tmp, c->g);
+	(void)journal_load(c->rd.dfd, c->g, &tmp);
+	state_release(&tmp);
+	state_init(&tmp, c->g);
+	tmp.id = c->rs.id;
+	tmp.dag = c->rs.dag;
+	tmp.dir = c->rs.dir;
+	c->rs.id = c->rs.dag = c->rs.dir = NULL;
+	state_release(&c->rs);
+	c->rs = tmp;
+	return dag_find(c->g, id, strlen(id));
+}
+
 int
 step_main(const struct step_opts *o)
 {
@@ -350,7 +380,9 @@ step_main(const struct step_opts *o)
 	/* -n writes nothing, so it takes no lock (a read-only run is fine). */
 	if ((rc = open_run(&c, o->run_dir, o->dry_run)) != EXIT_OK)
 		goto out;
-	if ((idx = dag_find(c.g, o->step, strlen(o->step))) < 0) {
+	if ((idx = dag_find(c.g, o->step, strlen(o->step))) < 0)
+		idx = find_instance(&c, o->step);
+	if (idx < 0) {
 		uint32_t f, n;
 
 		if (dag_lookup(c.g, o->step, &f, &n) == 0)

@@ -144,3 +144,191 @@ EOF
 	assert_line --partial 'm.json: steps[5].run: template {{ .matrix.x }} reads .matrix, which the context never has'
 	assert_line 'm.json: steps[6].matrix: has 200000 combinations; at most 100000 are allowed'
 }
+
+@test "foreach over an upstream output: one instance per item, .item, DAG_ITEM, DAG_ITEM_INDEX, fan-in in item order" {
+	dag f.json <<'EOF2'
+{"steps": [
+ {"id": "find", "run": "printf '[\"b.csv\", \"a.csv\", \"c d.csv\"]'", "output": "stdout"},
+ {"id": "proc", "needs": ["find"], "foreach": ".steps.find.output",
+  "run": "printf '%s|%s|%s' {{ .item }} \"$DAG_ITEM\" \"$DAG_ITEM_INDEX\"", "output": "stdout"},
+ {"id": "gather", "needs": ["proc"], "run": "cat", "output": "stdout"},
+ {"id": "ctx", "needs": ["proc"], "input": "{st: .steps.proc.status, ids: [.steps.proc.instances[].id], out: .steps.proc.output}", "transform": "."}]}
+EOF2
+	run -0 timeout 60 dag-run -q f.json
+	run -0 jq -c . "$(latest)/steps/gather/output.json"
+	assert_output '{"proc":["b.csv|\"b.csv\"|0","a.csv|\"a.csv\"|1","c d.csv|\"c d.csv\"|2"]}'
+	run -0 jq -c . "$(latest)/steps/ctx/output.json"
+	assert_output '{"st":"succeeded","ids":["proc[0]","proc[1]","proc[2]"],"out":["b.csv|\"b.csv\"|0","a.csv|\"a.csv\"|1","c d.csv|\"c d.csv\"|2"]}'
+	run -0 jq -r 'select(.event == "step_expanded") | "\(.step) \(.items)"' "$(latest)/events.jsonl"
+	assert_output "proc 3"
+	assert_equal "$(status_of proc) $(status_of 'proc[2]')" "succeeded succeeded"
+	run -0 dag-status --logs 'proc[1]'
+	assert_output 'a.csv|"a.csv"|1'
+}
+
+@test "foreach over params: an object's entries keyed by their keys; foreach_key names instances; zero items skip" {
+	dag f.json <<'EOF2'
+{"params": {"tables": {"users": 1, "orders": 2}, "hosts": [{"name": "db1"}, {"name": "web-2"}]},
+ "steps": [
+ {"id": "dump", "foreach": ".params.tables", "run": "echo {{ .item.key }}={{ .item.value }}", "output": "stdout"},
+ {"id": "ping", "foreach": ".params.hosts", "foreach_key": ".name", "run": "echo \"$DAG_STEP_ID\"", "output": "stdout"},
+ {"id": "none", "foreach": ".params.hosts | map(select(.name == \"x\"))", "run": "echo never"},
+ {"id": "after-none", "needs": ["none"], "run": "echo never"},
+ {"id": "report", "needs": ["none", "dump"], "trigger": "none_failed", "run": "cat", "output": "stdout"}]}
+EOF2
+	run -0 timeout 60 dag-run -q f.json
+	assert_equal "$(status_of 'dump[users]') $(status_of 'dump[orders]') $(status_of 'ping[db1]') $(status_of 'ping[web-2]')" \
+	    "succeeded succeeded succeeded succeeded"
+	run -0 jq -r '.steps.none.reason, .steps["after-none"].status' "$(latest)/run.json"
+	assert_output $'no items\nskipped'
+	run -0 jq -c . "$(latest)/steps/report/output.json"
+	assert_output '{"dump":["users=1","orders=2"]}'
+	run -0 jq -c . "$(latest)/steps/ping[web-2]/output.json"
+	assert_output '"ping[web-2]"'
+}
+
+@test "foreach: trigger rules count every instance; fail_fast cancels the others" {
+	dag f.json <<'EOF2'
+{"on_failure": "continue", "steps": [
+ {"id": "t", "foreach": "[0, 1, 2]", "run": "test {{ .item }} != 1"},
+ {"id": "all", "needs": ["t"], "run": "true"},
+ {"id": "alert", "needs": ["t"], "trigger": "one_failed", "run": "true"},
+ {"id": "some", "needs": ["t"], "trigger": "one_success", "run": "true"},
+ {"id": "none", "needs": ["t"], "trigger": "all_failed", "run": "true"},
+ {"id": "ff", "foreach": "[1, 2, 3, 4, 5]", "fail_fast": true, "max_parallel": 1,
+  "run": "echo {{ .item }} >> ff.log; test {{ .item }} != 2"}]}
+EOF2
+	run -1 timeout 60 dag-run -q f.json
+	assert_equal "$(status_of 't[1]') $(status_of t) $(status_of all) $(status_of alert) $(status_of some) $(status_of none)" \
+	    "failed failed upstream_failed succeeded succeeded skipped"
+	assert_equal "$(paste -sd' ' ff.log)" "1 2"
+	assert_equal "$(status_of 'ff[2]') $(status_of 'ff[4]')" "cancelled cancelled"
+	run -0 jq -r '.steps["ff[3]"].reason' "$(latest)/run.json"
+	assert_output "fail_fast: another instance failed"
+}
+
+@test "foreach: max_parallel bounds the instances at once, from the journal; retries and timeouts are per instance" {
+	dag f.json <<'EOF2'
+{"steps": [
+ {"id": "mp", "foreach": "[range(8)]", "max_parallel": 2, "run": "sleep 0.1"},
+ {"id": "flaky", "foreach": "[\"a\", \"b\"]", "retry": {"attempts": 3, "delay": 0},
+  "run": "echo x >> {{ .item }}.n; test $(wc -l < {{ .item }}.n) -ge 2"},
+ {"id": "slow", "foreach": "[0, 5]", "timeout": "1s", "allow_failure": true, "run": "sleep {{ .item }}"}]}
+EOF2
+	run -0 timeout 60 dag-run -q -j8 f.json
+	run -0 jq -s '[.[] | select(.step != null and (.step | startswith("mp["))) | select(.event == "step_started" or .event == "step_finished")
+	    | if .event == "step_started" then 1 else -1 end]
+	    | reduce .[] as $d ({n: 0, max: 0}; .n += $d | .max = ([.max, .n] | max)) | .max' "$(latest)/events.jsonl"
+	assert_output 2
+	assert_equal "$(jq -r '.steps["flaky[0]"].attempts, .steps["flaky[1]"].attempts' "$(latest)/run.json" | paste -sd' ')" "2 2"
+	assert_equal "$(status_of 'slow[0]') $(status_of 'slow[1]') $(status_of slow)" "succeeded timed_out failed"
+	run -0 jq -r '.steps.slow.allowed_failure' "$(latest)/run.json"
+	assert_output true
+}
+
+@test "foreach: kill -9 mid-fan-out, then --resume runs only the unfinished instances" {
+	dag f.json <<'EOF2'
+{"steps": [
+ {"id": "list", "run": "echo '[\"a\", \"b\", \"c\", \"d\", \"e\", \"f\"]'", "output": "stdout"},
+ {"id": "work", "needs": ["list"], "foreach": ".steps.list.output",
+  "run": "echo {{ .item }} >> ran.log; if [ {{ .item }} = d ] && [ ! -e go ]; then sleep 60; fi; echo {{ .item }}", "output": "stdout"},
+ {"id": "sum", "needs": ["work"], "transform": ".work | join(\"\")"}]}
+EOF2
+	dag-run -q -j1 f.json 3>&- &
+	pid=$!
+	wait_for ran.log
+	for _ in $(seq 400); do grep -q d ran.log && break; sleep 0.05; done
+	kill -9 "$pid"
+	wait "$pid" || true
+	pkill -f 'sleep 60' || true
+	assert_equal "$(paste -sd' ' ran.log)" "a b c d"
+	touch go
+	run -0 timeout 60 dag-run -q --resume latest
+	# d, e and f ran again (side by side: in any order), a, b, c did not.
+	assert_equal "$(sort ran.log | paste -sd' ')" "a b c d d e f"
+	run -0 jq -c . "$(latest)/steps/sum/output.json"
+	assert_output '"abcdef"'
+	run -0 timeout 60 dag-run -q --resume latest --rerun 'work[4]'
+	assert_equal "$(tail -n 1 ran.log)" "e"
+}
+
+@test "foreach: a changed list on resume keeps keyed instances whose items stay; index items run again" {
+	dag f.json <<'EOF2'
+{"params": {"list": ["a", "b", "c"]}, "on_failure": "continue", "steps": [
+ {"id": "k", "foreach": ".params.list", "foreach_key": ".", "run": "echo k{{ .item }} >> ran.log; test {{ .item }} != b"},
+ {"id": "i", "foreach": ".params.list", "run": "echo i{{ .item }} >> ran.log; test {{ .item }} != b"}]}
+EOF2
+	run -1 timeout 60 dag-run -q -j1 f.json
+	rm ran.log
+	run -0 timeout 60 dag-run -j1 --resume latest --params-changed -p 'list:=["c", "a", "x"]'
+	assert_equal "$(grep '^k' ran.log | paste -sd' ')" "kx"
+	assert_equal "$(grep '^i' ran.log | paste -sd' ')" "ic ia ix"
+	assert_output --partial "i: the list of items changed: its 3 items run again"
+	run -0 jq -c '.steps | keys' "$(latest)/run.json"
+	assert_output '["i","i[0]","i[1]","i[2]","k","k[a]","k[c]","k[x]"]'
+}
+
+@test "foreach: bad foreach values and keys fail the step with the reason; bad documents are refused" {
+	dag f.json <<'EOF2'
+{"on_failure": "continue", "steps": [
+ {"id": "str", "foreach": "\"abc\"", "run": "true"},
+ {"id": "dup", "foreach": "[1, 1]", "foreach_key": ".", "run": "true"},
+ {"id": "slash", "foreach": "[\"a/b\"]", "foreach_key": ".", "run": "true"}]}
+EOF2
+	run -1 timeout 60 dag-run -q f.json
+	run -0 jq -r '.steps.str.reason, .steps.dup.reason, .steps.slash.reason' "$(latest)/run.json"
+	assert_line --index 0 "foreach must give an array or an object, not string"
+	assert_line --index 1 "foreach_key gave one key twice: 1"
+	assert_line --index 2 --partial "foreach_key gave a key an id cannot hold"
+	dag bad.json <<'EOF2'
+{"defaults": {"foreach": "[1]"}, "steps": [
+ {"id": "a", "run": "true"},
+ {"id": "b", "foreach": "[1]", "matrix": {"x": [1]}, "run": "true"},
+ {"id": "c", "foreach_key": ".", "run": "true"},
+ {"id": "d", "max_parallel": 2, "run": "true"},
+ {"id": "e", "foreach": ".steps.a.output", "run": "true"},
+ {"id": "f", "foreach": ".item", "run": "echo {{ .item }}"}]}
+EOF2
+	run -1 dag-validate bad.json
+	assert_line 'bad.json: defaults.foreach: not allowed in defaults (only in a step)'
+	assert_line 'bad.json: steps[1]: has both "matrix" and "foreach": keep one'
+	assert_line 'bad.json: steps[2]: has "foreach_key" but no "foreach"'
+	assert_line --partial 'bad.json: steps[3]: has "max_parallel", which is for the instances'
+	assert_line 'bad.json: steps[4].foreach: refers to .steps.a, which is not an ancestor of "e" (add it to needs)'
+	assert_line 'bad.json: steps[5].foreach: reads .item, which the context never has (it has .params, .run, .step and .steps)'
+}
+
+@test "foreach: dag-status groups the instances, --json and --html show each; dag-plan shows one node; dag-step runs one" {
+	dag f.json <<'EOF2'
+{"on_failure": "continue", "steps": [
+ {"id": "list", "run": "echo '[\"x\", \"y\", \"z\"]'", "output": "stdout"},
+ {"id": "each", "needs": ["list"], "foreach": ".steps.list.output", "foreach_key": ".",
+  "run": "echo on {{ .item }}; test {{ .item }} != y"},
+ {"id": "end", "needs": ["each"], "trigger": "all_done", "run": "true"}]}
+EOF2
+	run -0 dag-plan --format text f.json
+	assert_line --regexp '^  each\[\*\] +est '
+	run -1 timeout 60 dag-run -q f.json
+	run -1 dag-status
+	assert_line --regexp '^each +failed '
+	assert_line --regexp '^each\[\*\] +2/3 ok, 1 failed$'
+	refute_line --regexp '^each\[x\]'
+	run -1 dag-status --json
+	assert_equal "$(jq -r '.steps["each[y]"].status' <<<"$output")" failed
+	run -1 dag-status --html report.html
+	assert_file_contains report.html 'each\[z\]'
+	run -0 dag-status --logs 'each[z]'
+	assert_output "on z"
+	# dag-step on one instance, in a run prepared for make: the foreach
+	# step's target expands it, then one instance runs again alone.
+	run -0 timeout 60 dag-run -q --prepare --run-dir prep f.json
+	run -0 dag-plan --format make --run-dir prep f.json
+	printf '%s\n' "$output" >Makefile
+	run -0 timeout 60 make -s -j2 -f Makefile list each
+	run -0 jq -r '.steps["each[x]"].status, .steps["each[y]"].status, .steps.each.status' prep/run.json
+	assert_output $'succeeded\nfailed\nfailed'
+	run -0 timeout 60 dag-step -q --run-dir prep 'each[x]'
+	run -0 jq -r '.steps["each[x]"].attempts' prep/run.json
+	assert_output 2
+	assert_equal "$(cat 'prep/steps/each[x]/2.stdout')" "on x"
+}

@@ -140,11 +140,16 @@ _dagkit_run_ids() {
 	done
 }
 
-# _dagkit_step_ids FILE: the step ids of a DAG document or dag.json.
+# _dagkit_step_ids FILE: the step ids of a DAG document or dag.json (and
+# of its run.json beside it: the instances of matrix and foreach steps).
 _dagkit_step_ids() {
 	[[ -r $1 && -f $1 ]] || return 0
 	if command -v jq >/dev/null 2>&1; then
 		jq -r '.steps[]?.id? | strings' -- "$1" 2>/dev/null
+		if [[ $1 == */dag.json && -r ${1%dag.json}run.json ]]; then
+			jq -r '.steps | objects | keys_unsorted[] | select(contains("["))' \
+			    -- "${1%dag.json}run.json" 2>/dev/null
+		fi
 	elif command -v dag-run >/dev/null 2>&1; then
 		dag-run -n -- "$1" 2>/dev/null | cut -f1
 	fi

@@ -74,12 +74,14 @@ tg_init(struct tg *t, uint32_t n, const uint32_t (*e)[2], size_t ne)
 		t->dep[t->dep_off[e[k][1]] + fill[e[k][1]]++] = e[k][0];
 	free(fill);
 	for (i = 0; i < n; i++) {
-		t->pol[i] = (struct sched_step){ TRIG_ALL_SUCCESS, 0, 0, -1, 1,
-		    1, 2, 300, 0, NULL };
+		t->pol[i] = (struct sched_step){ .trigger = TRIG_ALL_SUCCESS,
+		    .pool = -1, .pool2 = SCHED_NONE, .parent = SCHED_NONE,
+		    .grp = SCHED_NONE, .attempts = 1, .delay = 1,
+		    .factor = 2, .max_delay = 300 };
 		t->ss[i].exit_code = -1;
 		t->ss[i].selected = 1;
 	}
-	t->g = (struct sched_graph){ n, t->need_off, t->need, t->dep_off,
+	t->g = (struct sched_graph){ n, n, t->need_off, t->need, t->dep_off,
 	    t->dep, NULL, t->pol, sizeof(*t->pol), NULL, 0, t->pool_cap,
 	    ONF_STOP, 1000, 42 };
 }
@@ -990,7 +992,8 @@ test_resume_journal(void)
 	CHECK(rs.status == RUN_FAILED && rs.s[0].status == ST_SUCCEEDED &&
 	    rs.s[1].status == ST_FAILED && rs.s[1].attempts == 2 &&
 	    rs.s[2].status == ST_UPSTREAM_FAILED);
-	sg = (struct sched_graph){ g->n, g->need_off, g->need, g->dep_off,
+	sg = (struct sched_graph){ g->n, g->nstatic, g->need_off, g->need,
+	    g->dep_off,
 	    g->dep, g->order, &g->s[0].pol, sizeof(g->s[0]), NULL, 0, NULL,
 	    g->on_failure, 2, 7 };
 	sched_init(&s, &sg, rs.s);
