@@ -620,12 +620,25 @@ print_list(const char *runs)
 	return EXIT_OK;
 }
 
-/* Prints steps that finished since the last call, as dag-run would. */
+/*
+ * Prints steps that finished since the last call, as dag-run would.
+ * *seen (*nseen steps) grows with the run: a foreach adds instances.
+ */
 static void
-report_new(struct view *v, struct progress *pg, uint8_t *seen)
+report_new(struct view *v, struct progress *pg, uint8_t **seenp,
+    uint32_t *nseen)
 {
+	uint8_t *seen;
 	uint32_t i;
 
+	if (*seenp == NULL || v->g->n > *nseen) {
+		*seenp = xreallocarray(*seenp, v->g->n + 1, 1);
+		memset(*seenp + *nseen, 0, v->g->n + 1 - *nseen);
+		if (*nseen > 0)
+			pg->total += v->g->n - *nseen;
+		*nseen = v->g->n;
+	}
+	seen = *seenp;
 	for (i = 0; i < v->g->n; i++) {
 		const struct sstate *s = &v->rs.s[i];
 
@@ -656,9 +669,9 @@ static int
 follow(struct view *v)
 {
 	struct progress pg;
-	uint8_t *seen = xcalloc(v->g->n + 1, 1);
+	uint8_t *seen = NULL;
 	char *path = xasprintf("%s/events.jsonl", v->dir);
-	uint32_t total;
+	uint32_t total, nseen = 0;
 	int fd, ino, rc;
 
 	(void)done_count(&v->rs, &total);
@@ -668,7 +681,7 @@ follow(struct view *v)
 	ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	if (ino != -1)
 		(void)inotify_add_watch(ino, path, IN_MODIFY);
-	report_new(v, &pg, seen);
+	report_new(v, &pg, &seen, &nseen);
 	while (v->rs.status == RUN_RUNNING) {
 		struct pollfd p = { ino, POLLIN, 0 };
 		char buf[4096];
@@ -681,7 +694,7 @@ follow(struct view *v)
 			fd = rundir_open_file(AT_FDCWD, path, O_RDONLY);
 		if (fd != -1)
 			(void)read_more(v, fd);
-		report_new(v, &pg, seen);
+		report_new(v, &pg, &seen, &nseen);
 		check_interrupted(v);
 	}
 	progress_done(&pg);
@@ -705,6 +718,7 @@ stream(void)
 	struct view v;
 	struct progress pg;
 	uint8_t *seen = NULL;
+	uint32_t nseen = 0;
 	char buf[65536];
 	ssize_t n;
 	int have = 0, rc = EXIT_USAGE;
@@ -734,7 +748,6 @@ stream(void)
 				diag_release(&d);
 				if (dir != NULL && view_open(&v, dir, 0) == 0) {
 					have = 1;
-					seen = xcalloc(v.g->n + 1, 1);
 					progress_init(&pg, v.rs.n, 0);
 					pg.tty = 0;
 				}
@@ -743,7 +756,7 @@ stream(void)
 			if (have) {
 				(void)journal_apply(line.buf, line.len, v.g,
 				    &v.rs);
-				report_new(&v, &pg, seen);
+				report_new(&v, &pg, &seen, &nseen);
 			}
 			strbuf_reset(&line);
 		}

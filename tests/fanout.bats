@@ -319,6 +319,12 @@ EOF2
 	assert_file_contains report.html 'each\[z\]'
 	run -0 dag-status --logs 'each[z]'
 	assert_output "on z"
+	# An event stream grows as the instances come.
+	run -1 bash -c 'dag-run -q --events f.json | dag-status -'
+	assert_line --regexp '^\[1/3\] ok list '
+	assert_line --regexp '^\[6/6\] ok end '
+	assert_line --regexp '^\[[2-4]/6\] FAILED each\[y\] '
+	assert_line --regexp '^dag-status: run .* failed$'
 	# dag-step on one instance, in a run prepared for make: the foreach
 	# step's target expands it, then one instance runs again alone.
 	run -0 timeout 60 dag-run -q --prepare --run-dir prep f.json
