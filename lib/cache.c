@@ -141,8 +141,10 @@ cache_open(struct cache *k, const char *runs, const struct dag *g,
 }
 
 void
-cache_grow(struct cache *k, uint32_t n)
+cache_grow(struct cache *k, const struct dag *g)
 {
+	uint32_t n = g->n, i;
+
 	if (k->e == NULL || n <= k->n)
 		return;
 	k->e = xreallocarray(k->e, n + 1, sizeof(*k->e));
@@ -151,6 +153,8 @@ cache_grow(struct cache *k, uint32_t n)
 		k->force = xreallocarray(k->force, n + 1, 1);
 		memset(k->force + k->n, 0, n + 1 - k->n);
 	}
+	for (i = k->n; i < n; i++)
+		k->e[i] = cache_orphan_take(k, g->s[i].id);
 	k->n = n;
 }
 
@@ -164,6 +168,7 @@ cache_close(struct cache *k)
 	for (i = 0; i < k->n; i++)
 		cache_entry_free(k->e[i]);
 	free(k->e);
+	cache_orphans_free(k);
 	cache_pool_free(k->pool);
 	cache_stat_off();
 	free(k->force);

@@ -77,6 +77,12 @@ struct cache {
 	int		 on;		/* dag-run: probe steps (even with
 					   no cache, for --explain) */
 	int		 told;		/* a write failed and was said */
+	struct cache_entry **orph;	/* a foreach's instances' entries,
+					   their steps not (yet) in the DAG;
+					   NULL: given to their step */
+	uint32_t	 norph;
+	uint32_t	*orph_tab;	/* by id: index + 1 */
+	size_t		 orph_cap;
 };
 
 /* What one probe of a step found: made by cache_probe, used by
@@ -111,8 +117,9 @@ int	 cache_wanted(const struct dag *, uint32_t i);
 int	 cache_open(struct cache *, const char *runs, const struct dag *g,
 	    int readonly, struct diag *d);
 void	 cache_close(struct cache *);
-/* The DAG grew to n steps (a foreach's instances): none has an entry. */
-void	 cache_grow(struct cache *, uint32_t n);
+/* The DAG grew (a foreach's instances): the new steps get the entries
+ * the log had for them. */
+void	 cache_grow(struct cache *, const struct dag *);
 /*
  * Probes step i about to run command c (NULL for a transform) on input
  * text in[0..inlen) (NULL: a transform, whose input is made of the

@@ -49,6 +49,15 @@ void	 cache_stat_into(struct cache_file *f, const struct stat *sb);
 const struct cache_file *cache_find_file(const struct cache_file *f,
 	    uint32_t n, const char *name);
 
+/* cacheorph.c: entries of a foreach's instances, kept aside by id. */
+/* 1 if id[0..n) names an instance of one of g's foreach steps. */
+int	 cache_orphan_ok(const struct dag *, const char *id, size_t n);
+/* Keeps e (taken over) aside, replacing one with its step's id. */
+void	 cache_orphan_put(struct cache *, struct cache_entry *e);
+/* The entry kept aside for step id (now the caller's), or NULL. */
+struct cache_entry *cache_orphan_take(struct cache *, const char *id);
+void	 cache_orphans_free(struct cache *);
+
 /* cachelog.c: the log. */
 void	 cache_hex(const uint8_t h[16], char out[33]);
 int	 cache_unhex(const char *s, size_t n, uint8_t h[16]);

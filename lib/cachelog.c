@@ -650,8 +650,13 @@ prune(struct cache *k)
 
 	const struct cache_entry *e;
 
+	live = xreallocarray(live, (size_t)k->n + k->norph + 1,
+	    sizeof(*live));
 	for (i = 0; i < k->n; i++)
 		if ((e = cache_entry_get(k, i)) != NULL && e->has_out)
+			memcpy(live[n++], e->out, 16);
+	for (i = 0; i < k->norph; i++)
+		if ((e = k->orph[i]) != NULL && e->has_out)
 			memcpy(live[n++], e->out, 16);
 	qsort(live, n, sizeof(*live), by_hash);
 	if ((fd = openat(k->dfd, "o", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) !=
@@ -692,6 +697,9 @@ compact(struct cache *k, size_t lines, size_t live, struct diag *d)
 	for (i = 0; i < k->n; i++)
 		if (cache_entry_get(k, i) != NULL)
 			cachelog_append(k, k->e[i], d);
+	for (i = 0; i < k->norph; i++)	/* instances not run this time */
+		if (k->orph[i] != NULL)
+			cachelog_append(k, k->orph[i], d);
 	if (k->told || renameat(k->dfd, tmp, k->dfd, "log") == -1) {
 		(void)unlinkat(k->dfd, tmp, 0);
 		close(fd);
@@ -713,6 +721,8 @@ cachelog_settle(struct cache *k)
 		return;
 	for (i = 0; i < k->n; i++)
 		live += k->e[i] != NULL;
+	for (i = 0; i < k->norph; i++)
+		live += k->orph[i] != NULL;
 	compact(k, k->lines, live, NULL);
 }
 
@@ -780,9 +790,18 @@ take_lines(struct cache *k, const struct dag *g, const char *buf,
 			continue;	/* each line starts with one */
 		++*lines;
 		ln = (size_t)(nl - p);
-		if ((id = line_step(p, ln, &n)) == NULL ||
-		    (i = find_next(g, id, n, *last)) < 0 || !line_ok(p, ln))
+		if ((id = line_step(p, ln, &n)) == NULL || !line_ok(p, ln))
 			continue;
+		if ((i = find_next(g, id, n, *last)) < 0) {
+			/* A foreach's instance: aside until it is a step
+			 * (the entry out of the pool: it may outlive it). */
+			if (cache_orphan_ok(g, id, n) && (e = parse_slow(p,
+			    ln - 33)) != NULL) {
+				cache_orphan_put(k, e);
+				++*live;
+			}
+			continue;
+		}
 		*last = (uint32_t)i;
 		/* The JSON before the checksum. */
 		if ((e = parse_fast(p, ln - 33, &k->pool)) == NULL &&

@@ -462,7 +462,7 @@ grow_arrays(struct runner *r, uint32_t old)
 	c->x.checked = xreallocarray(c->x.checked, n + 1,
 	    sizeof(*c->x.checked));
 	memset(c->x.checked + old, 0, (n + 1 - old) * sizeof(*c->x.checked));
-	cache_grow(&c->cache, n);
+	cache_grow(&c->cache, c->g);
 	c->pg.total += n - old;
 }
 

@@ -338,3 +338,29 @@ EOF2
 	assert_output 2
 	assert_equal "$(cat 'prep/steps/each[x]/2.stdout')" "on x"
 }
+
+@test "foreach: each instance is cached on its own; a changed file runs only its instance" {
+	mkdir -p src
+	for f in a b c; do echo "$f" > "src/$f.txt"; done
+	dag c.json <<'EOF2'
+{"steps": [
+ {"id": "find", "run": "ls src | jq -R . | jq -cs .", "output": "stdout"},
+ {"id": "up", "needs": ["find"], "foreach": ".steps.find.output", "foreach_key": ".",
+  "inputs": ["src/{{ .item }}"], "outputs": ["out/{{ .item }}"],
+  "run": "mkdir -p out && tr a-z A-Z < src/{{ .item }} > out/{{ .item }}; echo {{ .item }} >> ran.log"},
+ {"id": "all", "needs": ["up"], "run": "cat out/* > all.txt", "inputs": ["out"], "outputs": ["all.txt"]}]}
+EOF2
+	run -0 timeout 60 dag-run -q c.json
+	assert_equal "$(sort ran.log | paste -sd' ')" "a.txt b.txt c.txt"
+	rm ran.log
+	run -0 timeout 60 dag-run -q c.json
+	assert_file_not_exists ran.log
+	assert_equal "$(jq -r '[.steps[] | .status] | join(" ")' "$(latest)/run.json")" \
+	    "succeeded succeeded cached cached cached cached"
+	echo x > src/b.txt
+	run -0 timeout 60 dag-run -q --explain c.json
+	assert_equal "$(cat ran.log)" "b.txt"
+	assert_line 'up[b.txt]: runs: input src/b.txt changed'
+	assert_line 'up[a.txt]: up to date'
+	assert_equal "$(paste -sd' ' all.txt)" "A X C"
+}
