@@ -211,6 +211,9 @@ read_memfd(int fd, size_t *len)
 	return strbuf_detach(&sb, len);
 }
 
+/* The longest item DAG_ITEM (DAG_MATRIX) holds. */
+#define ITEM_ENV_MAX	(100 * 1000)
+
 /* The DAG_* variables of the attempt, per SPEC section 3. */
 static void
 set_dag_env(const struct attempt *a, const struct attempt_ctx *ctx,
@@ -255,7 +258,10 @@ set_dag_env(const struct attempt *a, const struct attempt_ctx *ctx,
 	at[4] = sb.len;
 	strbuf_adds(&sb, "DAG_RUN_STATUS=");
 	strbuf_adds(&sb, run_status_names[ctx->x->run_status]);
-	if (ctx->g->s[a->step].item != NULL) {	/* an instance */
+	/* An instance's item, unless past what one variable may hold
+	 * (Linux: 128 KiB): then .item and templates carry it. */
+	if (ctx->g->s[a->step].item != NULL &&
+	    strlen(ctx->g->s[a->step].item) <= ITEM_ENV_MAX) {
 		strbuf_addc(&sb, '\0');
 		at[nat++] = sb.len;
 		if (ctx->g->s[a->step].pol.parent == SCHED_NONE)

@@ -775,7 +775,7 @@ item_key(const struct execctx *x, const struct step *s, jv item, jv *seen,
 	jv_free(r);
 	if (!foreach_key_ok(k, strlen(k)))
 		fail(fd, "foreach_key gave a key an id cannot hold (1 to 100 "
-		    "of letters, digits and _.+@:=~-): ", k);
+		    "of letters, digits and _.+@~-): ", k);
 	if (jv_object_has(jv_copy(*seen), jv_string(k)))
 		fail(fd, "foreach_key gave one key twice: ", k);
 	*seen = jv_object_set(*seen, jv_string(k), jv_true());

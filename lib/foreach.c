@@ -36,7 +36,7 @@ foreach_key_ok(const char *key, size_t len)
 		return 0;
 	for (k = 0; k < len; k++)
 		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "0123456789_.+@:=~-", key[k]) == NULL || key[k] == '\0')
+		    "0123456789_.+@~-", key[k]) == NULL || key[k] == '\0')
 			return 0;
 	return 1;
 }

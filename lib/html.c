@@ -528,6 +528,8 @@ graph_edges(struct html *h, const struct plan *p, const uint32_t *row,
 
 	for (i = 0; i < m && ne < GR_EDGE_MAX; i++) {
 		v = DAG_ORDER(g, i);
+		if (h->rs->s[v].hidden)
+			continue;
 		for (k = g->need_off[v]; k < g->need_off[v + 1] &&
 		    ne < GR_EDGE_MAX; k++, ne++) {
 			w = g->need[k];
@@ -556,6 +558,8 @@ graph_nodes(struct html *h, const struct plan *p, const uint32_t *row,
 
 	for (i = 0; i < m; i++) {
 		v = DAG_ORDER(g, i);
+		if (h->rs->s[v].hidden)	/* its foreach dropped it */
+			continue;
 		st = step_status_names[h->rs->s[v].status];
 		x = GR_PAD + (int)p->level[v] * GR_COL_W;
 		y = GR_PAD + (int)row[v] * GR_ROW_H;
@@ -636,6 +640,8 @@ emit_row(struct html *h, uint32_t i)
 	char d[32];
 	int log = s->status == ST_FAILED || s->status == ST_TIMED_OUT;
 
+	if (s->hidden)		/* an instance its foreach dropped */
+		return;
 	strbuf_addf(sb, "<tr id=\"step-%u\"%s><td class=\"mono\">", i,
 	    s->selected ? "" : " class=\"unsel\"");
 	if (log)
@@ -805,7 +811,8 @@ emit_logs(struct html *h)
 	for (i = 0; i < h->g->n; i++) {
 		v = DAG_ORDER(h->g, i);
 		st = h->rs->s[v].status;
-		if (st != ST_FAILED && st != ST_TIMED_OUT)
+		if ((st != ST_FAILED && st != ST_TIMED_OUT) ||
+		    h->rs->s[v].hidden)
 			continue;
 		if (nf++ == 0)
 			strbuf_addf(&h->sb, "<section>\n<h2>Failed steps: last "

@@ -660,8 +660,9 @@ apply_run(const struct jdoc *d, uint32_t o, const char *ev,
 		/* --target aims the invocation that names it; one without
 		 * aims at the whole DAG again. */
 		v = jdoc_get(d, o, "targets");
-		for (k = 0; k < rs->n; k++)
-			rs->s[k].selected = v == JNONE || d->n[v].kind != J_ARR;
+		for (k = 0; k < rs->n; k++)	/* but dropped instances */
+			rs->s[k].selected = !rs->s[k].hidden && (v == JNONE ||
+			    d->n[v].kind != J_ARR);
 		if (v != JNONE && d->n[v].kind == J_ARR) {
 			for (k = v + 1; k < d->n[v].end; k = d->n[k].end) {
 				int64_t t;

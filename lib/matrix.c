@@ -14,6 +14,7 @@
 
 #include "dag.h"
 #include "diag.h"
+#include "foreach.h"
 #include "graph.h"
 #include "jdoc.h"
 #include "matrix.h"
@@ -232,7 +233,6 @@ static char *
 key_part(jv v)
 {
 	char *s;
-	size_t k;
 
 	if (jv_get_kind(v) == JV_KIND_STRING)
 		s = xstrdup(jv_string_value(v));
@@ -246,13 +246,11 @@ key_part(jv v)
 	} else
 		s = NULL;
 	jv_free(v);
-	for (k = 0; s != NULL && s[k] != '\0'; k++)
-		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "0123456789_.+@:=~-", s[k]) == NULL) {
-			free(s);
-			return NULL;
-		}
-	return s != NULL && s[0] != '\0' ? s : (free(s), NULL);
+	if (s != NULL && !foreach_key_ok(s, strlen(s))) {
+		free(s);		/* what an id may hold: foreach's rule */
+		return NULL;
+	}
+	return s;
 }
 
 /* The key of combination c: its lists' values joined by ",", or (a
@@ -311,20 +309,24 @@ matrix_combos_free(struct mcombo *c, uint32_t n)
 static void
 name_combos(const struct axes *a, jv all, struct mcombo *c, uint32_t n)
 {
-	uint32_t k, m;
+	jv seen = jv_object();	/* the keys so far: O(1) each */
+	uint32_t k;
 	int by_index = 0;
 
 	for (k = 0; k < n; k++) {
 		jv x = jv_array_get(jv_copy(all), (int)k), t;
 
 		c[k].key = by_index ? NULL : combo_key(a, x);
-		by_index = by_index || c[k].key == NULL;
-		for (m = 0; !by_index && m < k; m++)
-			by_index = strcmp(c[m].key, c[k].key) == 0;
+		by_index = by_index || c[k].key == NULL ||
+		    jv_object_has(jv_copy(seen), jv_string(c[k].key));
+		if (!by_index)
+			seen = jv_object_set(seen, jv_string(c[k].key),
+			    jv_true());
 		t = jv_dump_string(x, 0);
 		c[k].json = xstrdup(jv_string_value(t));
 		jv_free(t);
 	}
+	jv_free(seen);
 	for (k = 0; by_index && k < n; k++) {
 		free(c[k].key);
 		c[k].key = xasprintf("%u", k);

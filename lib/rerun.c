@@ -70,7 +70,8 @@ rerun_select(struct runctx *c, char **ids, int n, int down, uint8_t **out)
 		return EXIT_OK;
 	mark = xcalloc(c->g->n + 1, 1);
 	for (k = 0; k < n; k++) {
-		if (dag_lookup(c->g, ids[k], &i, &ni) == -1) {
+		if (dag_lookup(c->g, ids[k], &i, &ni) == -1 ||
+		    c->rs.s[i].hidden) {
 			run_say(0, "--rerun %s: no such step in run %s", ids[k],
 			    c->rs.id);
 			free(mark);
@@ -131,6 +132,7 @@ static int
 same_step(const struct dag *a, uint32_t i, const struct dag *b, uint32_t k)
 {
 	struct strbuf x = STRBUF_INIT, y = STRBUF_INIT;
+	uint32_t n;
 	int same;
 
 	dag_emit_step(a, i, &x);
@@ -138,7 +140,15 @@ same_step(const struct dag *a, uint32_t i, const struct dag *b, uint32_t k)
 	same = x.len == y.len && memcmp(x.buf, y.buf, x.len) == 0;
 	strbuf_release(&x);
 	strbuf_release(&y);
-	return same;
+	if (!same || a->need_off[i + 1] - a->need_off[i] !=
+	    b->need_off[k + 1] - b->need_off[k])
+		return 0;
+	/* Its needs by id: a matrix's instances come and go with it. */
+	for (n = 0; n < a->need_off[i + 1] - a->need_off[i]; n++)
+		if (strcmp(a->s[a->need[a->need_off[i] + n]].id,
+		    b->s[b->need[b->need_off[k] + n]].id) != 0)
+			return 0;
+	return 1;
 }
 
 /*
@@ -168,7 +178,7 @@ journal_edit(struct runctx *c, const struct dag *ng, const uint8_t *mark,
 		    "a step it depends on changed (edited DAG)");
 		n[0]++;
 	}
-	for (i = 0; i < c->g->n; i++)
+	for (i = 0; i < c->g->nstatic; i++)	/* not a foreach's instances */
 		if (dag_find(ng, c->g->s[i].id, strlen(c->g->s[i].id)) < 0) {
 			journal_step_removed(&jr, c->g->s[i].id);
 			n[1]++;

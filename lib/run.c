@@ -444,17 +444,22 @@ select_targets(struct runctx *c, char **t, int n)
 	uint32_t i, k, *q, head = 0, tail = 0, v, nv;
 	int ti;
 
-	for (i = 0; i < g->n; i++)
-		c->rs.s[i].selected = n == 0;
+	for (i = 0; i < g->n; i++)	/* a dropped instance stays out */
+		c->rs.s[i].selected = n == 0 && !c->rs.s[i].hidden;
 	if (n == 0)
 		return 0;
 	q = xcalloc(g->n + 1, sizeof(*q));
 	for (ti = 0; ti < n; ti++) {
-		if (dag_lookup(g, t[ti], &v, &nv) == -1) {
+		if (dag_lookup(g, t[ti], &v, &nv) == -1 ||
+		    c->rs.s[v].hidden) {
 			run_say(0, "--target %s: no such step", t[ti]);
 			free(q);
 			return -1;
 		}
+		/* A foreach's instance: its step, which expands again and
+		 * runs the instances that did not succeed. */
+		if (g->s[v].pol.parent != SCHED_NONE)
+			v = g->s[v].pol.parent;
 		for (; nv > 0; v++, nv--)	/* a matrix: each instance */
 			if (!c->rs.s[v].selected) {
 				c->rs.s[v].selected = 1;

@@ -484,7 +484,7 @@ keep_or_reset(struct runner *r, const struct group *gr, struct fitem *it,
 		same = same && u < old && c->g->s[u].item != NULL &&
 		    strcmp(c->g->s[u].item, it[k].json) == 0;
 	}
-	if (!same && was > 0)
+	if (!same && was > 0 && gr->n > 0)
 		diag_add(&c->news, DIAG_WARNING, NULL, "%s: the list of items "
 		    "changed: its %u items run again (foreach_key keeps the "
 		    "instances whose items stay)", c->g->s[gr->head].id,
@@ -501,9 +501,11 @@ keep_or_reset(struct runner *r, const struct group *gr, struct fitem *it,
 			it[k].json = NULL;
 			continue;
 		}
-		if (u < old)
+		if (u < old && step_status_terminal(st)) {
+			c->pg.total++;	/* runs again: not counted so far */
 			sched_reset(&r->sc, u, 1, !ok ? NULL : !same ?
 			    "the list of items changed" : "its item changed");
+		}
 		free(c->g->s[u].item);
 		c->g->s[u].item = it[k].json;
 		it[k].json = NULL;

@@ -63,6 +63,11 @@ push_action(struct sched *s, int kind, uint32_t i, int st, const char *why)
 	    0, i, 0, why, SCHED_NONE };
 }
 
+static void consider(struct sched *, uint32_t);
+static void settle(struct sched *);
+static int group_status(const uint32_t c[5], const char **why,
+    int *allowed);
+
 /* The step whose dependents are step i's: an instance's foreach step. */
 static uint32_t
 dep_src(const struct sched *s, uint32_t i)
@@ -76,32 +81,64 @@ dep_src(const struct sched *s, uint32_t i)
  * Foreach step h's instances have all ended: h ends with what they add
  * up to (not ended(): its dependents counted each instance).
  */
+int
+sched_group_status(const struct sstate *ss, const uint32_t *m, uint32_t n,
+    const char **why, int *allowed)
+{
+	uint32_t k, c[5] = { 0 };	/* ok, fail, allow, upfail, cancel */
+	const struct sstate *e;
+
+	for (k = 0; k < n; k++) {
+		e = &ss[m[k]];
+		if (e->status == ST_CANCELLED || e->status == ST_PENDING)
+			c[4]++;
+		else if (is_failure(e))
+			c[1]++;
+		else if (e->status == ST_FAILED || e->status == ST_TIMED_OUT)
+			c[2]++;
+		else if (e->status == ST_UPSTREAM_FAILED)
+			c[3]++;
+		else if (e->status != ST_SKIPPED)
+			c[0]++;
+	}
+	return group_status(c, why, allowed);
+}
+
+/* What instances that ended so (counts c: ok, failed, failed but
+ * allowed, upstream_failed, cancelled or unrun) add up to. */
+static int
+group_status(const uint32_t c[5], const char **why, int *allowed)
+{
+	*allowed = c[2] > 0 && c[1] == 0 && c[3] == 0 && c[4] == 0;
+	*why = NULL;
+	if (c[1] > 0)
+		*why = "an instance failed";
+	else if (c[3] > 0)
+		*why = "an instance's need did not succeed";
+	else if (c[4] > 0)
+		*why = "an instance was cancelled or did not start";
+	else if (c[0] + c[2] == 0)
+		*why = "every instance was skipped";
+	else if (c[2] > 0)
+		*why = "an instance failed (allowed)";
+	return c[1] > 0 ? ST_FAILED : c[3] > 0 ? ST_UPSTREAM_FAILED :
+	    c[4] > 0 ? ST_CANCELLED : c[0] + c[2] == 0 ? ST_SKIPPED :
+	    c[2] > 0 ? ST_FAILED : ST_SUCCEEDED;
+}
+
 static void
 end_head(struct sched *s, uint32_t h)
 {
 	const struct sched_node *v = &s->v[h];
 	struct sstate *ss = &s->ss[h];
-	const char *why = NULL;
-	int st = ST_SUCCEEDED;
+	const uint32_t c[5] = { v->gok, v->gfail, v->gallow, v->gupfail,
+	    v->gcancel };
+	const char *why;
+	int st, allowed;
 
-	if (v->gfail > 0) {
-		st = ST_FAILED;
-		why = "an instance failed";
-	} else if (v->gupfail > 0) {
-		st = ST_UPSTREAM_FAILED;
-		why = "an instance's need did not succeed";
-	} else if (v->gcancel > 0) {
-		st = ST_CANCELLED;
-		why = "an instance was cancelled or did not start";
-	} else if (v->gok + v->gallow == 0) {
-		st = ST_SKIPPED;
-		why = "every instance was skipped";
-	} else if (v->gallow > 0) {
-		st = ST_FAILED;
-		why = "an instance failed (allowed)";
-	}
+	st = group_status(c, &why, &allowed);
 	ss->status = (uint8_t)st;
-	ss->allowed = v->gallow > 0 && v->gfail == 0 && st == ST_FAILED;
+	ss->allowed = (uint8_t)allowed;
 	push_action(s, SA_FINAL, h, st, why);
 	if (is_failure(ss))
 		s->failed = s->failures = 1;
@@ -130,8 +167,45 @@ member_ended(struct sched *s, uint32_t i, int unrun)
 		v->gok++;
 	if (--v->left == 0) {
 		v->expanded = 0;
+		s->nopen--;
 		end_head(s, h);
 	}
+}
+
+/* Instance i will not start in this invocation (the run stopped): its
+ * step and the step's dependents count it as not run. */
+static void
+unrun_instance(struct sched *s, uint32_t i)
+{
+	const struct sched_graph *g = &s->g;
+	uint32_t h = pol(s, i)->parent, k;
+
+	s->v[i].unrun = 1;
+	member_ended(s, i, 1);
+	for (k = g->dep_off[h]; k < g->dep_off[h + 1]; k++) {
+		s->v[g->dep[k]].nnot++;
+		consider(s, g->dep[k]);
+	}
+}
+
+/*
+ * Nothing runs or waits, and nothing could start: the instances still
+ * pending will not start in this invocation (a stop came after their
+ * step expanded), so their steps end.  1 if that queued actions.
+ */
+static int
+close_heads(struct sched *s)
+{
+	size_t before = s->qtail;
+	uint32_t i;
+
+	for (i = s->g.nstatic; i < s->g.n && s->nopen > 0; i++)
+		if (!s->v[i].dormant && !s->v[i].unrun &&
+		    s->ss[i].selected && s->ss[i].status == ST_PENDING &&
+		    s->v[pol(s, i)->parent].expanded)
+			unrun_instance(s, i);
+	settle(s);
+	return s->qtail > before;
 }
 
 void
@@ -239,6 +313,8 @@ decide(const struct sched *s, uint32_t i, const char **why)
 	uint32_t done = v->nok + v->nskip + v->nbad + v->nnot;
 
 	*why = NULL;
+	if (i >= s->g.nstatic)	/* an instance: its step's trigger ran */
+		return D_RUN;
 	switch (pol(s, i)->trigger) {
 	case TRIG_ALL_SUCCESS:
 		if (v->nbad > 0) {
@@ -313,8 +389,9 @@ end_unrun(struct sched *s, uint32_t i, int st, const char *why)
 {
 	s->ss[i].status = (uint8_t)st;
 	push_action(s, SA_SKIP, i, st, why);
-	if (why == need_skipped)
-		s->q[s->qtail - 1].need = skipped_need(s, i);
+	if (why == need_skipped &&
+	    (s->q[s->qtail - 1].need = skipped_need(s, i)) == SCHED_NONE)
+		s->q[s->qtail - 1].why = "an instance of a need was skipped";
 	ended(s, i);
 }
 
@@ -672,6 +749,9 @@ sched_next(struct sched *s, int64_t now, struct sched_action *a)
 		    NULL, SCHED_NONE };
 		return 1;
 	}
+	if (s->running == 0 && s->waiting == 0 && s->nopen > 0 &&
+	    close_heads(s))
+		return sched_next(s, now, a);
 	return 0;
 }
 
@@ -799,6 +879,7 @@ sched_expand(struct sched *s, uint32_t h, const uint32_t *m, uint32_t n)
 	release(s, h);
 	v->expanded = 1;
 	v->left = n;
+	s->nopen++;
 	v->gok = v->gfail = v->gallow = v->gupfail = v->gcancel = 0;
 	for (k = g->dep_off[h]; k < g->dep_off[h + 1]; k++)
 		s->v[g->dep[k]].extra += n - 1;
@@ -937,6 +1018,11 @@ sched_close(struct sched *s, const char *why)
 		end_unrun(s, v, st, r);
 		settle(s);
 	}
+	for (i = g->nstatic; i < g->n; i++)	/* a foreach's, left */
+		if (s->ss[i].selected && s->ss[i].status == ST_PENDING) {
+			end_unrun(s, i, ST_CANCELLED, why);
+			settle(s);
+		}
 }
 
 int

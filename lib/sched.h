@@ -144,6 +144,8 @@ struct sched {
 	uint8_t			 unrun_due;	/* mark what will not start */
 	uint8_t			 no_handlers;	/* caller's: a cancel or a
 						   deadline starts nothing */
+	uint32_t		 nopen;		/* foreach steps expanded whose
+						   instances have not all ended */
 	uint8_t			 paused;	/* caller's: nothing starts,
 						   but exit handlers once
 						   the run is cancelled or
@@ -191,6 +193,15 @@ void	 sched_finished(struct sched *, uint32_t i, int st, int code,
 	    int64_t now);
 /* Running step i will not run after all (its when is false). */
 void	 sched_skip(struct sched *, uint32_t i, const char *why);
+/*
+ * What a foreach step's instances m[0 .. n) add up to, ended as ss says
+ * (one pending counts as not run): failed if one failed the run, else
+ * upstream_failed, cancelled, skipped (all were), failed but *allowed,
+ * or succeeded; *why says why (static, or NULL).  As the scheduler ends
+ * the step, for dag-step to do the same.
+ */
+int	 sched_group_status(const struct sstate *ss, const uint32_t *m,
+	    uint32_t n, const char **why, int *allowed);
 /* dag-step: instance i runs on its own, its foreach step not expanding
  * again.  Before sched_begin. */
 void	 sched_adopt(struct sched *, uint32_t i);

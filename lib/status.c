@@ -440,7 +440,15 @@ print_logs(const struct view *v, const struct status_opts *o)
 		    "\"%s\"", o->step, n, v->g->s[f].id);
 		return EXIT_USAGE;
 	}
-	if (i < 0) {
+	if (i >= 0 && v->g->s[i].head_of != GROUP_NONE &&
+	    v->g->groups[v->g->s[i].head_of].n > 0) {
+		warnx("\"%s\" is a foreach of %u steps: name one, such as "
+		    "\"%s\"", o->step, v->g->groups[v->g->s[i].head_of].n,
+		    v->g->s[GROUP_AT(&v->g->groups[v->g->s[i].head_of],
+		    0)].id);
+		return EXIT_USAGE;
+	}
+	if (i < 0 || v->rs.s[i].hidden) {
 		warnx("no step \"%s\" in run %s", o->step, v->rs.id);
 		return EXIT_USAGE;
 	}

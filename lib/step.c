@@ -302,6 +302,36 @@ step_exit(const struct runner *r, const struct sstate *s)
 	}
 }
 
+/*
+ * An instance ran alone: its foreach step h ends again with what its
+ * instances now add up to, once none is left to run (a journal line when
+ * that changes it).
+ */
+static void
+restatus_head(struct runctx *c, uint32_t h)
+{
+	const struct group *gr;
+	struct sstate *ss = &c->rs.s[h];
+	const char *why;
+	uint32_t k;
+	int st, allowed;
+
+	if (c->g->s[h].head_of == GROUP_NONE)
+		return;
+	gr = &c->g->groups[c->g->s[h].head_of];
+	for (k = 0; k < gr->n; k++)
+		if (!step_status_terminal(c->rs.s[gr->member[k]].status))
+			return;
+	st = sched_group_status(c->rs.s, gr->member, gr->n, &why, &allowed);
+	if (st == ss->status && allowed == ss->allowed)
+		return;
+	ss->status = (uint8_t)st;
+	ss->allowed = (uint8_t)allowed;
+	ss->finished = clock_wall_ms();
+	state_set_reason(ss, why);
+	journal_step_finished(&c->jr, c->g->s[h].id, ss, st, 0, 0);
+}
+
 /* Runs step i, once its run is open and read. */
 static int
 run_step(struct runctx *c, const struct step_opts *o, uint32_t i)
@@ -330,6 +360,8 @@ run_step(struct runctx *c, const struct step_opts *o, uint32_t i)
 	runner_begin(&r);
 	run_drive(&r, o->quiet);
 	runner_end(&r);
+	if (c->g->s[i].pol.parent != SCHED_NONE)
+		restatus_head(c, c->g->s[i].pol.parent);
 	run_tell(c, o->quiet);
 	progress_done(&c->pg);
 	if (close_run(c, c->rs.s[i].status != before) == -1)

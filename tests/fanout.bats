@@ -205,6 +205,10 @@ EOF2
 	assert_equal "$(status_of 'ff[2]') $(status_of 'ff[4]')" "cancelled cancelled"
 	run -0 jq -r '.steps["ff[3]"].reason' "$(latest)/run.json"
 	assert_output "fail_fast: another instance failed"
+	# A target on an instance aims at its step: the instances that did
+	# not succeed run again, the others keep their outcome.
+	run -1 timeout 60 dag-run -q --resume latest --target 't[1]'
+	assert_equal "$(jq -r '[.steps["t[0]"].attempts, .steps["t[1]"].attempts] | join(" ")' "$(latest)/run.json")" "1 2"
 }
 
 @test "foreach: max_parallel bounds the instances at once, from the journal; retries and timeouts are per instance" {
@@ -363,4 +367,83 @@ EOF2
 	assert_line 'up[b.txt]: runs: input src/b.txt changed'
 	assert_line 'up[a.txt]: up to date'
 	assert_equal "$(paste -sd' ' all.txt)" "A X C"
+}
+
+@test "foreach: its trigger decides once, for all instances; a stop before it expands ends it, and finally runs" {
+	dag of.json <<'EOF2'
+{"steps": [{"id": "bad", "run": "exit 1"},
+ {"id": "alert", "needs": ["bad"], "trigger": "one_failed", "foreach": "[\"mail\", \"page\"]", "run": "echo ALERT"}]}
+EOF2
+	run -1 timeout 60 dag-run -q of.json
+	assert_equal "$(status_of 'alert[0]') $(status_of 'alert[1]') $(status_of alert)" "succeeded succeeded succeeded"
+	# The list comes after bad failed the run (on_failure stop): the
+	# instances never start, the step ends, finally still runs.
+	dag stop.json <<'EOF2'
+{"steps": [{"id": "bad", "run": "exit 1"},
+ {"id": "fe", "foreach": "last(range(3000000)) as $x | [1, 2]", "run": "true"},
+ {"id": "fin", "run": "echo FIN"}], "finally": ["fin"]}
+EOF2
+	run -1 timeout 60 dag-run -q -j2 stop.json
+	assert_equal "$(status_of fe) $(status_of fin) $(jq -r .status "$(latest)/run.json")" "cancelled succeeded failed"
+	run -0 jq -r '.steps.fe.reason' "$(latest)/run.json"
+	assert_output "an instance was cancelled or did not start"
+}
+
+@test "foreach: a dropped instance stays out of --rerun, targets and the report; a skipped instance names itself" {
+	dag d.json <<'EOF2'
+{"params": {"items": ["a", "b"]}, "steps": [
+ {"id": "fe", "foreach": ".params.items", "foreach_key": ".", "when": ".item != \"c\"", "run": "true"},
+ {"id": "after", "needs": ["fe"], "run": "true"}]}
+EOF2
+	run -0 timeout 60 dag-run -q --run-id R d.json
+	run -0 timeout 60 dag-run -q --resume R --params-changed -p 'items:=["a"]' --rerun fe
+	run -0 timeout 60 dag-run -q --resume R --rerun fe --downstream
+	run -0 jq -r '.status, (.steps | keys | join(" "))' "$(latest)/run.json"
+	assert_output $'succeeded\nafter fe fe[a]'
+	run -2 dag-run -q --resume R --rerun 'fe[b]'
+	assert_output --partial "--rerun fe[b]: no such step"
+	run -0 dag-status --html r.html R
+	run ! grep -q 'fe\[b\]' r.html
+	run -2 dag-status --logs fe R
+	assert_output --partial '"fe" is a foreach of 1 steps: name one, such as "fe[a]"'
+	run -0 timeout 60 dag-run -q --resume R --params-changed -p 'items:=["a", "c"]' --rerun fe --downstream
+	assert_equal "$(status_of 'fe[c]') $(status_of after)" "skipped skipped"
+	run -0 jq -r '.steps.after.reason' "$(latest)/run.json"
+	assert_output "an instance of a need was skipped"
+}
+
+@test "foreach under an external driver: --finish closes the run, dag-step on instances ends the step again" {
+	dag e.json <<'EOF2'
+{"steps": [{"id": "fe", "foreach": "[\"a\", \"b\", \"c\"]", "foreach_key": ".", "run": "test {{ .item }} != b || test -e fixed"},
+ {"id": "z", "needs": ["fe"], "run": "true"}]}
+EOF2
+	run -0 timeout 60 dag-run -q --prepare --run-dir rd e.json
+	run -1 timeout 60 dag-step -q --run-dir rd fe
+	run -0 timeout 60 dag-step -q --run-dir rd --finish
+	run -1 dag-status --run-dir rd
+	assert_equal "$(jq -r '[.status, .steps["fe[c]"].status] | join(" ")' rd/run.json)" "failed cancelled"
+	touch fixed
+	run -0 timeout 60 dag-step -q --run-dir rd 'fe[b]'
+	assert_equal "$(jq -r .steps.fe.status rd/run.json)" cancelled
+	run -0 timeout 60 dag-step -q --run-dir rd 'fe[c]'
+	assert_equal "$(jq -r .steps.fe.status rd/run.json)" succeeded
+	run -0 timeout 60 dag-step -q --run-dir rd z
+	run -0 dag-status --run-dir rd
+}
+
+@test "matrix: an edited DAG that adds a combination runs it and its dependents again; values make and ids cannot hold" {
+	dag ed.json <<'EOF2'
+{"name": "ed", "steps": [{"id": "m", "matrix": {"x": ["a", "b"]}, "run": "echo \"$DAG_MATRIX\"", "output": "stdout"},
+ {"id": "z", "needs": ["m"], "run": "cat", "output": "stdout"}]}
+EOF2
+	run -0 timeout 60 dag-run -q --run-id E ed.json
+	sed 's/\["a", "b"\]/["a", "b", "c"]/' ed.json > ed2.json
+	run -0 timeout 60 dag-run -q --resume E ed2.json
+	run -0 jq -c . "$DAG_RUNS/E/steps/z/output.json"
+	assert_output '{"m":[{"x":"a"},{"x":"b"},{"x":"c"}]}'
+	dag colon.json <<'EOF2'
+{"steps": [{"id": "m", "matrix": {"v": ["a:b", "c=d"]}, "run": "true"}]}
+EOF2
+	run -0 jq -c '.plan.order' <(dag-plan colon.json)
+	assert_output '["m[0]","m[1]"]'
 }
