@@ -501,8 +501,9 @@ keep_or_reset(struct runner *r, const struct group *gr, struct fitem *it,
 			it[k].json = NULL;
 			continue;
 		}
-		if (u < old && step_status_terminal(st)) {
-			c->pg.total++;	/* runs again: not counted so far */
+		if (u < old && st != ST_PENDING) {
+			/* Runs again: to_do did not count it if it ended. */
+			c->pg.total += step_status_terminal(st);
 			sched_reset(&r->sc, u, 1, !ok ? NULL : !same ?
 			    "the list of items changed" : "its item changed");
 		}

@@ -8,7 +8,8 @@
  * prints nothing; every change it makes to the graph's state is handed to
  * the caller as an action.  It is unit-tested without processes
  * (tests/unit/sched_test.c), and dag-run, dag-step and dag-step --finish
- * all go through it.
+ * all go through it.  Long: a foreach's instances (sched_expand) are
+ * steps added while it runs, with a few cases of their own throughout.
  *
  * Each step keeps the counts of its needs that ended well (succeeded, or
  * failed with allow_failure), skipped, or badly, so deciding a step is
@@ -710,20 +711,25 @@ release(struct sched *s, uint32_t i)
 	}
 }
 
-int
-sched_next(struct sched *s, int64_t now, struct sched_action *a)
+/* The next queued action into *a: 1, or 0 when there is none. */
+static int
+pop_action(struct sched *s, struct sched_action *a)
+{
+	if (s->qhead == s->qtail)
+		return 0;
+	*a = s->q[s->qhead++];
+	if (s->qhead == s->qtail)
+		s->qhead = s->qtail = 0;
+	return 1;
+}
+
+/* The start of the best ready step that slots and pools let start. */
+static int
+start_next(struct sched *s, int64_t now, struct sched_action *a)
 {
 	const struct sched_step *p;
 	struct heap_item it;
 
-	if (s->qhead < s->qtail) {
-		*a = s->q[s->qhead++];
-		if (s->qhead == s->qtail)
-			s->qhead = s->qtail = 0;
-		return 1;
-	}
-	if (s->paused && !s->closing)
-		return 0;
 	while (s->running < s->g.slots && heap_pop(&s->ready, &it) == 0) {
 		p = pol(s, it.val);
 		s->v[it.val].queued = 0;
@@ -749,10 +755,22 @@ sched_next(struct sched *s, int64_t now, struct sched_action *a)
 		    NULL, SCHED_NONE };
 		return 1;
 	}
-	if (s->running == 0 && s->waiting == 0 && s->nopen > 0 &&
-	    close_heads(s))
-		return sched_next(s, now, a);
 	return 0;
+}
+
+int
+sched_next(struct sched *s, int64_t now, struct sched_action *a)
+{
+	if (pop_action(s, a))
+		return 1;
+	if (s->paused && !s->closing)
+		return 0;
+	if (start_next(s, now, a))
+		return 1;
+	/* Nothing runs, waits or could start: instances a stop left end
+	 * their foreach step (an action, which comes next). */
+	return s->running == 0 && s->waiting == 0 && s->nopen > 0 &&
+	    close_heads(s) && pop_action(s, a);
 }
 
 static uint64_t
