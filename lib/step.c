@@ -379,15 +379,22 @@ run_step(struct runctx *c, const struct step_opts *o, uint32_t i)
  * the DAG's new size.  Its index, or -1.
  */
 static int64_t
-find_instance(struct runctx *c, const char *id)
+find_instance(struct runctx *c, const char *dir, const char *id)
 {
 	struct runstate tmp;
+	int dfd = c->rd.dfd;
 
 	if (strchr(id, '[') == NULL)
 		return -1;
+	/* -n opened no run directory: the journal is read all the same. */
+	if (dfd == -1 && (dfd = open(dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		return -1;
 	state_init(&tmp, c->g);
-	(void)journal_load(c->rd.dfd, c->g, &tmp);
+	(void)journal_load(dfd, c->g, &tmp);
 	state_release(&tmp);
+	if (dfd != c->rd.dfd)
+		close(dfd);
 	state_init(&tmp, c->g);
 	tmp.id = c->rs.id;
 	tmp.dag = c->rs.dag;
@@ -413,7 +420,7 @@ step_main(const struct step_opts *o)
 	if ((rc = open_run(&c, o->run_dir, o->dry_run)) != EXIT_OK)
 		goto out;
 	if ((idx = dag_find(c.g, o->step, strlen(o->step))) < 0)
-		idx = find_instance(&c, o->step);
+		idx = find_instance(&c, o->run_dir, o->step);
 	if (idx < 0) {
 		uint32_t f, n;
 

@@ -422,6 +422,8 @@ EOF2
 	run -0 timeout 60 dag-step -q --run-dir rd --finish
 	run -1 dag-status --run-dir rd
 	assert_equal "$(jq -r '[.status, .steps["fe[c]"].status] | join(" ")' rd/run.json)" "failed cancelled"
+	run -0 dag-step -n --run-dir rd 'fe[b]'
+	assert_output --partial 'fe[b]'
 	touch fixed
 	run -0 timeout 60 dag-step -q --run-dir rd 'fe[b]'
 	assert_equal "$(jq -r .steps.fe.status rd/run.json)" cancelled
