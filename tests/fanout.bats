@@ -323,6 +323,13 @@ EOF2
 	assert_file_contains report.html 'each\[z\]'
 	run -0 dag-status --logs 'each[z]'
 	assert_output "on z"
+	run -1 dag-status --gantt
+	assert_line --regexp '^each\[y\] +\|'
+	# The completion offers the instances of the run.
+	run -0 bash -c 'source "$1"; COMP_WORDS=(dag-status --logs "each["); COMP_CWORD=2
+	    spec=$(complete -p dag-status); fn=${spec##*-F }; fn=${fn%% *}
+	    "$fn" dag-status "each[" --logs; printf "%s\n" "${COMPREPLY[@]}"' bash "$TOP/share/completion/dagkit.bash"
+	assert_output $'each[x]\neach[y]\neach[z]'
 	# An event stream grows as the instances come.
 	run -1 bash -c 'dag-run -q --events f.json | dag-status -'
 	assert_line --regexp '^\[1/3\] ok list '
