@@ -136,6 +136,28 @@ EOF2
 	assert_equal "$(cat e.in)" '{"c":1}'
 }
 
+@test "the slurm export runs a matrix's instances as jobs, a foreach's inside its step's job, and joins them" {
+	need_cluster
+	dag wf.json <<'EOF2'
+{"steps": [{"id": "m", "matrix": {"x": ["a", "b"]}, "output": "stdout",
+   "run": "echo \"$SLURM_JOB_ID\" > m.{{ .matrix.x }}.job; echo {{ .matrix.x }}"},
+ {"id": "fe", "needs": ["m"], "foreach": ".steps.m.output", "foreach_key": ".", "output": "stdout",
+  "run": "echo \"$SLURM_JOB_ID\" > fe.{{ .item }}.job; echo {{ .item }}{{ .item }}"},
+ {"id": "z", "needs": ["fe"], "run": "cat > z.in"}]}
+EOF2
+	dir=$(timeout 30 dag-run --prepare wf.json)
+	dag-plan --format slurm --run-dir "$dir" > submit.sh
+	run -0 timeout 60 bash submit.sh
+	run -0 --separate-stderr timeout 120 dag-status -f "$dir"
+	assert_equal "$(cat z.in)" '{"fe":["aa","bb"]}'
+	# One job per matrix instance; the foreach's instances share one.
+	[[ "$(cat m.a.job)" =~ ^[0-9]+$ ]]
+	[ "$(cat m.a.job)" != "$(cat m.b.job)" ]
+	assert_equal "$(cat fe.a.job)" "$(cat fe.b.job)"
+	assert_equal "$(jq -r '[.steps["fe[a]"].status, .steps["fe[b]"].status, .status] | join(" ")' "$dir/run.json")" \
+	    "succeeded succeeded succeeded"
+}
+
 @test "the make export runs a prepared run under make -j4 with steps on SLURM" {
 	need_cluster
 	dag wf.json <<'EOF2'
