@@ -97,7 +97,15 @@ render_dot(const struct dag *g, const struct plan *p, struct strbuf *sb)
 	for (i = 0; i < g->n; i++) {
 		strbuf_addc(sb, '\t');
 		strbuf_add_json_str(sb, g->s[i].id, strlen(g->s[i].id));
-		strbuf_adds(sb, on[i] ? " [penwidth=2, color=red];\n" : ";\n");
+		if (g->s[i].foreach >= 0) {	/* as the text format names it */
+			strbuf_adds(sb, " [label=");
+			strbuf_add_json_str(sb, star_id(g->s[i].id),
+			    strlen(star_id(g->s[i].id)));
+			strbuf_adds(sb, on[i] ? ", penwidth=2, color=red];\n" :
+			    "];\n");
+		} else
+			strbuf_adds(sb, on[i] ? " [penwidth=2, color=red];\n" :
+			    ";\n");
 	}
 	for (i = 0; i < g->n; i++)
 		for (k = g->need_off[i]; k < g->need_off[i + 1]; k++) {

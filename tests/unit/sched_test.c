@@ -1149,6 +1149,127 @@ test_chain(void)
 	    "on a 256 KiB stack\n", c.secs);
 }
 
+/*
+ * Appends k instances of foreach step h to t, as foreach.c does to a
+ * DAG (pol copied, parent h; no needs the scheduler would read), into
+ * m, and hands the grown arrays to the scheduler.
+ */
+static void
+tg_instances(struct tg *t, uint32_t h, uint32_t k, uint32_t *m)
+{
+	uint32_t n = t->n + k, i;
+
+	t->pol = realloc(t->pol, n * sizeof(*t->pol));
+	t->ss = realloc(t->ss, n * sizeof(*t->ss));
+	t->need_off = realloc(t->need_off, (n + 1) * sizeof(uint32_t));
+	t->dep_off = realloc(t->dep_off, (n + 1) * sizeof(uint32_t));
+	if (t->pol == NULL || t->ss == NULL || t->need_off == NULL ||
+	    t->dep_off == NULL)
+		abort();
+	for (i = t->n; i < n; i++) {
+		t->pol[i] = t->pol[h];
+		t->pol[i].parent = h;
+		t->pol[i].grp = 0;
+		memset(&t->ss[i], 0, sizeof(t->ss[i]));
+		t->ss[i].exit_code = -1;
+		t->ss[i].selected = 1;
+		t->need_off[i + 1] = t->need_off[i];
+		t->dep_off[i + 1] = t->dep_off[i];
+		m[i - t->n] = i;
+	}
+	t->n = t->g.n = n;
+	t->g.need_off = t->need_off;
+	t->g.dep_off = t->dep_off;
+	t->g.pol = t->pol;
+	sched_grow(&t->s, &t->g, t->ss);
+}
+
+static void
+test_fanout(void)
+{
+	/* 0 is a foreach step; 1 one_failed, 2 all_success, 3 all_failed
+	 * on it. */
+	static const uint32_t e[][2] = { { 1, 0 }, { 2, 0 }, { 3, 0 } };
+	static const uint32_t e2[][2] = { { 2, 0 }, { 2, 1 } };
+	const struct sched_action *a;
+	struct tg t;
+	uint32_t m[3];
+
+	tg_init(&t, 4, e, nitems(e));
+	t.pol[1].trigger = TRIG_ONE_FAILED;
+	t.pol[3].trigger = TRIG_ALL_FAILED;
+	tg_start(&t);
+	sched_begin(&t.s);
+	drain(&t, 0);
+	CHECK(saw(&t, SA_START, 0) && count(&t, SA_START) == 1);
+	tg_instances(&t, 0, 3, m);
+	sched_expand(&t.s, 0, m, 3);
+	drain(&t, 1);
+	/* Its slot is free: the instances start, it stays running. */
+	CHECK(count(&t, SA_START) == 3 && t.s.running == 3 &&
+	    t.ss[0].status == ST_RUNNING);
+	(void)fail_at(&t, 4, ST_SUCCEEDED, 0, 2);
+	/* all_failed gives up at the first success; one_failed waits. */
+	CHECK(t.ss[1].status == ST_PENDING && t.ss[3].status == ST_SKIPPED &&
+	    t.ss[2].status == ST_PENDING);
+	/* Each instance is a need: one_failed fires at the first failure,
+	 * all_success gives up, before the last instance ends. */
+	(void)fail_at(&t, 5, ST_FAILED, 1, 3);
+	CHECK(saw(&t, SA_START, 1) && t.ss[2].status == ST_UPSTREAM_FAILED);
+	(void)fail_at(&t, 6, ST_SUCCEEDED, 0, 4);
+	a = find(&t, SA_FINAL, 0);
+	CHECK(a != NULL && a->status == ST_FAILED && t.ss[0].status ==
+	    ST_FAILED);
+	tg_free(&t);
+
+	/* Zero items: the step is skipped, and the skip cascades. */
+	tg_init(&t, 4, e, nitems(e));
+	tg_start(&t);
+	sched_begin(&t.s);
+	drain(&t, 0);
+	sched_skip(&t.s, 0, "no items");
+	drain(&t, 1);
+	CHECK(t.ss[0].status == ST_SKIPPED && t.ss[2].status == ST_SKIPPED &&
+	    t.ss[1].status == ST_SKIPPED);
+	tg_free(&t);
+
+	/* A failure stops the run before the instances start: they do not
+	 * start, the step ends cancelled, the all_done cleanup runs. */
+	tg_init(&t, 3, e2, nitems(e2));
+	t.g.slots = 2;
+	t.pol[2].trigger = TRIG_ALL_DONE;
+	tg_start(&t);
+	sched_begin(&t.s);
+	drain(&t, 0);
+	CHECK(saw(&t, SA_START, 0) && saw(&t, SA_START, 1));
+	tg_instances(&t, 1, 2, m);
+	sched_expand(&t.s, 1, m, 2);
+	(void)fail_at(&t, 0, ST_FAILED, 1, 1);
+	CHECK(!saw(&t, SA_START, 3) && !saw(&t, SA_START, 4));
+	a = find(&t, SA_FINAL, 1);
+	CHECK(a != NULL && a->status == ST_CANCELLED && saw(&t, SA_START, 2));
+	(void)fail_at(&t, 2, ST_SUCCEEDED, 0, 2);
+	CHECK(sched_done(&t.s) && t.ss[3].status == ST_PENDING);
+	tg_free(&t);
+
+	/* fail_fast, one slot: the first failure cancels the rest. */
+	tg_init(&t, 1, NULL, 0);
+	t.g.slots = 1;
+	t.pol[0].fail_fast = 1;
+	tg_start(&t);
+	sched_begin(&t.s);
+	drain(&t, 0);
+	tg_instances(&t, 0, 3, m);
+	sched_expand(&t.s, 0, m, 3);
+	drain(&t, 1);
+	CHECK(count(&t, SA_START) == 1);
+	(void)fail_at(&t, t.log[0].step, ST_FAILED, 1, 2);
+	CHECK(count(&t, SA_SKIP) == 2 && t.ss[0].status == ST_FAILED &&
+	    !saw(&t, SA_START, 2) && !saw(&t, SA_START, 3));
+	tg_free(&t);
+	printf("fan-out: instances as needs, zero items, a stop, fail_fast\n");
+}
+
 int
 main(void)
 {
@@ -1165,6 +1286,7 @@ main(void)
 	test_resume_journal();
 	test_close_status();
 	test_chain();
+	test_fanout();
 	printf("sched: %d checks, %d failed\n", checks, fails);
 	return fails != 0;
 }
