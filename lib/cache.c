@@ -242,7 +242,7 @@ def_hash(const struct dag *g, uint32_t i, const struct cmdspec *c,
 		h_str(&st, c->envk[k]);
 		h_str(&st, c->envv[k]);
 	}
-	if (s->item != NULL) {	/* DAG_MATRIX (plain steps' keys stay) */
+	if (s->item != NULL) {	/* DAG_MATRIX, DAG_ITEM (not in plain keys) */
 		h_str(&st, "DAG_MATRIX");
 		h_str(&st, s->item);
 	}

@@ -14,17 +14,6 @@
 #include "dag.h"
 #include "xalloc.h"
 
-static uint32_t
-hash(const char *s, size_t n)
-{
-	uint32_t h = 2166136261u;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	return h;
-}
-
 int
 cache_orphan_ok(const struct dag *g, const char *id, size_t n)
 {
@@ -44,7 +33,7 @@ slot(const struct cache *k, const char *id, size_t n)
 	size_t mask = k->orph_cap - 1, i;
 	uint32_t *t;
 
-	for (i = hash(id, n) & mask;; i = (i + 1) & mask) {
+	for (i = dag_id_hash(id, n) & mask;; i = (i + 1) & mask) {
 		t = &k->orph_tab[i];
 		if (*t == 0 || (strncmp(k->orph[*t - 1]->step, id, n) == 0 &&
 		    k->orph[*t - 1]->step[n] == '\0'))

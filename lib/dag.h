@@ -154,6 +154,10 @@ const struct group *dag_group_of(const struct dag *, uint32_t i);
 /* Adds step i to the id table: -1, or the index of an earlier step with
  * its id. */
 int64_t	 dag_id_insert(struct dag *, uint32_t i);
+/* The id table made anew for g->n steps (ids known unique). */
+void	 dag_reindex(struct dag *);
+/* The id table's hash (FNV-1a) of id[0..n). */
+uint32_t dag_id_hash(const char *id, size_t n);
 /*
  * Appends the normalized document to sb without its closing brace, so a
  * caller can add members (dag-plan adds "plan") before closing it.  With

@@ -47,20 +47,6 @@ foreach_file(const char *id, uint32_t attempt)
 	return xasprintf("%s/items.%u.json", id, attempt);
 }
 
-/* The id table again, with room for g->n steps. */
-static void
-reindex(struct dag *g)
-{
-	uint32_t i;
-
-	free(g->idtab);
-	for (g->idcap = 16; g->idcap < (size_t)g->n * 2; g->idcap *= 2)
-		;
-	g->idtab = xcalloc(g->idcap, sizeof(*g->idtab));
-	for (i = 0; i < g->n; i++)
-		(void)dag_id_insert(g, i);
-}
-
 /* Appends an instance of h with id (taken over) to g and rs. */
 static uint32_t
 append(struct dag *g, struct runstate *rs, uint32_t h, uint32_t gi,
@@ -154,7 +140,7 @@ foreach_add(struct dag *g, struct runstate *rs, uint32_t h,
 			if (m[k] == UINT32_MAX)
 				m[k] = append(g, rs, h, gi,
 				    instance_id(g, h, keys, k));
-		reindex(g);
+		dag_reindex(g);
 	}
 	gr = &g->groups[gi];
 	/* An earlier expansion's instances that this one does not name. */
@@ -180,7 +166,7 @@ foreach_replay(struct dag *g, struct runstate *rs, uint32_t h,
     const struct jdoc *d, uint32_t o)
 {
 	uint32_t v = jdoc_get(d, o, "items"), kv = jdoc_get(d, o, "keys");
-	uint32_t n, k, e, gi;
+	uint32_t n, k, e, gi, a;
 	char **keys = NULL;
 	double x;
 
@@ -201,8 +187,9 @@ foreach_replay(struct dag *g, struct runstate *rs, uint32_t h,
 				goto out;
 	}
 	gi = foreach_add(g, rs, h, keys, n);
-	g->groups[gi].attempt = (uint32_t)jdoc_num(d, jdoc_get(d, o,
-	    "attempt") != JNONE ? jdoc_get(d, o, "attempt") : v);
+	a = jdoc_get(d, o, "attempt");
+	g->groups[gi].attempt = a != JNONE && d->n[a].kind == J_NUM &&
+	    (x = jdoc_num(d, a)) >= 0 && x <= UINT32_MAX ? (uint32_t)x : 0;
 out:
 	for (k = 0; keys != NULL && k < n; k++)
 		free(keys[k]);

@@ -7,7 +7,8 @@ struct dag;
 struct jdoc;
 struct runstate;
 
-/* One item of a foreach step, as its evaluator wrote it. */
+/* One item of a foreach step, as its evaluator wrote it (or one
+ * combination of a matrix, matrix.c). */
 struct fitem {
 	char	*key;		/* its id's key, or NULL: by place */
 	char	*json;		/* the item, compact JSON */

@@ -26,6 +26,7 @@
 #include "graph.h"
 #include "jdoc.h"
 #include "jqexpr.h"
+#include "foreach.h"
 #include "json.h"
 #include "matrix.h"
 #include "spell.h"
@@ -69,7 +70,7 @@ struct loader {
 	int			 def_env_seen;	/* its templates checked once */
 	struct late		*late;		/* reported if they compile */
 	size_t			 nlate;
-	struct mcombo		**combos;	/* per step: its matrix's */
+	struct fitem		**combos;	/* per step: its matrix's */
 	uint32_t		*ncombo;	/* 0: no matrix */
 	uint32_t		 nmatrix;	/* steps with one */
 	uint32_t		 nsteps;	/* as written: combos' length */
@@ -788,8 +789,8 @@ id_valid(const char *id, size_t len, const char **why)
 	return 1;
 }
 
-static uint32_t
-hash_id(const char *s, size_t n)
+uint32_t
+dag_id_hash(const char *s, size_t n)
 {
 	uint32_t h = 2166136261u;
 	size_t i;
@@ -807,7 +808,7 @@ dag_find(const struct dag *g, const char *id, size_t len)
 
 	if (g->idcap == 0)
 		return -1;
-	for (k = hash_id(id, len) & mask; (e = g->idtab[k]) != 0;
+	for (k = dag_id_hash(id, len) & mask; (e = g->idtab[k]) != 0;
 	    k = (k + 1) & mask) {
 		const char *o = g->s[e - 1].id;
 
@@ -844,6 +845,19 @@ dag_group_of(const struct dag *g, uint32_t i)
 	return g->s[i].group != GROUP_NONE ? &g->groups[g->s[i].group] : NULL;
 }
 
+void
+dag_reindex(struct dag *g)
+{
+	uint32_t i;
+
+	free(g->idtab);
+	for (g->idcap = 16; g->idcap < (size_t)g->n * 2; g->idcap *= 2)
+		;
+	g->idtab = xcalloc(g->idcap, sizeof(*g->idtab));
+	for (i = 0; i < g->n; i++)
+		(void)dag_id_insert(g, i);
+}
+
 int64_t
 dag_id_insert(struct dag *g, uint32_t i)
 {
@@ -851,7 +865,7 @@ dag_id_insert(struct dag *g, uint32_t i)
 	size_t len = strlen(id), k, mask = g->idcap - 1;
 	uint32_t e;
 
-	for (k = hash_id(id, len) & mask; (e = g->idtab[k]) != 0;
+	for (k = dag_id_hash(id, len) & mask; (e = g->idtab[k]) != 0;
 	    k = (k + 1) & mask)
 		if (strcmp(g->s[e - 1].id, id) == 0)
 			return e - 1;
@@ -1678,7 +1692,7 @@ loader_release(struct loader *L)
 	uint32_t i;
 
 	for (i = 0; L->combos != NULL && i < L->nsteps; i++)
-		matrix_combos_free(L->combos[i], L->ncombo[i]);
+		foreach_items_free(L->combos[i], L->ncombo[i]);
 	free(L->combos);
 	free(L->ncombo);
 	free(L->needs_node);

@@ -293,21 +293,9 @@ bad:
 	return NULL;
 }
 
-void
-matrix_combos_free(struct mcombo *c, uint32_t n)
-{
-	uint32_t k;
-
-	for (k = 0; c != NULL && k < n; k++) {
-		free(c[k].key);
-		free(c[k].json);
-	}
-	free(c);
-}
-
 /* Keys by value, or else every key is the combination's index. */
 static void
-name_combos(const struct axes *a, jv all, struct mcombo *c, uint32_t n)
+name_combos(const struct axes *a, jv all, struct fitem *c, uint32_t n)
 {
 	jv seen = jv_object();	/* the keys so far: O(1) each */
 	uint32_t k;
@@ -335,7 +323,7 @@ name_combos(const struct axes *a, jv all, struct mcombo *c, uint32_t n)
 
 int
 matrix_combos(const struct jdoc *j, uint32_t v, const char *path,
-    struct diag *d, struct mcombo **out)
+    struct diag *d, struct fitem **out)
 {
 	struct axes a;
 	jv all;
@@ -390,7 +378,7 @@ remap(const uint32_t *old, uint32_t n, const uint32_t *first,
 /* The new steps: instances are copies of their step, sharing its
  * templates, refs and exit codes (the first instance owns them). */
 static struct step *
-new_steps(struct dag *g, struct mcombo **c, const uint32_t *n,
+new_steps(struct dag *g, struct fitem **c, const uint32_t *n,
     const uint32_t *cnt, uint32_t nn)
 {
 	struct step *s = xcalloc(nn + 1, sizeof(*s));
@@ -413,7 +401,7 @@ new_steps(struct dag *g, struct mcombo **c, const uint32_t *n,
 			s[v].inst = k;
 			s[v].shared = k > 0;
 		}
-		matrix_combos_free(c[o], n[o]);
+		foreach_items_free(c[o], n[o]);
 		c[o] = NULL;
 		gi++;
 	}
@@ -421,7 +409,7 @@ new_steps(struct dag *g, struct mcombo **c, const uint32_t *n,
 }
 
 void
-matrix_expand(struct dag *g, struct mcombo **c, const uint32_t *n,
+matrix_expand(struct dag *g, struct fitem **c, const uint32_t *n,
     struct diag *d)
 {
 	uint32_t o, v, k, nn = 0, ng = 0, *first, *cnt, *need_off, *need;
@@ -467,17 +455,12 @@ matrix_expand(struct dag *g, struct mcombo **c, const uint32_t *n,
 	free(g->dep_off);
 	free(g->dep);
 	free(g->order);
-	free(g->idtab);
 	g->s = s;
 	g->n = nn;
 	g->need_off = need_off;
 	g->need = need;
 	g->nedges = total;
-	for (g->idcap = 16; g->idcap < (size_t)nn * 2; g->idcap *= 2)
-		;
-	g->idtab = xcalloc(g->idcap, sizeof(*g->idtab));
-	for (v = 0; v < nn; v++)
-		(void)dag_id_insert(g, v);
+	dag_reindex(g);
 	graph_build_deps(g);
 	(void)graph_order(g, d);
 	free(first);

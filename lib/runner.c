@@ -495,13 +495,7 @@ keep_or_reset(struct runner *r, const struct group *gr, struct fitem *it,
 		ok = st == ST_SUCCEEDED || st == ST_CACHED || st == ST_SKIPPED;
 		changed = c->g->s[u].item == NULL ||
 		    strcmp(c->g->s[u].item, it[k].json) != 0;
-		if (u < old && ok && same && !changed) {
-			free(c->g->s[u].item);
-			c->g->s[u].item = it[k].json;
-			it[k].json = NULL;
-			continue;
-		}
-		if (u < old && st != ST_PENDING) {
+		if (u < old && st != ST_PENDING && !(ok && same && !changed)) {
 			/* Runs again: to_do did not count it if it ended. */
 			c->pg.total += step_status_terminal(st);
 			sched_reset(&r->sc, u, 1, !ok ? NULL : !same ?

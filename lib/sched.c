@@ -309,13 +309,12 @@ static enum decision
 decide(const struct sched *s, uint32_t i, const char **why)
 {
 	const struct sched_node *v = &s->v[i];
-	uint32_t n = (i < s->g.nstatic ? s->g.need_off[i + 1] -
-	    s->g.need_off[i] : 0) + v->extra;
-	uint32_t done = v->nok + v->nskip + v->nbad + v->nnot;
+	uint32_t n, done = v->nok + v->nskip + v->nbad + v->nnot;
 
 	*why = NULL;
 	if (i >= s->g.nstatic)	/* an instance: its step's trigger ran */
 		return D_RUN;
+	n = s->g.need_off[i + 1] - s->g.need_off[i] + v->extra;
 	switch (pol(s, i)->trigger) {
 	case TRIG_ALL_SUCCESS:
 		if (v->nbad > 0) {
@@ -377,8 +376,7 @@ skipped_need(const struct sched *s, uint32_t i)
 {
 	uint32_t e;
 
-	for (e = s->g.need_off[i]; i < s->g.nstatic &&
-	    e < s->g.need_off[i + 1]; e++)
+	for (e = s->g.need_off[i]; e < s->g.need_off[i + 1]; e++)
 		if (s->ss[s->g.need[e]].status == ST_SKIPPED)
 			return s->g.need[e];
 	return SCHED_NONE;
