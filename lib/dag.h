@@ -120,6 +120,8 @@ struct dag {
 
 #define DAG_NO_EXPR_COMPILE	0x1	/* skip compiling jq (dag-status) */
 #define DAG_CHECK_ONLY		0x2	/* compile to check, not to evaluate */
+#define DAG_PARTIAL		0x4	/* a step's neighbourhood (stepidx.c):
+					   .steps.X need only name a step */
 
 /*
  * Loads and validates a DAG document from path ("-": stdin, named name in
@@ -161,9 +163,15 @@ uint32_t dag_id_hash(const char *id, size_t n);
 /*
  * Appends the normalized document to sb without its closing brace, so a
  * caller can add members (dag-plan adds "plan") before closing it.  With
- * fp set, sb is written to fp whenever it passes 1 MB (bounded memory).
+ * fp set, sb is written to fp whenever it passes 64 KB (bounded memory).
+ * span, when not NULL (2 per step): where each step written (a matrix's
+ * first instance for the matrix) begins in the document, and its length.
  */
-void	 dag_emit(const struct dag *, struct strbuf *sb, FILE *fp);
+void	 dag_emit(const struct dag *, struct strbuf *sb, FILE *fp,
+	    uint64_t *span);
+/* Appends the document's top-level members but "steps" and "finally",
+ * as a whole object. */
+void	 dag_emit_top(const struct dag *, struct strbuf *sb);
 /* Appends step i in normalized form (defaults merged): what it is. */
 void	 dag_emit_step(const struct dag *, uint32_t i, struct strbuf *sb);
 /* 1 if a is an ancestor of b (a needs-chain leads from b to a). */

@@ -6,8 +6,9 @@
  *
  * make: one phony target per step whose prerequisites are its needs.  A
  * step's recipe never fails (dag-step records the failure and its
- * dependents decide by their trigger rule), and "all" ends with the run's
- * verdict from dag-status, so make's exit status is the run's.
+ * dependents decide by their trigger rule), and "all" closes the run with
+ * dag-step --finish and ends with its verdict from dag-status, so make's
+ * exit status is the run's.
  *
  * SLURM: every step submitted at once with sbatch --parsable, in
  * topological order, chained by --dependency per trigger rule (afterok for
@@ -63,7 +64,8 @@ export_make(const struct dag *g, const char *dir, struct strbuf *sb,
 	strbuf_adds(sb, "\n\nall:");
 	for (i = 0; i < g->n; i++)
 		make_name(sb, g->s[i].id, 1);
-	strbuf_adds(sb, "\n\t@$(DAG_STATUS) --run-dir '$(RUN_DIR)' >/dev/null "
+	strbuf_adds(sb, "\n\t@$(DAG_STEP) -q --run-dir '$(RUN_DIR)' --finish\n"
+	    "\t@$(DAG_STATUS) --run-dir '$(RUN_DIR)' >/dev/null "
 	    "|| { echo \"make: the run in $(RUN_DIR) did not succeed\" >&2; "
 	    "exit 1; }\n");
 	for (i = 0; i < g->n; i++) {

@@ -70,7 +70,7 @@ int
 journal_open(struct journal *j, int dirfd, const char *run)
 {
 	memset(j, 0, sizeof(*j));
-	j->mirror = -1;
+	j->mirror = j->tee = -1;
 	j->run = run;
 	j->fd = openat(dirfd, "events.jsonl", O_RDWR | O_APPEND | O_CREAT |
 	    O_CLOEXEC, 0666);
@@ -193,7 +193,9 @@ journal_close(struct journal *j)
 	(void)journal_flush(j);
 	if (j->fd != -1)
 		close(j->fd);
-	j->fd = -1;
+	if (j->tee != -1)
+		close(j->tee);
+	j->fd = j->tee = -1;
 	if (j->mirror != -1 && j->mmode != MIRROR_BLOCK) {
 		mirror_wait(j, 0);
 		mirror_off(j);
@@ -274,6 +276,12 @@ put(struct journal *j, const char *p, size_t n)
 			return -1;
 		}
 		done += (size_t)w;
+	}
+	/* A copy, after the journal: a torn or missing one reads as a step
+	 * not ended, and its reader falls back on the journal. */
+	if (j->tee != -1 && journal_write_all(j->tee, p, n) == -1) {
+		close(j->tee);
+		j->tee = -1;
 	}
 	if (j->mirror != -1)
 		mirror_add(j, p, n);
@@ -716,6 +724,11 @@ journal_apply(const char *line, size_t len, struct dag *g,
 	if (v == JNONE || d.n[v].kind != J_STR || d.n[v].esc)
 		goto out;
 	idx = dag_find(g, d.buf + d.n[v].off + 1, d.n[v].len - 2);
+	/* A dag-step after an external run's last word opens it again (its
+	 * readers work its status out anew: dag-step does not). */
+	if (rs->external && rs->status != RUN_RUNNING &&
+	    (strcmp(ev, "step_started") == 0 || strcmp(ev, "step_reset") == 0))
+		rs->status = RUN_RUNNING;
 	if (idx >= 0 && strcmp(ev, "step_expanded") == 0)
 		foreach_replay(g, rs, (uint32_t)idx, &d, 0);
 	else if (idx >= 0)

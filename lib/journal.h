@@ -28,6 +28,9 @@ struct journal {
 	int		 error;		/* errno of the first failed write */
 	int		 batch;		/* journal_end queues, journal_flush writes */
 	struct strbuf	 pending;	/* queued lines */
+	int		 tee;		/* dag-step: its step's own copy of
+					   the lines (steps/<id>/journal), or
+					   -1 */
 };
 
 enum { MIRROR_BLOCK, MIRROR_PIPE, MIRROR_SOCKET };

@@ -1020,6 +1020,9 @@ on_ref(void *arg, const char *id, size_t len, int certain)
 	int64_t t = dag_find(g, id, len);
 	uint32_t i;
 
+	/* A neighbourhood: its ancestors are stand-ins, needed or not. */
+	if (t != -1 && (r->L->flags & DAG_PARTIAL))
+		goto add;
 	if (!certain && (t == -1 || !dag_is_ancestor(g, (uint32_t)t, r->step,
 	    r->stamp, r->mark))) {
 		s->all_refs = 1;
@@ -1039,6 +1042,7 @@ on_ref(void *arg, const char *id, size_t len, int certain)
 		    g->s[t].id, s->id);
 		return;
 	}
+add:
 	for (i = 0; i < s->nrefs; i++)
 		if (s->refs[i] == (uint32_t)t)
 			return;

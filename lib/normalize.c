@@ -175,22 +175,29 @@ dag_emit_step(const struct dag *g, uint32_t i, struct strbuf *sb)
 	emit_step(g, defaults, &g->s[i], 1, sb);
 }
 
-void
-dag_emit(const struct dag *g, struct strbuf *sb, FILE *fp)
+/*
+ * The document: every member (top only: all but the steps and finally),
+ * each step's place in it to span[2i], span[2i + 1] (offset, length).
+ */
+static void
+emit_doc(const struct dag *g, struct strbuf *sb, FILE *fp, uint64_t *span,
+    int top)
 {
 	const struct jdoc *j = &g->doc;
 	uint32_t k, defaults = jdoc_get(j, 0, "defaults"), i;
+	uint64_t base = 0;		/* bytes written out to fp */
 	int first = 0;
 
 	if (defaults != JNONE && j->n[defaults].kind != J_OBJ)
 		defaults = JNONE;
 	if (fp == NULL)
-		strbuf_grow(sb, g->len + g->len / 4);
+		strbuf_grow(sb, top ? 256 : g->len + g->len / 4);
 	strbuf_adds(sb, "{\"name\":");
 	strbuf_add_json_str(sb, g->name, strlen(g->name));
 	for (k = 1; k < j->n[0].end; k = j->n[k + 1].end) {
 		if (jdoc_streq(j, k, "name") || jdoc_streq(j, k, "defaults") ||
-		    jdoc_streq(j, k, "plan"))
+		    jdoc_streq(j, k, "plan") || (top && (jdoc_streq(j, k,
+		    "steps") || jdoc_streq(j, k, "finally"))))
 			continue;
 		if (jdoc_streq(j, k, "timeout")) {
 			key(sb, &first, "timeout");
@@ -205,8 +212,16 @@ dag_emit(const struct dag *g, struct strbuf *sb, FILE *fp)
 					continue;
 				if (i > 0)
 					strbuf_addc(sb, ',');
+				if (span != NULL)
+					span[2 * i] = base + sb->len;
 				emit_step(g, defaults, &g->s[i], 0, sb);
-				strbuf_flush(sb, fp, 64 << 10);
+				if (span != NULL)
+					span[2 * i + 1] = base + sb->len -
+					    span[2 * i];
+				if (fp != NULL && sb->len >= 64 << 10) {
+					base += sb->len;
+					strbuf_flush(sb, fp, 0);
+				}
 			}
 			strbuf_addc(sb, ']');
 		} else {
@@ -214,4 +229,17 @@ dag_emit(const struct dag *g, struct strbuf *sb, FILE *fp)
 			jdoc_emit(j, k + 1, sb);
 		}
 	}
+}
+
+void
+dag_emit(const struct dag *g, struct strbuf *sb, FILE *fp, uint64_t *span)
+{
+	emit_doc(g, sb, fp, span, 0);
+}
+
+void
+dag_emit_top(const struct dag *g, struct strbuf *sb)
+{
+	emit_doc(g, sb, NULL, NULL, 1);
+	strbuf_addc(sb, '}');
 }

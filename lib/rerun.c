@@ -26,6 +26,7 @@
 #include "rerun.h"
 #include "run.h"
 #include "runner.h"
+#include "stepidx.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -193,9 +194,8 @@ journal_edit(struct runctx *c, const struct dag *ng, const uint8_t *mark,
 static int
 freeze(struct runctx *c, const struct dag *ng)
 {
-	struct strbuf sb = STRBUF_INIT;
 	char name[32];
-	int n, rc;
+	int n;
 
 	for (n = 1; n < 100000; n++) {
 		(void)snprintf(name, sizeof(name), "dag.%d.json", n);
@@ -204,11 +204,7 @@ freeze(struct runctx *c, const struct dag *ng)
 		if (errno != EEXIST)
 			return -1;
 	}
-	dag_emit(ng, &sb, NULL);
-	strbuf_adds(&sb, "}\n");
-	rc = rundir_replace(c->rd.dfd, "dag.json", sb.buf, sb.len);
-	strbuf_release(&sb);
-	return rc;
+	return dag_freeze(ng, c->rd.dfd, 0);
 }
 
 int

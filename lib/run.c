@@ -33,6 +33,7 @@
 #include "rerun.h"
 #include "run.h"
 #include "runner.h"
+#include "stepidx.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -663,24 +664,6 @@ fresh_id(const char *runs, const char *name)
 	}
 }
 
-/* The run's own copy of the DAG, normalized: dag.json, written as it is
- * made (10,000 steps make 1.5 MB).  0, or -1 with errno. */
-static int
-freeze_dag(struct runctx *c)
-{
-	struct strbuf sb = STRBUF_INIT;
-	char tmp[RUNDIR_TMP];
-	FILE *fp;
-
-	if ((fp = rundir_stream(c->rd.dfd, "dag.json", tmp)) == NULL)
-		return -1;
-	dag_emit(c->g, &sb, fp);
-	strbuf_adds(&sb, "}\n");
-	strbuf_flush(&sb, fp, 0);
-	strbuf_release(&sb);
-	return rundir_stream_end(c->rd.dfd, fp, tmp, "dag.json");
-}
-
 /* A new run's directory, its dag.json and its id. */
 static int
 create_run(struct runctx *c, const struct run_opts *o, const char *runs)
@@ -711,7 +694,7 @@ create_run(struct runctx *c, const struct run_opts *o, const char *runs)
 	}
 	diag_release(&d);
 	c->rs.id = id;
-	if (freeze_dag(c) == -1) {
+	if (dag_freeze(c->g, c->rd.dfd, o->prepare) == -1) {
 		run_say(errno, "write '%s/dag.json'", c->rd.path);
 		rc = EXIT_SYSERR;
 	}
@@ -764,6 +747,14 @@ set_up(struct runctx *c, const struct run_opts *o, const char *runs)
 
 	if (o->resume != NULL) {
 		rc = run_open(c, runs, o->resume, "--resume", 0);
+		/* dag-steps of a prepared run read its index and their needs'
+		 * own lines (step.c); once a dag-run has worked on it, they
+		 * read the whole DAG and journal. */
+		if (rc == EXIT_OK && !o->dry_run && unlinkat(c->rd.dfd,
+		    "dag.idx", 0) == -1 && errno != ENOENT) {
+			run_say(errno, "remove '%s/dag.idx'", c->rd.path);
+			rc = EXIT_SYSERR;
+		}
 		if (rc == EXIT_OK && o->edited)
 			rc = rerun_edit(c, o->input, o->quiet, o->dry_run);
 	} else

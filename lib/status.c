@@ -127,11 +127,21 @@ read_more(struct view *v, int fd)
 	return any;
 }
 
+/*
+ * A run's status where the journal has not said it yet: a dag-run gone
+ * without a last word was interrupted; an external run (dag-step drives
+ * it, and does not recompute the run's status) ends once its steps have,
+ * as dag-step --finish would record it.
+ */
 static void
-check_interrupted(struct view *v)
+settle_status(struct view *v)
 {
-	if (v->rs.status == RUN_RUNNING && !v->rs.external &&
-	    rundir_lock_held(v->dir) == 0)
+	if (v->rs.status != RUN_RUNNING)
+		return;
+	if (v->rs.external)
+		v->rs.status = (uint8_t)sched_restatus(v->rs.s, v->rs.n,
+		    RUN_RUNNING);
+	else if (rundir_lock_held(v->dir) == 0)
 		v->rs.status = RUN_INTERRUPTED;
 }
 
@@ -183,7 +193,7 @@ view_open(struct view *v, const char *dir, int journal)
 	}
 	if (v->rs.dag == NULL)
 		v->rs.dag = xstrdup(v->g->name);
-	check_interrupted(v);
+	settle_status(v);
 	return 0;
 }
 
@@ -703,7 +713,7 @@ follow(struct view *v)
 		if (fd != -1)
 			(void)read_more(v, fd);
 		report_new(v, &pg, &seen, &nseen);
-		check_interrupted(v);
+		settle_status(v);
 	}
 	progress_done(&pg);
 	rc = run_exit(v->rs.status);

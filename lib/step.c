@@ -30,26 +30,31 @@
 #include "run.h"
 #include "runner.h"
 #include "step.h"
+#include "stepidx.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
-/*
- * Loads the run's frozen DAG, then takes its lock (shared).  No such run
- * is a usage error; one that cannot be read or locked, a system error.
- */
+/* No such run is a usage error. */
 static int
-open_run(struct runctx *c, const char *dir, int nolock)
+is_run_dir(const char *dir)
 {
 	struct stat st;
-	struct diag d;
-	int rc;
 
 	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
 		run_say(0, "no such run: %s", dir);
-		return EXIT_USAGE;
+		return 0;
 	}
-	if ((rc = run_load_frozen(c, dir)) != EXIT_OK || nolock)
-		return rc;
+	return 1;
+}
+
+/* The run's lock (shared): one that cannot be read or locked is a
+ * system error, or says who holds it. */
+static int
+lock_run(struct runctx *c, const char *dir)
+{
+	struct diag d;
+	int rc;
+
 	diag_init(&d, "dag-step");
 	if ((rc = rundir_open(&c->rd, dir, 1, &d)) != 0) {
 		diag_print(&d, stderr);
@@ -66,6 +71,53 @@ open_run(struct runctx *c, const char *dir, int nolock)
 	return EXIT_OK;
 }
 
+/* Loads the run's frozen DAG, then takes its lock (but for nolock). */
+static int
+open_run(struct runctx *c, const char *dir, int nolock)
+{
+	int rc;
+
+	if (!is_run_dir(dir))
+		return EXIT_USAGE;
+	if ((rc = run_load_frozen(c, dir)) != EXIT_OK || nolock)
+		return rc;
+	return lock_run(c, dir);
+}
+
+/*
+ * A prepared run's step through its index (stepidx.c): only the step's
+ * neighbourhood is loaded.  EXIT_OK with c->g set; -1 when the index
+ * cannot serve (no index, a foreach...): the whole DAG is loaded then.
+ */
+static int
+open_near(struct runctx *c, const char *dir, const char *id, int64_t *idx)
+{
+	struct diag d;
+	char *display;
+	int dfd;
+
+	if (!is_run_dir(dir))
+		return EXIT_USAGE;
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	display = xasprintf("%s/dag.json", dir);
+	diag_init(&d, display);
+	c->g = stepidx_load(dfd, display, id, &d);
+	close(dfd);
+	if (c->g != NULL && (*idx = dag_find(c->g, id, strlen(id))) < 0) {
+		dag_free(c->g);
+		c->g = NULL;
+	}
+	if (c->g != NULL)
+		diag_print(&d, stderr);
+	diag_release(&d);
+	free(display);
+	if (c->g == NULL)
+		return -1;
+	state_init(&c->rs, c->g);
+	return lock_run(c, dir);
+}
+
 /* The journal, with the params the run began with. */
 static int
 read_run(struct runctx *c)
@@ -78,6 +130,82 @@ read_run(struct runctx *c)
 		return EXIT_USAGE;
 	exec_init(&c->x, c->g, &c->rs, &c->rd);
 	return EXIT_OK;
+}
+
+/* The journal's first line (run_started: the params) applied: 0, or -1
+ * with errno. */
+static int
+read_head(struct runctx *c)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *nl = NULL;
+	char buf[4096];
+	off_t off = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = rundir_open_file(c->rd.dfd, "events.jsonl", O_RDONLY)) ==
+	    -1)
+		return -1;
+	while (nl == NULL && (n = pread(fd, buf, sizeof(buf), off)) > 0) {
+		strbuf_add(&sb, buf, (size_t)n);
+		nl = memchr(sb.buf + off, '\n', (size_t)n);
+		off += n;
+	}
+	close(fd);
+	if (nl != NULL)
+		(void)journal_apply(sb.buf, (size_t)(nl - sb.buf), c->g,
+		    &c->rs);
+	strbuf_release(&sb);
+	return nl != NULL ? 0 : (errno = EINVAL, -1);
+}
+
+/* Step i's lines as the dag-step that ran it kept them, applied. */
+static void
+read_own(struct runctx *c, uint32_t i)
+{
+	char name[300];
+	size_t len;
+	char *text;
+
+	(void)snprintf(name, sizeof(name), "%s/journal", c->g->s[i].id);
+	if ((text = rundir_read(c->rd.sdfd, name, &len)) == NULL)
+		return;
+	(void)journal_replay(text, len, c->g, &c->rs);
+	free(text);
+}
+
+/*
+ * read_run for a neighbourhood: the journal's first line, then the lines
+ * each step's dag-step kept of it.  A need or a read ancestor with none,
+ * or not ended there (run by a dag-run, or its dag-step died), sends it
+ * to the whole journal after all.
+ */
+static int
+read_near(struct runctx *c, uint32_t i)
+{
+	const struct dag *g = c->g;
+	uint32_t k, n = g->need_off[i + 1] - g->need_off[i];
+
+	if (read_head(c) == -1) {
+		run_say(errno, "read '%s/events.jsonl'", c->rd.path);
+		return EXIT_SYSERR;
+	}
+	for (k = 0; k < g->n; k++)
+		read_own(c, k);
+	for (k = 0; k < n + g->s[i].nrefs; k++)
+		if (!step_status_terminal(c->rs.s[k < n ? g->need[g->need_off[
+		    i] + k] : g->s[i].refs[k - n]].status))
+			break;
+	if (k == n + g->s[i].nrefs) {
+		if (run_params(c, NULL, NULL, 0, 0, 0) == -1)
+			return EXIT_USAGE;
+		exec_init(&c->x, c->g, &c->rs, &c->rd);
+		return EXIT_OK;
+	}
+	for (k = 0; k < g->n; k++)
+		state_clear(&c->rs.s[k]);
+	return read_run(c);
 }
 
 /*
@@ -332,9 +460,38 @@ restatus_head(struct runctx *c, uint32_t h)
 	journal_step_finished(&c->jr, c->g->s[h].id, ss, st, 0, 0);
 }
 
-/* Runs step i, once its run is open and read. */
+/* A neighbourhood's step keeps a copy of its lines for its dependents'
+ * dag-steps (read_near); what it had before is read already. */
 static int
-run_step(struct runctx *c, const struct step_opts *o, uint32_t i)
+open_own(struct runctx *c, uint32_t i)
+{
+	char name[300];
+
+	(void)snprintf(name, sizeof(name), "%s/journal", c->g->s[i].id);
+	if ((c->jr.tee = openat(c->rd.sdfd, name, O_WRONLY | O_CREAT |
+	    O_TRUNC | O_APPEND | O_CLOEXEC, 0666)) == -1) {
+		run_say(errno, "open '%s/steps/%s'", c->rd.path, name);
+		return -1;
+	}
+	return 0;
+}
+
+/* The run's status is not recomputed: that is its readers' and the last
+ * dag-step --finish's (the lines of the whole run are not read here). */
+static int
+close_near(struct runctx *c)
+{
+	if (journal_flush(&c->jr) == -1 || c->jr.error != 0) {
+		run_say(0, "write '%s/events.jsonl': %s", c->rd.path,
+		    strerror(c->jr.error));
+		return -1;
+	}
+	return 0;
+}
+
+/* Runs step i, once its run is open and read (near: its neighbourhood). */
+static int
+run_step(struct runctx *c, const struct step_opts *o, uint32_t i, int near)
 {
 	struct runner r;
 	int rc, before = c->rs.s[i].status;
@@ -343,14 +500,20 @@ run_step(struct runctx *c, const struct step_opts *o, uint32_t i)
 		run_say(errno, "open '%s/events.jsonl'", c->rd.path);
 		return EXIT_SYSERR;
 	}
+	if (near && open_own(c, i) == -1)
+		return EXIT_SYSERR;
 	if (runner_init(&r, c, &(struct runner_opts){ 1, 1, o->verbose,
 	    1, 1 }) == -1) {
 		run_say(errno, "setting up signals");
 		runner_release(&r);
 		return EXIT_SYSERR;
 	}
-	/* What an earlier dag-step of this step, or a dead dag-run, left. */
-	run_kill_left(c, i);
+	/* What an earlier dag-step of this step, or a dead dag-run, left:
+	 * in a neighbourhood, only a start its lines show unended can have
+	 * (the scan of /proc is most of a dag-step's own cost). */
+	if (!near || (c->rs.s[i].status != ST_PENDING &&
+	    !step_status_terminal(c->rs.s[i].status)))
+		run_kill_left(c, i);
 	if (c->g->s[i].pol.parent != SCHED_NONE) {	/* a foreach's instance */
 		foreach_load_items(c->g, c->rd.sdfd, c->g->s[i].pol.parent);
 		sched_adopt(&r.sc, i);
@@ -364,7 +527,8 @@ run_step(struct runctx *c, const struct step_opts *o, uint32_t i)
 		restatus_head(c, c->g->s[i].pol.parent);
 	run_tell(c, o->quiet);
 	progress_done(&c->pg);
-	if (close_run(c, c->rs.s[i].status != before) == -1)
+	if ((near ? close_near(c) : close_run(c, c->rs.s[i].status !=
+	    before)) == -1)
 		r.syserr = 1;
 	if (o->json)
 		print_json(c, i);
@@ -409,13 +573,21 @@ int
 step_main(const struct step_opts *o)
 {
 	struct runctx c;
-	int64_t idx;
+	int64_t idx = -1;
 	uint32_t k;
-	int rc, sfd = -1;
+	int rc, near, sfd = -1;
 
 	if (o->finish)
 		return finish(o);
 	runctx_init(&c);
+	if (!o->dry_run && (near = open_near(&c, o->run_dir, o->step,
+	    &idx)) != -1) {
+		if ((rc = near) != EXIT_OK)
+			goto out;
+		near = 1;
+		goto found;
+	}
+	near = 0;
 	/* -n writes nothing, so it takes no lock (a read-only run is fine). */
 	if ((rc = open_run(&c, o->run_dir, o->dry_run)) != EXIT_OK)
 		goto out;
@@ -439,8 +611,10 @@ step_main(const struct step_opts *o)
 		run_describe(&c, (uint32_t)idx);
 		goto out;
 	}
+found:
 	if ((rc = lock_step(&c, (uint32_t)idx, &sfd)) != EXIT_OK ||
-	    (rc = read_run(&c)) != EXIT_OK)
+	    (rc = near ? read_near(&c, (uint32_t)idx) : read_run(&c)) !=
+	    EXIT_OK)
 		goto out;
 	if (!needs_ended(&c, (uint32_t)idx)) {
 		rc = EXIT_USAGE;
@@ -448,7 +622,7 @@ step_main(const struct step_opts *o)
 	}
 	for (k = 0; k < c.g->n; k++)
 		c.rs.s[k].selected = k == idx;
-	rc = run_step(&c, o, (uint32_t)idx);
+	rc = run_step(&c, o, (uint32_t)idx, near);
 out:
 	if (sfd != -1)
 		close(sfd);

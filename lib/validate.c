@@ -46,7 +46,7 @@ validate_one(const struct validate_opts *o, const char *path)
 	if (o->json)
 		diag_print_json(&d, stdout);
 	else if (g != NULL && !o->quiet) {
-		dag_emit(g, &sb, stdout);
+		dag_emit(g, &sb, stdout, NULL);
 		strbuf_adds(&sb, "}\n");
 		fwrite(sb.buf, 1, sb.len, stdout);
 	}
@@ -118,7 +118,7 @@ plan_main(const struct plan_opts *o)
 			rc = EXIT_USAGE;
 		}
 	} else if (o->format == PLANFMT_JSON) {
-		dag_emit(g, &sb, stdout);
+		dag_emit(g, &sb, stdout, NULL);
 		strbuf_adds(&sb, ",\"plan\":");
 		plan_emit_json(g, &p, &sb, stdout);
 		strbuf_adds(&sb, "}\n");

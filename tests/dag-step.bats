@@ -90,7 +90,7 @@ EOF2
 	assert_equal "$(jq -r .steps.never.status "$dir/run.json")" cancelled
 }
 
-@test "dag-step leaves run.json alone while its step runs, and writes it once at the end" {
+@test "dag-step of a prepared run leaves run.json alone: dag-status reads the journal, --finish writes run.json" {
 	dag wf.json <<'EOF2'
 {"name": "quiet", "steps": [{"id": "s", "run": "touch started; sleep 1"}]}
 EOF2
@@ -101,5 +101,9 @@ EOF2
 	for _ in $(seq 200); do [ -e started ] && break; sleep 0.05; done
 	cmp before.json "$dir/run.json"
 	wait "$pid"
-	assert_equal "$(jq -r .steps.s.status "$dir/run.json")" succeeded
+	cmp before.json "$dir/run.json"
+	run -0 bash -c "dag-status --json '$dir' | jq -r '[.status, .steps.s.status] | @tsv'"
+	assert_output $'succeeded\tsucceeded'
+	run -0 timeout 30 dag-step -q --finish --run-dir "$dir"
+	assert_equal "$(jq -r '[.status, .steps.s.status] | @tsv' "$dir/run.json")" $'succeeded\tsucceeded'
 }

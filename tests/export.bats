@@ -35,7 +35,7 @@ EOF2
 	assert_equal "$(jq -r '.steps | [.a, .b, .c, .d, .e] | map(.status) | join(" ")' "$dir/run.json")" \
 	    "succeeded failed succeeded upstream_failed succeeded"
 	assert_equal "$(jq -r .status "$dir/run.json")" failed
-	# The journal has the run's end, written by the last dag-step.
+	# The journal has the run's end, written by the dag-step --finish of "all".
 	assert_equal "$(tail -1 "$dir/events.jsonl" | jq -r .event)" run_finished
 }
 
@@ -52,15 +52,19 @@ EOF2
 	dir=$(timeout 30 dag-run --prepare fx.json)
 	run -0 timeout 30 dag-step -q --run-dir "$dir" b
 	run -1 timeout 30 dag-step -q --run-dir "$dir" a
-	assert_equal "$(jq -r .status "$dir/run.json")" failed
 	run -1 dag-status "$dir"
+	assert_equal "$(dag-status --json "$dir" | jq -r .status)" failed
 	touch flag
 	run -0 timeout 30 dag-step -q --run-dir "$dir" a
-	assert_equal "$(jq -r '[.status, .steps.a.attempts] | @tsv' "$dir/run.json")" $'succeeded\t2'
+	assert_equal "$(dag-status --json "$dir" | jq -r '[.status, .steps.a.attempts] | @tsv')" $'succeeded\t2'
 	run -0 dag-status "$dir"
-	assert_equal "$(jq -r 'select(.event == "run_finished") | .status' "$dir/events.jsonl" | paste -sd' ')" "failed succeeded"
+	# The run's status is its readers' to work out; the last word is
+	# --finish's, which make's "all" runs.
+	run -1 grep -c run_finished "$dir/events.jsonl"
 	dag-plan --format make --run-dir "$dir" > run.mk
 	run -0 timeout 60 make -s -f run.mk
+	assert_equal "$(jq -r 'select(.event == "run_finished") | .status' "$dir/events.jsonl" | paste -sd' ')" succeeded
+	assert_equal "$(jq -r .status "$dir/run.json")" succeeded
 	# Failing again says so again.
 	rm flag
 	run -1 timeout 30 dag-step -q --run-dir "$dir" a
@@ -156,7 +160,7 @@ EOF2
 	assert_equal "$stderr" "dag-step: $out: No such file or directory; the output of \"a\" is lost: run a again with dag-step"
 	assert_file_not_exists b.in
 	assert_file_not_exists c.ran
-	assert_equal "$(jq -r '.steps | [.b, .c] | map(.status) | join(" ")' "$dir/run.json")" "failed failed"
+	assert_equal "$(dag-status --json "$dir" | jq -r '.steps | [.b, .c] | map(.status) | join(" ")')" "failed failed"
 	# As the message says: a again, then its dependents run on its output.
 	run -0 timeout 30 dag-step -q --run-dir "$dir" a
 	run -0 timeout 30 dag-step -q --run-dir "$dir" b

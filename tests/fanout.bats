@@ -86,7 +86,7 @@ EOF
 	assert_output --partial '"b" is a matrix of 2 steps: name one, such as "b[x]"'
 	run -0 timeout 60 dag-run -q --prepare --run-dir prep m.json
 	run -0 timeout 60 dag-step -q --run-dir prep 'b[x]'
-	run -0 jq -r '.steps["b[x]"].status, .steps["b[y]"].status' prep/run.json
+	run -0 bash -c "dag-status --json prep | jq -r '.steps[\"b[x]\"].status, .steps[\"b[y]\"].status'"
 	assert_output $'succeeded\npending'
 	run -2 dag-step -q --run-dir prep b
 	assert_output --partial 'is a matrix of 2 steps'
@@ -344,7 +344,7 @@ EOF2
 	run -0 dag-plan --format make --run-dir prep f.json
 	printf '%s\n' "$output" >Makefile
 	run -0 timeout 60 make -s -j2 -f Makefile list each
-	run -0 jq -r '.steps["each[x]"].status, .steps["each[y]"].status, .steps.each.status' prep/run.json
+	run -0 bash -c "dag-status --json prep | jq -r '.steps[\"each[x]\"].status, .steps[\"each[y]\"].status, .steps.each.status'"
 	assert_output $'succeeded\nfailed\nfailed'
 	run -0 timeout 60 dag-step -q --run-dir prep 'each[x]'
 	run -0 jq -r '.steps["each[x]"].attempts' prep/run.json

@@ -1,0 +1,109 @@
+#!/usr/bin/env bats
+# dag-step at scale: a prepared run's step index (dag.idx), read so that a
+# dag-step costs what its step's neighbourhood costs, not the whole DAG.
+
+load test_helper
+
+# A DAG whose last step reads a grandparent and a matrix's instances.
+near() {
+	dag wf.json <<'EOF2'
+{"name": "near", "params": {"who": "world"},
+ "steps": [
+  {"id": "a", "run": "test ! -e broken && printf '{\"n\": 7}' > \"$DAG_OUTPUT\""},
+  {"id": "m", "needs": ["a"], "matrix": {"os": ["deb", "alp"]}, "output": "stdout",
+   "run": "echo \"$DAG_MATRIX\" | jq .os"},
+  {"id": "b", "needs": ["m"], "when": ".steps.a.output.n == 7",
+   "run": "echo '{{ .params.who }} {{ .steps.a.output.n }}' > b.out; cat > b.in"},
+  {"id": "zzzz", "run": "echo unrelated"}]}
+EOF2
+}
+
+@test "dag-step of a prepared run reads its step's neighbourhood only: a damaged far step does not stop it" {
+	near
+	dir=$(timeout 30 dag-run --prepare wf.json)
+	assert_file_exists "$dir/dag.idx"
+	# Same length, no longer JSON: only a whole-document load would see it.
+	sed -i 's/"echo unrelated"/{echo unrelated}/' "$dir/dag.json"
+	run -0 timeout 30 dag-step -q --run-dir "$dir" a
+	run -0 timeout 30 dag-step -q --run-dir "$dir" 'm[deb]'
+	run -0 timeout 30 dag-step -q --run-dir "$dir" 'm[alp]'
+	run -0 timeout 30 dag-step -q --run-dir "$dir" b
+	assert_equal "$(cat b.out)" "world 7"
+	assert_equal "$(cat b.in)" '{"m":["deb","alp"]}'
+	# The far step itself needs its own object: the whole load says why.
+	run -2 --separate-stderr timeout 30 dag-step -q --run-dir "$dir" zzzz
+	assert_output ""
+	assert_regex "$stderr" "dag.json: line 1, column [0-9]+: invalid JSON"
+}
+
+@test "a need's status comes from its dag-step's own lines, kept beside it; without them, from the journal" {
+	near
+	dir=$(timeout 30 dag-run --prepare wf.json)
+	run -0 timeout 30 dag-step -q --run-dir "$dir" a
+	assert_equal "$(jq -r .event "$dir/steps/a/journal" | paste -sd' ')" "step_started step_finished"
+	run -0 timeout 30 dag-step -q --run-dir "$dir" 'm[deb]'
+	rm "$dir/steps/m[deb]/journal"
+	run -0 timeout 30 dag-step -q --run-dir "$dir" 'm[alp]'
+	# Its need's copy gone, b reads the journal, with the same result.
+	run -0 timeout 30 dag-step -q --run-dir "$dir" b
+	assert_equal "$(cat b.in)" '{"m":["deb","alp"]}'
+	# A need run again to failure: its dependent sees it at once.
+	touch broken
+	run -1 timeout 30 dag-step -q --run-dir "$dir" a
+	assert_equal "$(jq -r .event "$dir/steps/a/journal" | paste -sd' ')" "step_reset step_started step_finished"
+	run -1 --separate-stderr timeout 30 dag-step -q --run-dir "$dir" 'm[deb]'
+	run -0 bash -c "dag-status --json '$dir' | jq -r '[.status, .steps.a.status, .steps.\"m[deb]\".status] | @tsv'"
+	assert_output $'running\tfailed\tupstream_failed'
+}
+
+@test "dag-run --resume of a prepared run removes its index: dag-steps then read the whole run" {
+	near
+	dir=$(timeout 30 dag-run --prepare wf.json)
+	run -0 timeout 30 dag-step -q --run-dir "$dir" a
+	run -0 timeout 60 dag-run -q --resume "$(basename "$dir")" --runs "$(dirname "$dir")"
+	assert_file_not_exists "$dir/dag.idx"
+	assert_equal "$(jq -r .status "$dir/run.json")" succeeded
+	run -0 timeout 30 dag-step -q --run-dir "$dir" b
+	assert_equal "$(dag-status --json "$dir" | jq -r .status)" succeeded
+}
+
+# random_dag N: N steps, each needing up to 3 of the 15 before it, with
+# every trigger rule and about one step in six failing (seeded: the same
+# DAG each time).
+random_dag() {
+	local i k n t needs rules=(all_success all_done all_failed one_failed one_success none_failed)
+	RANDOM=42
+	{
+		printf '{"name": "rnd", "on_failure": "continue", "steps": [\n'
+		for ((i = 0; i < $1; i++)); do
+			needs=""
+			n=$((i == 0 ? 0 : RANDOM % 4))
+			for ((k = 0; k < n; k++)); do
+				t=$((i - 1 - RANDOM % (i < 15 ? i : 15)))
+				[[ ",$needs," == *",\"s$t\","* ]] || needs+="${needs:+,}\"s$t\""
+			done
+			printf '%s{"id": "s%d", "needs": [%s], "trigger": "%s", "run": "exit %d"}\n' \
+			    "$([ "$i" -gt 0 ] && echo ,)" "$i" "$needs" "${rules[RANDOM % 6]}" \
+			    "$((RANDOM % 6 == 0))"
+		done
+		printf ']}\n'
+	} > rnd.json
+}
+
+@test "a random DAG with every trigger rule ends the same through the make export and dag-step as under dag-run" {
+	n=150
+	[ -z "${DAGKIT_SLOW:-}" ] || n=40
+	random_dag "$n"
+	run timeout 120 dag-run -q -j4 --run-dir local rnd.json
+	jq -S '.steps | map_values(.status)' local/run.json > local.st
+	# Both outcomes occur, or the comparison proves little.
+	grep -q '"failed"' local.st
+	grep -q '"upstream_failed"' local.st
+	grep -q '"skipped"' local.st
+	dir=$(timeout 30 dag-run --prepare rnd.json)
+	dag-plan --format make --run-dir "$dir" > run.mk
+	run timeout 300 make -s -j4 -f run.mk
+	jq -S '.steps | map_values(.status)' "$dir/run.json" > make.st
+	diff local.st make.st
+	assert_equal "$(jq -r .status "$dir/run.json")" "$(jq -r .status local/run.json)"
+}
