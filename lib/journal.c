@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -76,8 +77,28 @@ journal_open(struct journal *j, int dirfd, const char *run)
 	    O_CLOEXEC, 0666);
 	if (j->fd == -1)
 		return -1;
+	if (journal_lock(j) == -1)
+		return -1;
 	repair_tail(j->fd);
+	journal_unlock(j);
 	return 0;
+}
+
+int
+journal_lock(struct journal *j)
+{
+	while (flock(j->fd, LOCK_EX) == -1)
+		if (errno != EINTR)
+			return -1;
+	j->locked = 1;
+	return 0;
+}
+
+void
+journal_unlock(struct journal *j)
+{
+	(void)flock(j->fd, LOCK_UN);
+	j->locked = 0;
 }
 
 /* Past this much queued, the run waits for the reader after all. */
@@ -263,20 +284,29 @@ put(struct journal *j, const char *p, size_t n)
 {
 	size_t done = 0;
 	ssize_t w;
-	int e;
+	int e, mine = !j->locked;
 
+	if (mine && journal_lock(j) == -1) {
+		if (j->error == 0)
+			j->error = errno;
+		return -1;
+	}
 	while (done < n) {
 		if ((w = write(j->fd, p + done, n - done)) == -1) {
 			if (errno == EINTR)
 				continue;
 			e = errno;
 			cut_torn(j->fd, p, done);
+			if (mine)
+				journal_unlock(j);
 			if (j->error == 0)
 				j->error = e;
 			return -1;
 		}
 		done += (size_t)w;
 	}
+	if (mine)
+		journal_unlock(j);
 	/* A copy, after the journal: a torn or missing one reads as a step
 	 * not ended, and its reader falls back on the journal. */
 	if (j->tee != -1 && journal_write_all(j->tee, p, n) == -1) {

@@ -28,6 +28,7 @@ struct journal {
 	int		 error;		/* errno of the first failed write */
 	int		 batch;		/* journal_end queues, journal_flush writes */
 	struct strbuf	 pending;	/* queued lines */
+	int		 locked;	/* journal_lock holds the flock */
 	int		 tee;		/* dag-step: its step's own copy of
 					   the lines (steps/<id>/journal), or
 					   -1 */
@@ -35,8 +36,17 @@ struct journal {
 
 enum { MIRROR_BLOCK, MIRROR_PIPE, MIRROR_SOCKET };
 
-/* Opens (creating) dirfd/events.jsonl; a torn tail is cut off first. */
+/*
+ * Opens (creating) dirfd/events.jsonl; a torn tail is cut off first.  Every
+ * write holds the file's flock, and so does the cut: dag-steps of a run
+ * append at once, and one must never take another's write in progress
+ * for a torn tail.
+ */
 int	 journal_open(struct journal *, int dirfd, const char *run_id);
+/* Holds the flock across several writes and reads (a run's status worked
+ * out from the whole journal): 0, or -1 with errno. */
+int	 journal_lock(struct journal *);
+void	 journal_unlock(struct journal *);
 void	 journal_close(struct journal *);
 /* Starts an event line: {"ts":..,"run":..,"event":"name" */
 struct strbuf *journal_begin(struct journal *, const char *event);
