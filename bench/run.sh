@@ -17,3 +17,4 @@ if [ -f bench/exec.sh ]; then
 fi
 if [ -f bench/incr.sh ]; then echo; sh bench/incr.sh; fi	# incremental runs
 if [ -f bench/fanout.sh ]; then echo; sh bench/fanout.sh; fi	# foreach
+if [ -f bench/step.sh ]; then echo; sh bench/step.sh; fi	# dag-step at scale

@@ -7,9 +7,10 @@
 #include "../lib/opts.h"
 #include "../lib/step.h"
 
-enum { OPT_VERSION = 256, OPT_FINISH, OPT_JSON, OPT_RUN_DIR };
+enum { OPT_VERSION = 256, OPT_ARRAY_LIST, OPT_FINISH, OPT_JSON, OPT_RUN_DIR };
 
 static const struct option longopts[] = {
+	{ "array-list", required_argument, NULL, OPT_ARRAY_LIST },
 	{ "dry-run", no_argument, NULL, 'n' },
 	{ "finish", no_argument, NULL, OPT_FINISH },
 	{ "help", no_argument, NULL, 'h' },
@@ -26,6 +27,7 @@ usage(FILE *fp, int status)
 {
 	fprintf(fp, "usage: dag-step [-hnqv] [--json] [--version] "
 	    "--run-dir dir step\n"
+	    "       dag-step [-hnqv] [--json] --run-dir dir --array-list file\n"
 	    "       dag-step --finish --run-dir dir\n");
 	exit(status);
 }
@@ -49,6 +51,9 @@ main(int argc, char *argv[])
 		case 'v':
 			o.verbose = 1;
 			break;
+		case OPT_ARRAY_LIST:
+			o.array_list = optarg;
+			break;
 		case OPT_FINISH:
 			o.finish = 1;
 			break;
@@ -66,8 +71,9 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != (o.finish ? 0 : 1) || o.run_dir == NULL)
+	if (argc != (o.finish || o.array_list != NULL ? 0 : 1) ||
+	    o.run_dir == NULL || (o.finish && o.array_list != NULL))
 		usage(stderr, EXIT_USAGE);
-	o.step = o.finish ? NULL : argv[0];
+	o.step = argc > 0 ? argv[0] : NULL;
 	return stdout_close(step_main(&o));
 }

@@ -11,19 +11,25 @@
  * exit status is the run's.
  *
  * SLURM: every step submitted at once with sbatch --parsable, in
- * topological order, chained by --dependency per trigger rule (afterok for
- * all_success and none_failed, afterany for all_done, afternotok for
- * all_failed, the "?" forms for one_failed and one_success) and
- * --kill-on-invalid-dep=yes, so SLURM cancels a job whose rule can no
- * longer be met instead of leaving it pending.  A last job, after all the
- * others, runs dag-step --finish, which records those cancelled steps
- * (upstream_failed or skipped, as dag-run would) and closes the run.
+ * topological order.  Steps with the same needs (a fan-out, a matrix, the
+ * roots) go as one job array, a task per step (Nextflow's array, SLURM's
+ * --array): a 10,000-step fan-out is one sbatch, not 10,000.  A job waits
+ * for the jobs of its needs with afterany, whatever they ended with, and
+ * its dag-step applies the trigger rule, as make's recipes do: the
+ * statuses are dag-run's.  The DAG's max_parallel is each array's %N.  A
+ * last job, after all the others, runs dag-step --finish, which closes the
+ * run (and ends steps a dead job left).  Every job is named after the run,
+ * so scancel --name=RUN cancels it all.
  */
 #include "compat.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 #include "dag.h"
 #include "export.h"
 #include "strbuf.h"
+#include "xalloc.h"
 
 static int
 quotable(const char *s)
@@ -81,85 +87,209 @@ export_make(const struct dag *g, const char *dir, struct strbuf *sb,
 	return 0;
 }
 
-/* A matrix instance's id is quoted for bash: its brackets are a glob. */
+/* Bash's quoting of a step id in a heredoc-free place: ids are
+ * [A-Za-z0-9_.-] and a matrix instance's brackets and commas. */
 #define Q(i)	(g->s[i].item != NULL ? "'" : "")
 
-static const char *
-dep_type(int trigger, const char **join)
+/* Groups of steps with the same needs: their sorted needs, hashed. */
+struct sgroups {
+	uint32_t	*of;		/* step -> group */
+	uint32_t	*first;		/* group -> its first step */
+	uint32_t	*next;		/* step -> the next of its group */
+	uint32_t	*last;		/* group -> its last step so far */
+	uint32_t	 n;
+	uint32_t	*sorted;	/* every step's needs, sorted */
+};
+
+static int
+cmp_u32(const void *a, const void *b)
 {
-	*join = ":";
-	switch (trigger) {
-	case TRIG_ALL_DONE:
-		return "afterany";
-	case TRIG_ALL_FAILED:
-		return "afternotok";
-	case TRIG_ONE_FAILED:
-		*join = "?";
-		return "afternotok";
-	case TRIG_ONE_SUCCESS:
-		*join = "?";
-		return "afterok";
-	default:
-		return "afterok";
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+same_needs(const struct dag *g, const uint32_t *sorted, uint32_t a,
+    uint32_t b)
+{
+	uint32_t na = g->need_off[a + 1] - g->need_off[a];
+
+	return na == g->need_off[b + 1] - g->need_off[b] && memcmp(sorted +
+	    g->need_off[a], sorted + g->need_off[b], na * sizeof(*sorted)) ==
+	    0;
+}
+
+/* Steps in their topological order, grouped by their needs. */
+static void
+group_steps(const struct dag *g, struct sgroups *G)
+{
+	uint32_t i, k, v, h, cap, *tab;
+
+	G->sorted = xcalloc(g->nedges + 1, sizeof(*G->sorted));
+	memcpy(G->sorted, g->need, g->nedges * sizeof(*G->sorted));
+	for (i = 0; i < g->n; i++)
+		qsort(G->sorted + g->need_off[i], g->need_off[i + 1] -
+		    g->need_off[i], sizeof(*G->sorted), cmp_u32);
+	for (cap = 16; cap < g->n * 2; cap *= 2)
+		;
+	tab = xcalloc(cap, sizeof(*tab));	/* group + 1, 0 free */
+	G->of = xcalloc(g->n, sizeof(*G->of));
+	G->next = xcalloc(g->n, sizeof(*G->next));
+	G->first = xcalloc(g->n, sizeof(*G->first));
+	G->last = xcalloc(g->n, sizeof(*G->last));
+	G->n = 0;
+	for (i = 0; i < g->n; i++) {
+		v = DAG_ORDER(g, i);
+		h = 2166136261u;
+		for (k = g->need_off[v]; k < g->need_off[v + 1]; k++)
+			h = (h ^ G->sorted[k]) * 16777619u;
+		for (h &= cap - 1; tab[h] != 0 && !same_needs(g, G->sorted,
+		    G->first[tab[h] - 1], v); h = (h + 1) & (cap - 1))
+			;
+		G->next[v] = UINT32_MAX;
+		if (tab[h] == 0) {
+			tab[h] = ++G->n;
+			G->first[G->n - 1] = G->last[G->n - 1] = v;
+		} else {
+			G->next[G->last[tab[h] - 1]] = v;
+			G->last[tab[h] - 1] = v;
+		}
+		G->of[v] = tab[h] - 1;
 	}
+	free(tab);
+}
+
+static void
+groups_free(struct sgroups *G)
+{
+	free(G->of);
+	free(G->first);
+	free(G->next);
+	free(G->last);
+	free(G->sorted);
+}
+
+/* Group k's dependency: afterany on its needs' groups' jobs. */
+static void
+dependency(const struct dag *g, const struct sgroups *G, uint32_t k,
+    uint8_t *seen, struct strbuf *sb)
+{
+	uint32_t v = G->first[k], j, h;
+	int any = 0;
+
+	for (j = g->need_off[v]; j < g->need_off[v + 1]; j++) {
+		h = G->of[g->need[j]];
+		if (seen[h])
+			continue;
+		seen[h] = 1;
+		strbuf_addf(sb, "%s${job[g%u]}", any ? ":" : " \"afterany:", h);
+		any = 1;
+	}
+	for (j = g->need_off[v]; j < g->need_off[v + 1]; j++)
+		seen[G->of[g->need[j]]] = 0;
+	strbuf_adds(sb, any ? "\"" : " ''");
+}
+
+static void
+slurm_prologue(const struct dag *g, const char *dir, const char *id,
+    struct strbuf *sb)
+{
+	char thr[16] = "";
+
+	/* max_parallel: at most that many of an array's tasks at once. */
+	if (g->max_parallel > 0)
+		(void)snprintf(thr, sizeof(thr), "%%%u", g->max_parallel);
+	strbuf_addf(sb, "#!/bin/bash\n"
+	    "# Generated by dag-plan --format slurm: submits every step of the "
+	    "run in\n# %s to SLURM at once, steps with the same needs as one "
+	    "job array;\n# follow it with dag-status -f, cancel it with "
+	    "scancel --name='%s'.\n"
+	    "set -euo pipefail\n"
+	    "run_dir='%s'\n"
+	    "dag_step=$(command -v \"${DAG_STEP:-dag-step}\")\n"
+	    "lists=$run_dir/steps/.slurm\n"
+	    "mkdir -p \"$lists\"\n"
+	    "# Arrays in pieces SLURM takes (task ids below MaxArraySize).\n"
+	    "max=$(scontrol show config 2>/dev/null | sed -n "
+	    "'s/^MaxArraySize *= *\\([0-9]*\\).*/\\1/p')\n"
+	    "max=$((${max:-1001} - 1))\n"
+	    "[ \"$max\" -ge 1 ] || max=1\n"
+	    "calls=0\n"
+	    "declare -A job\n"
+	    "# sub GROUP DEPENDENCY ARGS...: one sbatch; the job id to "
+	    "job[GROUP].\n"
+	    "sub() {\n"
+	    "\tlocal grp=$1 dep=$2 id; shift 2\n"
+	    "\tcalls=$((calls + 1))\n"
+	    "\tid=$(sbatch --parsable --job-name='%s' --output=/dev/null "
+	    "${dep:+\"--dependency=$dep\"} \"$@\")\n"
+	    "\tjob[$grp]=${job[$grp]:+${job[$grp]}:}${id%%%%;*}\n"
+	    "}\n"
+	    "# one GROUP DEPENDENCY STEP: a step as a job of its own.\n"
+	    "one() {\n"
+	    "\tsub \"$1\" \"$2\" --comment=\"$3\" "
+	    "--error=\"$run_dir/steps/.$3.slurm\" \\\n"
+	    "\t    --wrap \"$(printf '%%q ' \"$dag_step\" -q --run-dir "
+	    "\"$run_dir\" \"$3\")\"\n"
+	    "}\n"
+	    "# array GROUP DEPENDENCY: the steps on stdin, a task each.\n"
+	    "array() {\n"
+	    "\tlocal n k part\n"
+	    "\tcat >\"$lists/$1\"\n"
+	    "\tn=$(wc -l <\"$lists/$1\")\n"
+	    "\tfor ((k = 0; k < n; k += max)); do\n"
+	    "\t\tpart=$1.$((k / max))\n"
+	    "\t\ttail -n +$((k + 1)) \"$lists/$1\" | head -n \"$max\" "
+	    ">\"$lists/$part\"\n"
+	    "\t\tsub \"$1\" \"$2\" --comment=\"$part\" "
+	    "--array=\"0-$(((n - k < max ? n - k : max) - 1))%s\" \\\n"
+	    "\t\t    --error=\"$run_dir/steps/.$part.%%a.slurm\" \\\n"
+	    "\t\t    --wrap \"$(printf '%%q ' \"$dag_step\" -q --run-dir "
+	    "\"$run_dir\" --array-list \"$lists/$part\")\"\n"
+	    "\tdone\n"
+	    "}\n", dir, id, dir, id, thr);
 }
 
 int
 export_slurm(const struct dag *g, const char *dir, const char *id,
     struct strbuf *sb, const char **why)
 {
-	uint32_t i, k, v;
-	const char *type, *join;
+	struct sgroups G;
+	uint8_t *seen;
+	uint32_t k, v;
 
 	if (!quotable(dir) || !quotable(id)) {
 		*why = "the run directory's path has characters the script "
 		    "cannot quote";
 		return -1;
 	}
-	strbuf_addf(sb, "#!/bin/bash\n"
-	    "# Generated by dag-plan --format slurm: submits every step of the "
-	    "run in\n# %s to SLURM at once; follow it with dag-status -f.\n"
-	    "set -euo pipefail\n"
-	    "run_dir='%s'\n"
-	    "dag_step=$(command -v \"${DAG_STEP:-dag-step}\")\n"
-	    "declare -A job\n"
-	    "submit() {\n"
-	    "\tlocal step=$1; shift\n"
-	    "\tsbatch --parsable --kill-on-invalid-dep=yes "
-	    "--job-name='%s'.\"$step\" \\\n"
-	    "\t    --output=/dev/null --error=\"$run_dir/steps/.$step.slurm\" "
-	    "\"$@\" \\\n"
-	    "\t    --wrap \"$(printf '%%q ' \"$dag_step\" -q --run-dir "
-	    "\"$run_dir\" \"$step\")\"\n"
-	    "}\n", dir, dir, id);
-	for (i = 0; i < g->n; i++) {
-		v = DAG_ORDER(g, i);
-		strbuf_addf(sb, "job[%s%s%s]=$(submit %s%s%s", Q(v), g->s[v].id,
-		    Q(v), Q(v), g->s[v].id, Q(v));
-		if (g->need_off[v] != g->need_off[v + 1]) {
-			type = dep_type(g->s[v].pol.trigger, &join);
-			strbuf_adds(sb, " --dependency=");
-			for (k = g->need_off[v]; k < g->need_off[v + 1]; k++) {
-				if (k > g->need_off[v])
-					strbuf_adds(sb, join[0] == ':' ? ":" :
-					    "?");
-				if (k == g->need_off[v] || join[0] == '?')
-					strbuf_addf(sb, "%s:", type);
-				strbuf_addf(sb, "${job[%s%s%s]}",
-				    Q(g->need[k]), g->s[g->need[k]].id,
-				    Q(g->need[k]));
-			}
+	slurm_prologue(g, dir, id, sb);
+	group_steps(g, &G);
+	seen = xcalloc(G.n + 1, 1);
+	for (k = 0; k < G.n; k++) {
+		v = G.first[k];
+		strbuf_addf(sb, "%s g%u", G.next[v] == UINT32_MAX ? "one" :
+		    "array", k);
+		dependency(g, &G, k, seen, sb);
+		if (G.next[v] == UINT32_MAX) {
+			strbuf_addf(sb, " %s%s%s\n", Q(v), g->s[v].id, Q(v));
+			continue;
 		}
-		strbuf_adds(sb, ")\n");
+		strbuf_adds(sb, " <<'EOF'\n");
+		for (; v != UINT32_MAX; v = G.next[v])
+			strbuf_addf(sb, "%s\n", g->s[v].id);
+		strbuf_adds(sb, "EOF\n");
 	}
-	strbuf_adds(sb, "all=$(IFS=:; echo \"${job[*]}\")\n"
-	    "sbatch --parsable --job-name=");
-	strbuf_addf(sb, "'%s'.finish --output=/dev/null "
-	    "--error=\"$run_dir/steps/.finish.slurm\" "
+	strbuf_addf(sb, "all=$(IFS=:; echo \"${job[*]}\")\n"
+	    "sbatch --parsable --job-name='%s' --comment=finish "
+	    "--output=/dev/null --error=\"$run_dir/steps/.finish.slurm\" "
 	    "--dependency=\"afterany:$all\" \\\n"
 	    "    --wrap \"$(printf '%%q ' \"$dag_step\" -q --run-dir "
 	    "\"$run_dir\" --finish)\" >/dev/null\n"
-	    "echo \"submitted %u jobs; follow the run with: dag-status -f "
-	    "$run_dir\" >&2\n", id, g->n + 1);
+	    "echo \"submitted %u steps in $((calls + 1)) sbatch calls; follow "
+	    "the run with: dag-status -f $run_dir\" >&2\n", id, g->n);
+	free(seen);
+	groups_free(&G);
 	return 0;
 }

@@ -19,6 +19,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -33,6 +35,8 @@
 #include "stepidx.h"
 #include "strbuf.h"
 #include "xalloc.h"
+
+static int step_one(const struct step_opts *);
 
 /* No such run is a usage error. */
 static int
@@ -220,7 +224,7 @@ close_run(struct runctx *c, int changed)
 	struct runstate fresh;
 	int rc = 0, st;
 
-	if (flock(c->jr.fd, LOCK_EX) == -1) {
+	if (journal_lock(&c->jr) == -1) {
 		run_say(errno, "flock '%s/events.jsonl'", c->rd.path);
 		return -1;
 	}
@@ -250,7 +254,7 @@ close_run(struct runctx *c, int changed)
 		rc = -1;
 	}
 out:
-	(void)flock(c->jr.fd, LOCK_UN);
+	journal_unlock(&c->jr);
 	state_release(&fresh);
 	return rc;
 }
@@ -316,7 +320,7 @@ finish(const struct step_opts *o)
 	if ((rc = open_run(&c, o->run_dir, 0)) != EXIT_OK)
 		goto out;
 	if (journal_open(&c.jr, c.rd.dfd, c.rs.id) == -1 ||
-	    flock(c.jr.fd, LOCK_EX) == -1) {
+	    journal_lock(&c.jr) == -1) {
 		run_say(errno, "%s/events.jsonl", o->run_dir);
 		rc = EXIT_SYSERR;
 		goto out;
@@ -335,7 +339,8 @@ finish(const struct step_opts *o)
 	while (sched_next(&sc, clock_mono_ms(), &a))
 		runctx_record(&c, &a, 0);
 	sched_release(&sc);
-	(void)flock(c.jr.fd, LOCK_UN);
+	(void)journal_flush(&c.jr);
+	journal_unlock(&c.jr);
 	rc = close_run(&c, 1) == -1 ? EXIT_SYSERR : EXIT_OK;
 out:
 	runctx_release(&c);
@@ -569,8 +574,65 @@ find_instance(struct runctx *c, const char *dir, const char *id)
 	return dag_find(c->g, id, strlen(id));
 }
 
+/*
+ * --array-list: the step of a SLURM array's task, line $SLURM_ARRAY_TASK_ID
+ * (from 0) of file (the slurm export writes one per array).  malloc'd,
+ * or NULL after saying why.
+ */
+static char *
+array_step(const char *file)
+{
+	const char *v = getenv("SLURM_ARRAY_TASK_ID"), *p, *nl;
+	unsigned long long k;
+	char *text, *end, *id = NULL;
+	size_t len;
+
+	errno = 0;
+	if (v == NULL || *v == '\0' || (k = strtoull(v, &end, 10), *end) ||
+	    errno != 0 || *v == '-') {
+		run_say(0, "--array-list %s: SLURM_ARRAY_TASK_ID is %s%s%s: "
+		    "it is set by sbatch --array", file, v ? "\"" : "unset",
+		    v ? v : "", v ? "\", not a task index" : "");
+		return NULL;
+	}
+	if ((text = rundir_read(AT_FDCWD, file, &len)) == NULL) {
+		run_say(errno, "--array-list %s", file);
+		return NULL;
+	}
+	for (p = text; p < text + len && k > 0; k--)
+		if ((p = memchr(p, '\n', (size_t)(text + len - p))) == NULL)
+			p = text + len;
+		else
+			p++;
+	if (p < text + len && (nl = memchr(p, '\n', (size_t)(text + len -
+	    p))) != NULL && nl > p)
+		id = xstrndup(p, (size_t)(nl - p));
+	else
+		run_say(0, "--array-list %s: no line %s (task %s of an array "
+		    "longer than its list?)", file, v, v);
+	free(text);
+	return id;
+}
+
 int
-step_main(const struct step_opts *o)
+step_main(const struct step_opts *opts)
+{
+	struct step_opts o = *opts;
+	char *id;
+	int rc;
+
+	if (o.array_list == NULL)
+		return step_one(&o);
+	if ((id = array_step(o.array_list)) == NULL)
+		return EXIT_USAGE;
+	o.step = id;
+	rc = step_one(&o);
+	free(id);
+	return rc;
+}
+
+static int
+step_one(const struct step_opts *o)
 {
 	struct runctx c;
 	int64_t idx = -1;

@@ -4,6 +4,8 @@
 struct step_opts {
 	const char	*run_dir;
 	const char	*step;
+	const char	*array_list;	/* --array-list: the step is its line
+					   $SLURM_ARRAY_TASK_ID (from 0) */
 	int		 json;
 	int		 verbose;
 	int		 dry_run;

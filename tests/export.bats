@@ -169,15 +169,17 @@ EOF2
 	assert_file_exists c.ran
 }
 
-@test "--format slurm prints a submission script chained by trigger rule" {
+@test "--format slurm prints a submission script: steps with the same needs as an array, afterany on the needs' jobs" {
 	mixed
 	dir=$(timeout 30 dag-run --prepare wf.json)
 	run -0 dag-plan --format slurm --run-dir "$dir"
 	assert_line --index 0 '#!/bin/bash'
-	assert_line 'job[a]=$(submit a)'
-	assert_line 'job[b]=$(submit b --dependency=afterok:${job[a]})'
-	assert_line 'job[e]=$(submit e --dependency=afterany:${job[b]}:${job[c]})'
-	[[ "$output" == *"--kill-on-invalid-dep=yes"* ]]
+	assert_line "one g0 '' a"
+	# b and c need a alone: one array; the trigger rule is dag-step's.
+	assert_equal "$(sed -n '/^array g1 /,/^EOF$/p' <<<"$output" | paste -sd' ')" \
+	    "array g1 \"afterany:\${job[g0]}\" <<'EOF' b c EOF"
+	assert_line 'one g2 "afterany:${job[g1]}" d'
+	assert_line 'one g3 "afterany:${job[g1]}" e'
 	[[ "$output" == *"--finish"* ]]
 	bash -n <<<"$output"
 	run -2 dag-plan --format make wf.json
@@ -212,4 +214,33 @@ EOF2
 	run -1 dag-status "$dir"
 	run -0 dag-run -n --launcher slurm wf.json
 	assert_line --index 0 --regexp $'^a\tsrun --quiet --job-name=RUN\\.a\\.0 '
+}
+
+@test "the slurm export cuts an array into pieces below SLURM's MaxArraySize, each with its own list" {
+	jq -n '{name: "cut", steps: ([{id: "first", run: "true"}]
+	    + [range(10) | {id: "s\(.)", needs: ["first"], run: "true"}]
+	    + [{id: "last", needs: [range(10) | "s\(.)"], run: "true"}])}' >cut.json
+	dir=$(timeout 30 dag-run --prepare cut.json)
+	dag-plan --format slurm --run-dir "$dir" > submit.sh
+	# Stand-ins: SLURM says MaxArraySize = 4; sbatch logs and numbers jobs.
+	mkdir bin
+	printf '#!/bin/sh\necho "MaxArraySize            = 4"\n' >bin/scontrol
+	printf '#!/bin/sh\nn=$(($(cat n 2>/dev/null || echo 100) + 1)); echo $n >n\necho "$n $*" >>calls\necho "$n;test"\n' >bin/sbatch
+	chmod +x bin/*
+	run -0 --separate-stderr env PATH="$PWD/bin:$PATH" bash submit.sh
+	assert_equal "$stderr" "submitted 12 steps in 7 sbatch calls; follow the run with: dag-status -f $dir"
+	# first; the ten in pieces of 3, 3, 3 and 1; last after the four; finish.
+	assert_equal "$(grep -o -- '--array=[^ ]*' calls | paste -sd' ')" \
+	    "--array=0-2 --array=0-2 --array=0-2 --array=0-0"
+	assert_equal "$(grep -o -- '--dependency=[^ ]*' calls | sed -n 5p)" "--dependency=afterany:102:103:104:105"
+	assert_equal "$(cat "$dir/steps/.slurm/g1.3")" s9
+	assert_equal "$(cat "$dir/steps/.slurm/g1.0" "$dir/steps/.slurm/g1.1" "$dir/steps/.slurm/g1.2" | paste -sd' ')" "s0 s1 s2 s3 s4 s5 s6 s7 s8"
+	# A task runs the step its list names at its index.
+	run -0 timeout 30 dag-step -q --run-dir "$dir" first
+	run -0 env SLURM_ARRAY_TASK_ID=2 dag-step -q --run-dir "$dir" --array-list "$dir/steps/.slurm/g1.1"
+	assert_equal "$(dag-status --json "$dir" | jq -r '.steps.s5.status')" succeeded
+	run -2 env SLURM_ARRAY_TASK_ID=3 dag-step -q --run-dir "$dir" --array-list "$dir/steps/.slurm/g1.1"
+	assert_output --partial "no line 3"
+	run -2 env -u SLURM_ARRAY_TASK_ID dag-step -q --run-dir "$dir" --array-list "$dir/steps/.slurm/g1.1"
+	assert_output "dag-step: --array-list $dir/steps/.slurm/g1.1: SLURM_ARRAY_TASK_ID is unset: it is set by sbatch --array"
 }

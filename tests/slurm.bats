@@ -129,7 +129,7 @@ EOF2
 	dag-plan --format slurm --run-dir "$dir" > submit.sh
 	run -0 timeout 60 bash submit.sh
 	run -1 --separate-stderr timeout 120 dag-status -f "$dir"
-	assert_equal "$(jq -r '.steps | [.a, .b, .c, .d, .e, .alert] | map(.status) | join(" ")' "$dir/run.json")" \
+	assert_equal "$(dag-status --json "$dir" | jq -r '.steps | [.a, .b, .c, .d, .e, .alert] | map(.status) | join(" ")')" \
 	    "succeeded failed succeeded upstream_failed succeeded succeeded"
 	assert_file_not_exists d.ran
 	assert_file_exists alerted
@@ -156,6 +156,77 @@ EOF2
 	assert_equal "$(cat fe.a.job)" "$(cat fe.b.job)"
 	assert_equal "$(jq -r '[.steps["fe[a]"].status, .steps["fe[b]"].status, .status] | join(" ")' "$dir/run.json")" \
 	    "succeeded succeeded succeeded"
+}
+
+# sbatch_counted: sbatch on PATH logs each call to sbatch.calls first.
+sbatch_counted() {
+	mkdir -p wrap
+	printf '#!/bin/sh\necho "$*" >>"%s/sbatch.calls"\nexec %s "$@"\n' "$PWD" "$(command -v sbatch)" >wrap/sbatch
+	chmod +x wrap/sbatch
+	PATH=$PWD/wrap:$PATH
+}
+
+@test "the slurm export submits a fan-out as one job array: a handful of sbatch calls, every step run" {
+	need_cluster
+	n=200
+	[ -z "${DAGKIT_SLOW:-}${ASAN_OPTIONS:-}" ] || n=40
+	jq -n --argjson n "$n" '{name: "fan", steps: ([{id: "first", run: "true"}]
+	    + [range($n) | {id: "s\(.)", needs: ["first"], run: "echo \"$SLURM_ARRAY_JOB_ID\" >> tasks"}]
+	    + [{id: "last", needs: [range($n) | "s\(.)"], run: "true"}])}' >fan.json
+	dir=$(timeout 30 dag-run --prepare fan.json)
+	dag-plan --format slurm --run-dir "$dir" > submit.sh
+	sbatch_counted
+	run -0 --separate-stderr timeout 60 bash submit.sh
+	assert_equal "$stderr" "submitted $((n + 2)) steps in 4 sbatch calls; follow the run with: dag-status -f $dir"
+	assert_equal "$(wc -l <sbatch.calls)" 4
+	grep -q -- "--array=0-$((n - 1)) " sbatch.calls
+	run -0 --separate-stderr timeout 600 dag-status -f "$dir"
+	assert_equal "$(dag-status --json "$dir" | jq '[.steps[] | select(.status == "succeeded")] | length')" $((n + 2))
+	# One array: every task ran under the same array job.
+	assert_equal "$(wc -l <tasks) $(sort -u tasks | wc -l)" "$n 1"
+}
+
+# random_dag N: N steps, each needing up to 3 of the 15 before it, with
+# every trigger rule and about one step in six failing (seeded).
+random_dag() {
+	local i k n t needs rules=(all_success all_done all_failed one_failed one_success none_failed)
+	RANDOM=42
+	{
+		printf '{"name": "rnd", "on_failure": "continue", "steps": [\n'
+		for ((i = 0; i < $1; i++)); do
+			needs=""
+			n=$((i == 0 ? 0 : RANDOM % 4))
+			for ((k = 0; k < n; k++)); do
+				t=$((i - 1 - RANDOM % (i < 15 ? i : 15)))
+				[[ ",$needs," == *",\"s$t\","* ]] || needs+="${needs:+,}\"s$t\""
+			done
+			printf '%s{"id": "s%d", "needs": [%s], "trigger": "%s", "run": "exit %d"}\n' \
+			    "$([ "$i" -gt 0 ] && echo ,)" "$i" "$needs" "${rules[RANDOM % 6]}" \
+			    "$((RANDOM % 6 == 0))"
+		done
+		printf ']}\n'
+	} > rnd.json
+}
+
+@test "a random DAG with every trigger rule and failures ends on SLURM with dag-run's statuses" {
+	need_cluster
+	n=120
+	[ -z "${DAGKIT_SLOW:-}${ASAN_OPTIONS:-}" ] || n=40
+	random_dag "$n"
+	run timeout 120 dag-run -q -j4 --run-dir local rnd.json
+	jq -S '.steps | map_values(.status)' local/run.json > local.st
+	grep -q '"upstream_failed"' local.st
+	grep -q '"skipped"' local.st
+	dir=$(timeout 30 dag-run --prepare rnd.json)
+	dag-plan --format slurm --run-dir "$dir" > submit.sh
+	run -0 timeout 60 bash submit.sh
+	run timeout 900 dag-status -f "$dir"
+	dag-status --json "$dir" | jq -S '.steps | map_values(.status)' > slurm.st
+	diff local.st slurm.st
+	assert_equal "$(dag-status --json "$dir" | jq -r .status)" "$(jq -r .status local/run.json)"
+	# The last job closed the run.
+	for _ in $(seq 300); do grep -q run_finished "$dir/events.jsonl" && break; sleep 0.1; done
+	assert_equal "$(jq -r .status "$dir/run.json")" "$(jq -r .status local/run.json)"
 }
 
 @test "the make export runs a prepared run under make -j4 with steps on SLURM" {
@@ -185,4 +256,20 @@ EOF2
 EOF2
 	run -0 timeout 120 dag-run -q -j3 wf.json
 	assert_equal "$(sort -u nodes | paste -sd' ')" "n1 n2 n3"
+}
+
+@test "max_parallel holds on the cluster: an array of 12 runs at most 3 tasks at once on 6 CPUs" {
+	need_cluster
+	# The cluster of the test before: three nodes of two CPUs.
+	[ "$(sinfo -h -o %D)" -eq 3 ] || skip "the 3-node cluster is not up"
+	jq -n '{name: "thr", max_parallel: 3, steps: ([{id: "first", run: "true"}]
+	    + [range(12) | {id: "s\(.)", needs: ["first"], run: "sleep 1"}])}' >thr.json
+	dir=$(timeout 30 dag-run --prepare thr.json)
+	dag-plan --format slurm --run-dir "$dir" > submit.sh
+	grep -q -- '--array="0-$(((n - k < max ? n - k : max) - 1))%3"' submit.sh
+	run -0 timeout 60 bash submit.sh
+	run -0 --separate-stderr timeout 300 dag-status -f "$dir"
+	# From the journal: never more than 3 at once, and more than 1.
+	m=$(max_together "$dir")
+	[ "$m" -le 3 ] && [ "$m" -ge 2 ]
 }

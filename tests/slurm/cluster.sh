@@ -190,6 +190,9 @@ MpiDefault=none
 MailProg=/bin/true
 ReturnToService=2
 SchedulerParameters=batch_sched_delay=0
+# Big arrays: the slurm export submits a 10,000-step fan-out as one.
+MaxArraySize=100001
+MaxJobCount=200000
 KillWait=5
 InactiveLimit=10
 SlurmdParameters=config_overrides
