@@ -144,6 +144,10 @@ EOF2
 	run complete_words dag-step --json --run-dir="$DAG_RUNS/r2" ''
 	assert_line --index 0 checkout
 	assert_equal "${#lines[@]}" 9
+	run complete_words dag-step --a
+	assert_output '--array-list'
+	run complete_words dag-step --array-list no
+	assert_output 'notes.txt'
 	run complete_words dag-status --
 	assert_line '--follow'
 	assert_line '--gantt'

@@ -320,17 +320,21 @@ _dagkit_dag_run() {
 
 _dagkit_dag_step() {
 	local cur prev words cword dir
-	local argopts='|--run-dir|'
+	local argopts='|--array-list|--run-dir|'
 	_dagkit_init
 	case $prev in
 	--run-dir)
 		_dagkit_dirs
 		return 0
 		;;
+	--array-list)
+		_dagkit_files
+		return 0
+		;;
 	esac
 	if [[ $cur == -* ]]; then
-		_dagkit_reply -h -n -q -v --dry-run --help --json --quiet \
-		    --run-dir --verbose --version
+		_dagkit_reply -h -n -q -v --array-list --dry-run --finish \
+		    --help --json --quiet --run-dir --verbose --version
 		return 0
 	fi
 	if dir=$(_dagkit_optarg --run-dir); then
