@@ -1,18 +1,24 @@
 #include "../lib/compat.h"
 
+#include <err.h>
 #include <getopt.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 
 #include "../lib/exitcode.h"
 #include "../lib/opts.h"
 #include "../lib/step.h"
 
-enum { OPT_VERSION = 256, OPT_ARRAY_LIST, OPT_FINISH, OPT_JSON, OPT_RUN_DIR };
+enum { OPT_VERSION = 256, OPT_ARRAY_LIST, OPT_FINISH, OPT_FROM, OPT_JSON,
+    OPT_RUN_DIR };
 
 static const struct option longopts[] = {
 	{ "array-list", required_argument, NULL, OPT_ARRAY_LIST },
 	{ "dry-run", no_argument, NULL, 'n' },
 	{ "finish", no_argument, NULL, OPT_FINISH },
+	{ "from", required_argument, NULL, OPT_FROM },
+	{ "jobs", required_argument, NULL, 'j' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -25,8 +31,10 @@ static const struct option longopts[] = {
 static __dead void
 usage(FILE *fp, int status)
 {
-	fprintf(fp, "usage: dag-step [-hnqv] [--json] [--version] "
-	    "--run-dir dir step\n"
+	fprintf(fp, "usage: dag-step [-hnqv] [-j jobs] [--json] [--version] "
+	    "--run-dir dir step ...\n"
+	    "       dag-step [-hnqv] [-j jobs] [--json] --run-dir dir "
+	    "--from file\n"
 	    "       dag-step [-hnqv] [--json] --run-dir dir --array-list file\n"
 	    "       dag-step --finish --run-dir dir\n");
 	exit(status);
@@ -36,12 +44,18 @@ int
 main(int argc, char *argv[])
 {
 	struct step_opts o = { 0 };
+	const char *errstr;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "hnqv", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "hj:nqv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':
 			usage(stdout, EXIT_OK);
+		case 'j':
+			o.jobs = (unsigned)strtonum(optarg, 1, 100000, &errstr);
+			if (errstr != NULL)
+				errx(EXIT_USAGE, "-j '%s': %s", optarg, errstr);
+			break;
 		case 'n':
 			o.dry_run = 1;
 			break;
@@ -57,6 +71,9 @@ main(int argc, char *argv[])
 		case OPT_FINISH:
 			o.finish = 1;
 			break;
+		case OPT_FROM:
+			o.from = optarg;
+			break;
 		case OPT_JSON:
 			o.json = 1;
 			break;
@@ -71,9 +88,11 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != (o.finish || o.array_list != NULL ? 0 : 1) ||
-	    o.run_dir == NULL || (o.finish && o.array_list != NULL))
+	/* Steps from the operands, --from or --array-list, or --finish. */
+	if (o.run_dir == NULL || (argc > 0) + (o.from != NULL) +
+	    (o.array_list != NULL) + o.finish != 1)
 		usage(stderr, EXIT_USAGE);
-	o.step = argc > 0 ? argv[0] : NULL;
+	o.steps = (const char *const *)argv;
+	o.nsteps = (uint32_t)argc;
 	return stdout_close(step_main(&o));
 }

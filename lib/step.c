@@ -36,7 +36,8 @@
 #include "strbuf.h"
 #include "xalloc.h"
 
-static int step_one(const struct step_opts *);
+static int step_some(const struct step_opts *, const char *const *,
+    uint32_t);
 
 /* No such run is a usage error. */
 static int
@@ -494,51 +495,86 @@ close_near(struct runctx *c)
 	return 0;
 }
 
-/* Runs step i, once its run is open and read (near: its neighbourhood). */
-static int
-run_step(struct runctx *c, const struct step_opts *o, uint32_t i, int near)
+/* What an earlier attempt of step i left, killed; a foreach's instance
+ * adopted by its step; then i made to run again. */
+static void
+ready_step(struct runctx *c, struct runner *r, uint32_t i, int near)
 {
-	struct runner r;
-	int rc, before = c->rs.s[i].status;
+	char name[300];
 
-	if (journal_open(&c->jr, c->rd.dfd, c->rs.id) == -1) {
-		run_say(errno, "open '%s/events.jsonl'", c->rd.path);
-		return EXIT_SYSERR;
-	}
-	if (near && open_own(c, i) == -1)
-		return EXIT_SYSERR;
-	if (runner_init(&r, c, &(struct runner_opts){ 1, 1, o->verbose,
-	    1, 1 }) == -1) {
-		run_say(errno, "setting up signals");
-		runner_release(&r);
-		return EXIT_SYSERR;
-	}
-	/* What an earlier dag-step of this step, or a dead dag-run, left:
-	 * in a neighbourhood, only a start its lines show unended can have
+	/* Run here, the step keeps no copy of its lines: one an earlier
+	 * dag-step kept would tell its dependents a stale story. */
+	(void)snprintf(name, sizeof(name), "%s/journal", c->g->s[i].id);
+	if (!near && unlinkat(c->rd.sdfd, name, 0) == -1 && errno != ENOENT)
+		run_say(errno, "remove '%s/steps/%s'", c->rd.path, name);
+	/* Only a start the journal shows unended can have left something
 	 * (the scan of /proc is most of a dag-step's own cost). */
-	if (!near || (c->rs.s[i].status != ST_PENDING &&
-	    !step_status_terminal(c->rs.s[i].status)))
+	if (c->rs.s[i].status != ST_PENDING &&
+	    !step_status_terminal(c->rs.s[i].status))
 		run_kill_left(c, i);
 	if (c->g->s[i].pol.parent != SCHED_NONE) {	/* a foreach's instance */
 		foreach_load_items(c->g, c->rd.sdfd, c->g->s[i].pol.parent);
-		sched_adopt(&r.sc, i);
+		sched_adopt(&r->sc, i);
 	}
-	runner_rerun(&r, i, NULL);
-	progress_init(&c->pg, 1, o->quiet);
+	runner_rerun(r, i, NULL);
+}
+
+/*
+ * Runs steps idx[0..n), once their run is open and read (near: the one
+ * step's neighbourhood), jobs at once.  The exit status is the first
+ * step's, in list order, that is not 0.
+ */
+static int
+run_steps(struct runctx *c, const struct step_opts *o, const uint32_t *idx,
+    uint32_t n, int near)
+{
+	struct runner r;
+	uint32_t k, changed = 0;
+	uint8_t *before = xcalloc(n, 1);
+	int rc = EXIT_OK, st;
+
+	for (k = 0; k < n; k++)
+		before[k] = c->rs.s[idx[k]].status;
+	if (journal_open(&c->jr, c->rd.dfd, c->rs.id) == -1) {
+		run_say(errno, "open '%s/events.jsonl'", c->rd.path);
+		free(before);
+		return EXIT_SYSERR;
+	}
+	if (near && open_own(c, idx[0]) == -1) {
+		free(before);
+		return EXIT_SYSERR;
+	}
+	if (runner_init(&r, c, &(struct runner_opts){ o->jobs > 0 ? o->jobs :
+	    1, 1, o->verbose, 1, 1 }) == -1) {
+		run_say(errno, "setting up signals");
+		runner_release(&r);
+		free(before);
+		return EXIT_SYSERR;
+	}
+	for (k = 0; k < n; k++)
+		ready_step(c, &r, idx[k], near);
+	progress_init(&c->pg, n, o->quiet);
 	runner_begin(&r);
 	run_drive(&r, o->quiet);
 	runner_end(&r);
-	if (c->g->s[i].pol.parent != SCHED_NONE)
-		restatus_head(c, c->g->s[i].pol.parent);
+	for (k = 0; k < n; k++)
+		if (c->g->s[idx[k]].pol.parent != SCHED_NONE)
+			restatus_head(c, c->g->s[idx[k]].pol.parent);
 	run_tell(c, o->quiet);
 	progress_done(&c->pg);
-	if ((near ? close_near(c) : close_run(c, c->rs.s[i].status !=
-	    before)) == -1)
+	for (k = 0; k < n; k++)
+		changed |= c->rs.s[idx[k]].status != before[k];
+	if ((near ? close_near(c) : close_run(c, changed)) == -1)
 		r.syserr = 1;
-	if (o->json)
-		print_json(c, i);
-	rc = step_exit(&r, &c->rs.s[i]);
+	for (k = 0; k < n; k++) {
+		if (o->json)
+			print_json(c, idx[k]);
+		if ((st = step_exit(&r, &c->rs.s[idx[k]])) != EXIT_OK &&
+		    rc == EXIT_OK)
+			rc = st;
+	}
 	runner_release(&r);
+	free(before);
 	return rc;
 }
 
@@ -614,80 +650,163 @@ array_step(const char *file)
 	return id;
 }
 
-int
-step_main(const struct step_opts *opts)
+/* The ids in file, one per line (blank lines skipped), to *ids; their
+ * count, or -1 after saying why.  *text holds them (malloc'd). */
+static int64_t
+read_list(const char *file, char ***ids, char **text)
 {
-	struct step_opts o = *opts;
-	char *id;
-	int rc;
+	char *p, *nl;
+	size_t len, n = 0;
 
-	if (o.array_list == NULL)
-		return step_one(&o);
-	if ((id = array_step(o.array_list)) == NULL)
-		return EXIT_USAGE;
-	o.step = id;
-	rc = step_one(&o);
-	free(id);
-	return rc;
+	if ((*text = rundir_read(AT_FDCWD, file, &len)) == NULL) {
+		run_say(errno, "--from %s", file);
+		return -1;
+	}
+	*ids = xcalloc(len / 2 + 2, sizeof(**ids));
+	for (p = *text; p < *text + len; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(*text + len - p))) == NULL)
+			nl = *text + len;
+		*nl = '\0';
+		if (*p != '\0')
+			(*ids)[n++] = p;
+	}
+	if (n == 0) {
+		run_say(0, "--from %s: no step in it", file);
+		free(*text);
+		free(*ids);
+		return -1;
+	}
+	return (int64_t)n;
 }
 
-static int
-step_one(const struct step_opts *o)
+int
+step_main(const struct step_opts *o)
 {
-	struct runctx c;
-	int64_t idx = -1;
-	uint32_t k;
-	int rc, near, sfd = -1;
+	char *id, **ids, *text;
+	int64_t n;
+	int rc;
 
 	if (o->finish)
 		return finish(o);
+	if (o->array_list != NULL) {
+		if ((id = array_step(o->array_list)) == NULL)
+			return EXIT_USAGE;
+		rc = step_some(o, (const char *const *)&id, 1);
+		free(id);
+		return rc;
+	}
+	if (o->from == NULL)
+		return step_some(o, o->steps, o->nsteps);
+	if ((n = read_list(o->from, &ids, &text)) == -1)
+		return EXIT_USAGE;
+	rc = step_some(o, (const char *const *)ids, (uint32_t)n);
+	free(text);
+	free(ids);
+	return rc;
+}
+
+/* Step id's index in c's DAG (a foreach's instance: read from the
+ * journal), or -1 after saying why. */
+static int64_t
+resolve(struct runctx *c, const char *dir, const char *id)
+{
+	uint32_t f, n;
+	int64_t idx;
+
+	if ((idx = dag_find(c->g, id, strlen(id))) < 0)
+		idx = find_instance(c, dir, id);
+	if (idx >= 0)
+		return idx;
+	if (dag_lookup(c->g, id, &f, &n) == 0)
+		run_say(0, "%s: \"%s\" is a matrix of %u steps: name one, "
+		    "such as \"%s\"", dir, id, n, c->g->s[f].id);
+	else
+		run_say(0, "%s: no step \"%s\" in this run", dir, id);
+	return -1;
+}
+
+/* The steps ids[0..n) opened and locked (but for -n): how many, or -1
+ * with *rc set. */
+static int64_t
+open_steps(struct runctx *c, const struct step_opts *o,
+    const char *const *ids, uint32_t n, uint32_t *sel, int *sfd, int *rc)
+{
+	uint8_t *dup;
+	uint32_t k, w = 0;
+	int64_t idx;
+
+	if ((*rc = open_run(c, o->run_dir, o->dry_run)) != EXIT_OK)
+		return -1;
+	for (k = 0; k < n; k++) {
+		if ((idx = resolve(c, o->run_dir, ids[k])) < 0) {
+			*rc = EXIT_USAGE;
+			return -1;
+		}
+		sel[w++] = (uint32_t)idx;
+	}
+	/* A step named twice runs once. */
+	dup = xcalloc(c->g->n, 1);
+	for (k = 0, n = w, w = 0; k < n; k++)
+		if (!dup[sel[k]]++)
+			sel[w++] = sel[k];
+	free(dup);
+	for (k = 0; k < w && !o->dry_run; k++)
+		if ((*rc = lock_step(c, sel[k], &sfd[k])) != EXIT_OK)
+			return -1;
+	return w;
+}
+
+/*
+ * Runs the steps ids[0..n), -j at once.  One step of a prepared run reads
+ * its neighbourhood only; several, or one elsewhere, the whole DAG and
+ * journal.
+ */
+static int
+step_some(const struct step_opts *o, const char *const *ids, uint32_t n)
+{
+	struct runctx c;
+	uint32_t *sel = xcalloc(n, sizeof(*sel)), k;
+	int *sfd = xcalloc(n, sizeof(*sfd));
+	int64_t idx = -1, m = 1;
+	int rc, near;
+
+	for (k = 0; k < n; k++)
+		sfd[k] = -1;
 	runctx_init(&c);
-	if (!o->dry_run && (near = open_near(&c, o->run_dir, o->step,
+	if (!o->dry_run && n == 1 && (near = open_near(&c, o->run_dir, ids[0],
 	    &idx)) != -1) {
-		if ((rc = near) != EXIT_OK)
+		if ((rc = near) != EXIT_OK ||
+		    (rc = lock_step(&c, (uint32_t)idx, &sfd[0])) != EXIT_OK)
 			goto out;
 		near = 1;
-		goto found;
-	}
-	near = 0;
-	/* -n writes nothing, so it takes no lock (a read-only run is fine). */
-	if ((rc = open_run(&c, o->run_dir, o->dry_run)) != EXIT_OK)
+		sel[0] = (uint32_t)idx;
+	} else if ((near = 0, m = open_steps(&c, o, ids, n, sel, sfd, &rc)) ==
+	    -1)
 		goto out;
-	if ((idx = dag_find(c.g, o->step, strlen(o->step))) < 0)
-		idx = find_instance(&c, o->run_dir, o->step);
-	if (idx < 0) {
-		uint32_t f, n;
-
-		if (dag_lookup(c.g, o->step, &f, &n) == 0)
-			run_say(0, "%s: \"%s\" is a matrix of %u steps: name "
-			    "one, such as \"%s\"", o->run_dir, o->step, n,
-			    c.g->s[f].id);
-		else
-			run_say(0, "%s: no step \"%s\" in this run",
-			    o->run_dir, o->step);
-		rc = EXIT_USAGE;
-		goto out;
-	}
 	if (o->dry_run) {
 		exec_init(&c.x, c.g, &c.rs, &c.rd);
-		run_describe(&c, (uint32_t)idx);
+		for (k = 0; k < m; k++)
+			run_describe(&c, sel[k]);
 		goto out;
 	}
-found:
-	if ((rc = lock_step(&c, (uint32_t)idx, &sfd)) != EXIT_OK ||
-	    (rc = near ? read_near(&c, (uint32_t)idx) : read_run(&c)) !=
-	    EXIT_OK)
+	if ((rc = near ? read_near(&c, sel[0]) : read_run(&c)) != EXIT_OK)
 		goto out;
-	if (!needs_ended(&c, (uint32_t)idx)) {
-		rc = EXIT_USAGE;
-		goto out;
-	}
+	for (k = 0; k < m; k++)
+		if (!needs_ended(&c, sel[k])) {
+			rc = EXIT_USAGE;
+			goto out;
+		}
 	for (k = 0; k < c.g->n; k++)
-		c.rs.s[k].selected = k == idx;
-	rc = run_step(&c, o, (uint32_t)idx, near);
+		c.rs.s[k].selected = 0;
+	for (k = 0; k < m; k++)
+		c.rs.s[sel[k]].selected = 1;
+	rc = run_steps(&c, o, sel, (uint32_t)m, near);
 out:
-	if (sfd != -1)
-		close(sfd);
+	for (k = 0; k < n; k++)
+		if (sfd[k] != -1)
+			close(sfd[k]);
+	free(sfd);
+	free(sel);
 	runctx_release(&c);
 	return rc;
 }

@@ -106,7 +106,10 @@ EOF
 	run -0 jq -c . prep/steps/all/output.json
 	assert_output '{"b":["x","y"]}'
 	run -0 dag-plan --format slurm --run-dir prep m.json
-	assert_line --partial "job[all]=\$(submit all --dependency=afterok:\${job['b[x]']}:\${job['b[y]']})"
+	# The instances as one array, listed raw in a quoted here-document.
+	assert_line 'b[x]'
+	assert_line 'b[y]'
+	assert_line "one g1 \"afterany:\${job[g0]}\" all"
 	printf '%s\n' "$output" | bash -n
 }
 

@@ -107,3 +107,47 @@ random_dag() {
 	diff local.st make.st
 	assert_equal "$(jq -r .status "$dir/run.json")" "$(jq -r .status local/run.json)"
 }
+
+@test "dag-step runs several steps at once: operands or --from, -j of them together, a step named twice once" {
+	jq -n '{name: "several", steps: ([{id: "first", run: "true"}]
+	    + [range(6) | {id: "s\(.)", needs: ["first"], run: "sleep 0.2"}])}' >sev.json
+	dir=$(timeout 30 dag-run --prepare sev.json)
+	run -2 --separate-stderr timeout 30 dag-step -q --run-dir "$dir" s0 s1
+	assert_equal "$stderr" 'dag-step: step "s0" needs "first", which has not finished (pending)'
+	run -0 timeout 30 dag-step -q --run-dir "$dir" first
+	run -2 --separate-stderr timeout 30 dag-step -q --run-dir "$dir" s0 nosuch
+	assert_equal "$stderr" "dag-step: $dir: no step \"nosuch\" in this run"
+	run -0 --separate-stderr timeout 60 dag-step -j 2 --json --run-dir "$dir" s0 s1 s2 s1
+	assert_equal "$(jq -r .id <<<"$output" | paste -sd' ')" "s0 s1 s2"
+	assert_equal "$(max_together "$dir")" 2
+	printf 's3\n\ns4\ns5\n' >list
+	run -0 timeout 60 dag-step -q -j 3 --run-dir "$dir" --from list
+	assert_equal "$(dag-status --json "$dir" | jq -r '[.steps[].status] | unique | join(" ")')" succeeded
+	run -1 grep -c '"step":"s1","attempt":2' "$dir/events.jsonl"
+	: >empty
+	run -2 --separate-stderr dag-step -q --run-dir "$dir" --from empty
+	assert_equal "$stderr" "dag-step: --from empty: no step in it"
+	run -2 dag-step -q --run-dir "$dir" --from list s0
+	assert_output --partial "usage: dag-step"
+}
+
+@test "the make export runs steps with the same needs in one dag-step, at make's -j" {
+	jq -n '{name: "grouped", steps: ([{id: "first", run: "true"}]
+	    + [range(8) | {id: "s\(.)", needs: ["first"], run: "sleep 0.2"}]
+	    + [{id: "last", needs: [range(8) | "s\(.)"], run: "true"}])}' >grp.json
+	dir=$(timeout 30 dag-run --prepare grp.json)
+	dag-plan --format make --run-dir "$dir" > run.mk
+	printf '#!/bin/sh\necho "$*" >>"%s/calls"\nexec dag-step "$@"\n' "$PWD" >step
+	chmod +x step
+	run -0 timeout 120 make -s -j2 -f run.mk DAG_STEP="$PWD/step"
+	# first, the eight as one, last, and the closing --finish.
+	assert_equal "$(wc -l <calls)" 4
+	grep -q -- "-j 2 --run-dir $dir --from $dir/steps/.make.g1" calls
+	assert_equal "$(max_together "$dir")" 2
+	assert_equal "$(jq -r .status "$dir/run.json")" succeeded
+	# One target of the group builds the group.
+	dir=$(timeout 30 dag-run --prepare grp.json)
+	dag-plan --format make --run-dir "$dir" > run.mk
+	run -0 timeout 120 make -s -j2 -f run.mk s3
+	assert_equal "$(dag-status --json "$dir" | jq -r '[.steps[] | select(.status == "succeeded")] | length')" 9
+}
