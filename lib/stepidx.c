@@ -103,7 +103,8 @@ neighbours(const struct dag *g, uint32_t i, const char ***out, int *alone)
 			ids[cnt++] = source_id(g, v);
 		}
 	}
-	qsort(ids, cnt, sizeof(*ids), cmp_str);
+	if (cnt > 0)
+		qsort(ids, cnt, sizeof(*ids), cmp_str);
 	for (k = 0, w = 0; k < cnt; k++)
 		if (w == 0 || strcmp(ids[w - 1], ids[k]) != 0)
 			ids[w++] = ids[k];
