@@ -616,7 +616,7 @@ find_instance(struct runctx *c, const char *dir, const char *id)
  * or NULL after saying why.
  */
 static char *
-array_step(const char *file)
+array_step(const char *file, int *rc)
 {
 	const char *v = getenv("SLURM_ARRAY_TASK_ID"), *p, *nl;
 	unsigned long long k;
@@ -624,8 +624,8 @@ array_step(const char *file)
 	size_t len;
 
 	errno = 0;
-	if (v == NULL || *v == '\0' || (k = strtoull(v, &end, 10), *end) ||
-	    errno != 0 || *v == '-') {
+	if (v == NULL || *v < '0' || *v > '9' || (k = strtoull(v, &end, 10),
+	    *end) || errno != 0) {
 		run_say(0, "--array-list %s: SLURM_ARRAY_TASK_ID is %s%s%s: "
 		    "it is set by sbatch --array", file, v ? "\"" : "unset",
 		    v ? v : "", v ? "\", not a task index" : "");
@@ -633,6 +633,7 @@ array_step(const char *file)
 	}
 	if ((text = rundir_read(AT_FDCWD, file, &len)) == NULL) {
 		run_say(errno, "--array-list %s", file);
+		*rc = EXIT_SYSERR;
 		return NULL;
 	}
 	for (p = text; p < text + len && k > 0; k--)
@@ -640,8 +641,10 @@ array_step(const char *file)
 			p = text + len;
 		else
 			p++;
-	if (p < text + len && (nl = memchr(p, '\n', (size_t)(text + len -
-	    p))) != NULL && nl > p)
+	/* The last line may lack its newline. */
+	if ((nl = memchr(p, '\n', (size_t)(text + len - p))) == NULL)
+		nl = text + len;
+	if (p < text + len && nl > p)
 		id = xstrndup(p, (size_t)(nl - p));
 	else
 		run_say(0, "--array-list %s: no line %s (task %s of an array "
@@ -650,7 +653,7 @@ array_step(const char *file)
 	return id;
 }
 
-/* The ids in file, one per line (blank lines skipped), to *ids; their
+/* The ids in file, one per line or blank-separated, to *ids; their
  * count, or -1 after saying why.  *text holds them (malloc'd). */
 static int64_t
 read_list(const char *file, char ***ids, char **text)
@@ -663,8 +666,10 @@ read_list(const char *file, char ***ids, char **text)
 		return -1;
 	}
 	*ids = xcalloc(len / 2 + 2, sizeof(**ids));
+	/* One per line, or blank-separated (as make's $(file) writes). */
 	for (p = *text; p < *text + len; p = nl + 1) {
-		if ((nl = memchr(p, '\n', (size_t)(*text + len - p))) == NULL)
+		nl = p + strcspn(p, " \t\n");
+		if (nl > *text + len)
 			nl = *text + len;
 		*nl = '\0';
 		if (*p != '\0')
@@ -689,8 +694,9 @@ step_main(const struct step_opts *o)
 	if (o->finish)
 		return finish(o);
 	if (o->array_list != NULL) {
-		if ((id = array_step(o->array_list)) == NULL)
-			return EXIT_USAGE;
+		rc = EXIT_USAGE;
+		if ((id = array_step(o->array_list, &rc)) == NULL)
+			return rc;
 		rc = step_some(o, (const char *const *)&id, 1);
 		free(id);
 		return rc;
@@ -800,6 +806,12 @@ step_some(const struct step_opts *o, const char *const *ids, uint32_t n)
 		c.rs.s[k].selected = 0;
 	for (k = 0; k < m; k++)
 		c.rs.s[sel[k]].selected = 1;
+	/* A step another dag-step runs or will retry (a matrix's sibling
+	 * in the same job array) is its business: pending, here. */
+	for (k = 0; k < c.g->n; k++)
+		if (!c.rs.s[k].selected && (c.rs.s[k].status == ST_RUNNING ||
+		    c.rs.s[k].status == ST_RETRY_WAIT))
+			c.rs.s[k].status = ST_PENDING;
 	rc = run_steps(&c, o, sel, (uint32_t)m, near);
 out:
 	for (k = 0; k < n; k++)

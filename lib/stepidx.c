@@ -5,15 +5,15 @@
  * dag.json is the normalized document (defaults merged into every step).
  * dag.idx, written beside it, is text:
  *
- *	dagkit-index 1 SIZE
+ *	dagkit-index 1 SIZE MTIME
  *	{the top-level members but "steps" and "finally"}
  *	ID <tab> KIND <tab> OFFSET <tab> LENGTH <tab> NEIGHBOURS
  *	...
  *
  * one line per step as written (a matrix once, by its name), sorted
  * bytewise by ID so a lookup is a binary search of the mapped file
- * (look(1)'s way).  SIZE is dag.json's: an index of another dag.json is
- * not used.  OFFSET and LENGTH place the step's object in dag.json;
+ * (look(1)'s way).  SIZE and MTIME (seconds.nanoseconds) are dag.json's:
+ * an index of another dag.json, or of this one edited, is not used.  OFFSET and LENGTH place the step's object in dag.json;
  * NEIGHBOURS are the ids (a matrix by its name), space-separated, of its
  * needs and of the ancestors its expressions read.  KIND: 's' a step,
  * 'm' a matrix, 'x' a step dag-step cannot take alone (a foreach, a
@@ -113,15 +113,15 @@ neighbours(const struct dag *g, uint32_t i, const char ***out, int *alone)
 }
 
 static int
-write_index(const struct dag *g, int dfd, const uint64_t *span,
-    uint64_t size)
+write_index(const struct dag *g, int dfd, const uint64_t *span)
 {
+	struct stat st;
 	struct strbuf sb = STRBUF_INIT;
 	struct line *lines = xcalloc(g->nstatic + 1, sizeof(*lines));
 	const char **ids;
 	char tmp[RUNDIR_TMP];
 	uint32_t i, k, n = 0, nn;
-	FILE *fp;
+	FILE *fp = NULL;
 	int alone;
 
 	for (i = 0; i < g->nstatic; i++) {
@@ -141,9 +141,11 @@ write_index(const struct dag *g, int dfd, const uint64_t *span,
 		lines[n++].text = strbuf_detach(&sb, NULL);
 	}
 	qsort(lines, n, sizeof(*lines), cmp_line);
-	if ((fp = rundir_stream(dfd, "dag.idx", tmp)) != NULL) {
-		strbuf_addf(&sb, "%s%llu\n", IDX_MAGIC,
-		    (unsigned long long)size);
+	if (fstatat(dfd, "dag.json", &st, 0) == 0 &&
+	    (fp = rundir_stream(dfd, "dag.idx", tmp)) != NULL) {
+		strbuf_addf(&sb, "%s%llu %lld.%09ld\n", IDX_MAGIC,
+		    (unsigned long long)st.st_size,
+		    (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
 		dag_emit_top(g, &sb);
 		strbuf_addc(&sb, '\n');
 		for (i = 0; i < n; i++) {
@@ -165,7 +167,6 @@ dag_freeze(const struct dag *g, int dfd, int index)
 	struct strbuf sb = STRBUF_INIT;
 	uint64_t *span = xcalloc(2 * (size_t)g->n + 1, sizeof(*span));
 	char tmp[RUNDIR_TMP];
-	uint64_t size;
 	FILE *fp;
 	int rc = -1;
 
@@ -177,9 +178,8 @@ dag_freeze(const struct dag *g, int dfd, int index)
 	dag_emit(g, &sb, fp, span);
 	strbuf_adds(&sb, "}\n");
 	strbuf_flush(&sb, fp, 0);
-	size = (uint64_t)ftello(fp);
 	if (rundir_stream_end(dfd, fp, tmp, "dag.json") == 0)
-		rc = index ? write_index(g, dfd, span, size) : 0;
+		rc = index ? write_index(g, dfd, span) : 0;
 out:
 	strbuf_release(&sb);
 	free(span);
@@ -192,6 +192,7 @@ struct idx {
 	const char	*p;		/* the mapped file */
 	size_t		 len;
 	size_t		 top, body;	/* the top line; the first step line */
+	uint64_t	 size;		/* dag.json's */
 };
 
 struct entry {
@@ -236,7 +237,9 @@ idx_find(const struct idx *x, const char *id, size_t len, struct entry *e)
 		if (*end != '\t')
 			return -1;
 		e->len = strtoull(end + 1, &end, 10);
-		if (*end != '\t')
+		/* A span out of dag.json: the index is no good. */
+		if (*end != '\t' || e->off > x->size || e->len > x->size -
+		    e->off)
 			return -1;
 		e->nb = end + 1;
 		e->nbend = nl;
@@ -344,6 +347,8 @@ stepidx_load(int dfd, const char *display, const char *id, struct diag *d)
 	const char *nl;
 	char *end;
 	uint64_t size;
+	long long sec;
+	long nsec;
 	void *map;
 	size_t n;
 	int ifd, fd = -1;
@@ -363,13 +368,17 @@ stepidx_load(int dfd, const char *display, const char *id, struct diag *d)
 	    (nl = memchr(x.p, '\n', x.len)) == NULL)
 		goto out;
 	size = strtoull(x.p + sizeof(IDX_MAGIC) - 1, &end, 10);
+	if (*end != ' ' || (sec = strtoll(end + 1, &end, 10), *end != '.') ||
+	    (nsec = strtol(end + 1, &end, 10), end != nl))
+		goto out;
 	x.top = (size_t)(nl - x.p) + 1;
-	if (end != nl || (nl = memchr(x.p + x.top, '\n', x.len - x.top)) ==
-	    NULL)
+	if ((nl = memchr(x.p + x.top, '\n', x.len - x.top)) == NULL)
 		goto out;
 	x.body = (size_t)(nl - x.p) + 1;
+	x.size = size;
 	if ((fd = rundir_open_file(dfd, "dag.json", O_RDONLY)) == -1 ||
 	    fstat(fd, &st) == -1 || (uint64_t)st.st_size != size ||
+	    st.st_mtim.tv_sec != sec || st.st_mtim.tv_nsec != nsec ||
 	    make_doc(&x, fd, id, &doc) == -1)
 		goto out;
 	n = doc.len;

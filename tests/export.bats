@@ -176,8 +176,8 @@ EOF2
 	assert_line --index 0 '#!/bin/bash'
 	assert_line "one g0 '' a"
 	# b and c need a alone: one array; the trigger rule is dag-step's.
-	assert_equal "$(sed -n '/^array g1 /,/^EOF$/p' <<<"$output" | paste -sd' ')" \
-	    "array g1 \"afterany:\${job[g0]}\" <<'EOF' b c EOF"
+	assert_equal "$(sed -n '/^array g1 /,/^\.end$/p' <<<"$output" | paste -sd' ')" \
+	    "array g1 \"afterany:\${job[g0]}\" <<'.end' b c .end"
 	assert_line 'one g2 "afterany:${job[g1]}" d'
 	assert_line 'one g3 "afterany:${job[g1]}" e'
 	[[ "$output" == *"--finish"* ]]
@@ -243,4 +243,34 @@ EOF2
 	assert_output --partial "no line 3"
 	run -2 env -u SLURM_ARRAY_TASK_ID dag-step -q --run-dir "$dir" --array-list "$dir/steps/.slurm/g1.1"
 	assert_output "dag-step: --array-list $dir/steps/.slurm/g1.1: SLURM_ARRAY_TASK_ID is unset: it is set by sbatch --array"
+	for bad in ' 1' +1 -1 1x ''; do
+		run -2 env SLURM_ARRAY_TASK_ID="$bad" dag-step -q --run-dir "$dir" --array-list "$dir/steps/.slurm/g1.1"
+		assert_output --partial "SLURM_ARRAY_TASK_ID is \"$bad\", not a task index"
+	done
+	# The last line may lack its newline; a missing list is a system error.
+	printf 's6\ns7' >last
+	run -0 env SLURM_ARRAY_TASK_ID=1 dag-step -q --run-dir "$dir" --array-list last
+	assert_equal "$(dag-status --json "$dir" | jq -r '.steps.s7.status')" succeeded
+	run -4 env SLURM_ARRAY_TASK_ID=0 dag-step -q --run-dir "$dir" --array-list nosuch
+	assert_output "dag-step: --array-list nosuch: No such file or directory"
+}
+
+@test "ids that could end an export's list early stay ids: EOF, endef, define; a step named all is refused by the make export" {
+	jq -n '{name: "odd", steps: ([{id: "first", run: "true"}]
+	    + (["EOF", "endef", "define", "z"] | map({id: ., needs: ["first"], run: "true"})))}' >odd.json
+	dir=$(timeout 30 dag-run --prepare odd.json)
+	dag-plan --format slurm --run-dir "$dir" > submit.sh
+	mkdir bin
+	printf '#!/bin/sh\necho "MaxArraySize = 1001"\n' >bin/scontrol
+	printf '#!/bin/sh\nn=$(($(cat n 2>/dev/null || echo 100) + 1)); echo $n >n\necho "$n $*" >>calls\necho "$n"\n' >bin/sbatch
+	chmod +x bin/*
+	run -0 --separate-stderr env PATH="$PWD/bin:$PATH" bash submit.sh
+	assert_equal "$(cat "$dir/steps/.slurm/g1" | paste -sd' ')" "EOF endef define z"
+	dag-plan --format make --run-dir "$dir" > run.mk
+	run -0 timeout 60 make -s -j2 -f run.mk
+	assert_equal "$(jq -r '[.steps[].status] | unique | join(" ")' "$dir/run.json")" succeeded
+	echo '{"steps": [{"id": "all", "run": "true"}, {"id": "b", "needs": ["all"], "run": "true"}]}' >all.json
+	dir=$(timeout 30 dag-run --prepare all.json)
+	run -2 dag-plan --format make --run-dir "$dir"
+	assert_output --partial 'a step is named "all"'
 }

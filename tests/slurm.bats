@@ -211,7 +211,8 @@ random_dag() {
 @test "a random DAG with every trigger rule and failures ends on SLURM with dag-run's statuses" {
 	need_cluster
 	n=120
-	[ -z "${DAGKIT_SLOW:-}${ASAN_OPTIONS:-}" ] || n=40
+	# 60 is the least of this seed that has every outcome.
+	[ -z "${DAGKIT_SLOW:-}${ASAN_OPTIONS:-}" ] || n=60
 	random_dag "$n"
 	run timeout 120 dag-run -q -j4 --run-dir local rnd.json
 	jq -S '.steps | map_values(.status)' local/run.json > local.st
