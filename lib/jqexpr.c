@@ -457,6 +457,11 @@ jqx_check(struct jqx *x, struct diag *d)
 	}
 	nw = w;		/* the children that started */
 	(void)compile_upto(x, first + share < x->nu ? first + share : x->nu);
+	/* The shares of children that could not start: compiled here. */
+	if (first + nw * share < x->nu) {
+		x->ncompiled = first + nw * share;
+		(void)compile_upto(x, x->nu);
+	}
 	for (w = 1; w < nw; w++) {
 		struct strbuf sb = STRBUF_INIT;
 		char buf[4096], *line, *nl;

@@ -95,21 +95,21 @@ EOF
 @test "matrix: the make export escapes the instances' brackets and runs them" {
 	dag m.json <<'EOF'
 {"steps": [{"id": "b", "matrix": {"os": ["x", "y"]}, "run": "echo {{ .matrix.os }}", "output": "stdout"},
- {"id": "all", "needs": ["b"], "run": "cat", "output": "stdout"}]}
+ {"id": "join", "needs": ["b"], "run": "cat", "output": "stdout"}]}
 EOF
 	run -0 timeout 60 dag-run -q --prepare --run-dir prep m.json
 	run -0 dag-plan --format make --run-dir prep m.json
 	printf '%s\n' "$output" >Makefile
-	assert_line 'all: b\[x\] b\[y\]'
+	assert_line 'join: b\[x\] b\[y\]'
 	touch bx by		# what an unescaped b[x] would glob to
 	run -0 timeout 60 make -s -j2 -f Makefile
-	run -0 jq -c . prep/steps/all/output.json
+	run -0 jq -c . prep/steps/join/output.json
 	assert_output '{"b":["x","y"]}'
 	run -0 dag-plan --format slurm --run-dir prep m.json
 	# The instances as one array, listed raw in a quoted here-document.
 	assert_line 'b[x]'
 	assert_line 'b[y]'
-	assert_line "one g1 \"afterany:\${job[g0]}\" all"
+	assert_line "one g1 \"afterany:\${job[g0]}\" join"
 	printf '%s\n' "$output" | bash -n
 }
 
