@@ -124,7 +124,8 @@ plan_main(const struct plan_opts *o)
 		strbuf_adds(&sb, "}\n");
 	} else
 		planfmt_render(g, &p, (enum planfmt)o->format, &sb);
-	fwrite(sb.buf, 1, sb.len, stdout);
+	if (sb.len > 0)		/* an export refused has nothing to print */
+		fwrite(sb.buf, 1, sb.len, stdout);
 	strbuf_release(&sb);
 	plan_release(&p);
 	free(hist);
