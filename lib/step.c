@@ -166,7 +166,7 @@ read_head(struct runctx *c)
 }
 
 /* Step i's lines as the dag-step that ran it kept them, applied. */
-static void
+static int
 read_own(struct runctx *c, uint32_t i)
 {
 	char name[300];
@@ -175,9 +175,10 @@ read_own(struct runctx *c, uint32_t i)
 
 	(void)snprintf(name, sizeof(name), "%s/journal", c->g->s[i].id);
 	if ((text = rundir_read(c->rd.sdfd, name, &len)) == NULL)
-		return;
+		return 0;
 	(void)journal_replay(text, len, c->g, &c->rs);
 	free(text);
+	return 1;
 }
 
 /*
@@ -187,7 +188,7 @@ read_own(struct runctx *c, uint32_t i)
  * to the whole journal after all.
  */
 static int
-read_near(struct runctx *c, uint32_t i)
+read_near(struct runctx *c, uint32_t i, int *left)
 {
 	const struct dag *g = c->g;
 	uint32_t k, n = g->need_off[i + 1] - g->need_off[i];
@@ -197,12 +198,16 @@ read_near(struct runctx *c, uint32_t i)
 		return EXIT_SYSERR;
 	}
 	for (k = 0; k < g->n; k++)
-		read_own(c, k);
+		if (read_own(c, k) && k == i)
+			*left = 1;
+	/* A copy of its own that did not end: its dag-step died, maybe
+	 * before the lines reached it; the journal tells. */
+	*left &= !step_status_terminal(c->rs.s[i].status);
 	for (k = 0; k < n + g->s[i].nrefs; k++)
 		if (!step_status_terminal(c->rs.s[k < n ? g->need[g->need_off[
 		    i] + k] : g->s[i].refs[k - n]].status))
 			break;
-	if (k == n + g->s[i].nrefs) {
+	if (k == n + g->s[i].nrefs && !*left) {
 		if (run_params(c, NULL, NULL, 0, 0, 0) == -1)
 			return EXIT_USAGE;
 		exec_init(&c->x, c->g, &c->rs, &c->rd);
@@ -498,7 +503,8 @@ close_near(struct runctx *c)
 /* What an earlier attempt of step i left, killed; a foreach's instance
  * adopted by its step; then i made to run again. */
 static void
-ready_step(struct runctx *c, struct runner *r, uint32_t i, int near)
+ready_step(struct runctx *c, struct runner *r, uint32_t i, int near,
+    int alone)
 {
 	char name[300];
 
@@ -507,10 +513,13 @@ ready_step(struct runctx *c, struct runner *r, uint32_t i, int near)
 	(void)snprintf(name, sizeof(name), "%s/journal", c->g->s[i].id);
 	if (!near && unlinkat(c->rd.sdfd, name, 0) == -1 && errno != ENOENT)
 		run_say(errno, "remove '%s/steps/%s'", c->rd.path, name);
-	/* Only a start the journal shows unended can have left something
-	 * (the scan of /proc is most of a dag-step's own cost). */
-	if (c->rs.s[i].status != ST_PENDING &&
-	    !step_status_terminal(c->rs.s[i].status))
+	/* What a dead dag-step or dag-run left: looked for when the step
+	 * runs alone on the whole DAG, or its copy of its lines, or the
+	 * journal, shows a start not ended (the scan of /proc is most of a
+	 * dag-step's own cost: not for each step of a group). */
+	if ((alone && !near) || near == 2 ||
+	    (c->rs.s[i].status != ST_PENDING &&
+	    !step_status_terminal(c->rs.s[i].status)))
 		run_kill_left(c, i);
 	if (c->g->s[i].pol.parent != SCHED_NONE) {	/* a foreach's instance */
 		foreach_load_items(c->g, c->rd.sdfd, c->g->s[i].pol.parent);
@@ -521,7 +530,8 @@ ready_step(struct runctx *c, struct runner *r, uint32_t i, int near)
 
 /*
  * Runs steps idx[0..n), once their run is open and read (near: the one
- * step's neighbourhood), jobs at once.  The exit status is the first
+ * step's neighbourhood; 2: where a dead dag-step of it left its copy of
+ * its lines unended), jobs at once.  The exit status is the first
  * step's, in list order, that is not 0.
  */
 static int
@@ -552,7 +562,7 @@ run_steps(struct runctx *c, const struct step_opts *o, const uint32_t *idx,
 		return EXIT_SYSERR;
 	}
 	for (k = 0; k < n; k++)
-		ready_step(c, &r, idx[k], near);
+		ready_step(c, &r, idx[k], near, n == 1);
 	progress_init(&c->pg, n, o->quiet);
 	runner_begin(&r);
 	run_drive(&r, o->quiet);
@@ -774,7 +784,7 @@ step_some(const struct step_opts *o, const char *const *ids, uint32_t n)
 	uint32_t *sel = xcalloc(n, sizeof(*sel)), k;
 	int *sfd = xcalloc(n, sizeof(*sfd));
 	int64_t idx = -1, m = 1;
-	int rc, near;
+	int rc, near, left = 0;
 
 	for (k = 0; k < n; k++)
 		sfd[k] = -1;
@@ -795,7 +805,8 @@ step_some(const struct step_opts *o, const char *const *ids, uint32_t n)
 			run_describe(&c, sel[k]);
 		goto out;
 	}
-	if ((rc = near ? read_near(&c, sel[0]) : read_run(&c)) != EXIT_OK)
+	if ((rc = near ? read_near(&c, sel[0], &left) : read_run(&c)) !=
+	    EXIT_OK)
 		goto out;
 	for (k = 0; k < m; k++)
 		if (!needs_ended(&c, sel[k])) {
@@ -812,7 +823,7 @@ step_some(const struct step_opts *o, const char *const *ids, uint32_t n)
 		if (!c.rs.s[k].selected && (c.rs.s[k].status == ST_RUNNING ||
 		    c.rs.s[k].status == ST_RETRY_WAIT))
 			c.rs.s[k].status = ST_PENDING;
-	rc = run_steps(&c, o, sel, (uint32_t)m, near);
+	rc = run_steps(&c, o, sel, (uint32_t)m, near ? 1 + left : 0);
 out:
 	for (k = 0; k < n; k++)
 		if (sfd[k] != -1)

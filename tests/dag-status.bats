@@ -375,7 +375,9 @@ EOF2
 	dir=$(timeout 30 dag-run --prepare wf2.json)
 	dag-step -q --run-dir "$dir" s 3>&- &
 	pid=$!
-	for _ in $(seq 600); do [ -s first.pid ] && break; sleep 0.05; done
+	# Once the journal has the attempt (an attempt it never heard of
+	# runs under the same number again, its leftovers killed first).
+	for _ in $(seq 600); do [ -s first.pid ] && grep -q step_started "$dir/events.jsonl" && break; sleep 0.05; done
 	kill -KILL "$pid"
 	wait "$pid" || true
 	running "$(cat first.pid)"
