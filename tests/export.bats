@@ -216,17 +216,23 @@ EOF2
 	assert_line --index 0 --regexp $'^a\tsrun --quiet --job-name=RUN\\.a\\.0 '
 }
 
+# slurm_stand_ins MAX: bin/scontrol says MaxArraySize = MAX; bin/sbatch
+# logs each call ("ID ARGS") to calls and prints job ids from 101 on, in
+# the "id;cluster" form of --parsable.
+slurm_stand_ins() {
+	mkdir bin
+	printf '#!/bin/sh\necho "MaxArraySize            = %s"\n' "$1" >bin/scontrol
+	printf '#!/bin/sh\nn=$(($(cat n 2>/dev/null || echo 100) + 1)); echo $n >n\necho "$n $*" >>calls\necho "$n;test"\n' >bin/sbatch
+	chmod +x bin/*
+}
+
 @test "the slurm export cuts an array into pieces below SLURM's MaxArraySize, each with its own list" {
 	jq -n '{name: "cut", steps: ([{id: "first", run: "true"}]
 	    + [range(10) | {id: "s\(.)", needs: ["first"], run: "true"}]
 	    + [{id: "last", needs: [range(10) | "s\(.)"], run: "true"}])}' >cut.json
 	dir=$(timeout 30 dag-run --prepare cut.json)
 	dag-plan --format slurm --run-dir "$dir" > submit.sh
-	# Stand-ins: SLURM says MaxArraySize = 4; sbatch logs and numbers jobs.
-	mkdir bin
-	printf '#!/bin/sh\necho "MaxArraySize            = 4"\n' >bin/scontrol
-	printf '#!/bin/sh\nn=$(($(cat n 2>/dev/null || echo 100) + 1)); echo $n >n\necho "$n $*" >>calls\necho "$n;test"\n' >bin/sbatch
-	chmod +x bin/*
+	slurm_stand_ins 4
 	run -0 --separate-stderr env PATH="$PWD/bin:$PATH" bash submit.sh
 	assert_equal "$stderr" "submitted 12 steps in 7 sbatch calls; follow the run with: dag-status -f $dir"
 	# first; the ten in pieces of 3, 3, 3 and 1; last after the four; finish.
@@ -260,10 +266,7 @@ EOF2
 	    + (["EOF", "endef", "define", "z"] | map({id: ., needs: ["first"], run: "true"})))}' >odd.json
 	dir=$(timeout 30 dag-run --prepare odd.json)
 	dag-plan --format slurm --run-dir "$dir" > submit.sh
-	mkdir bin
-	printf '#!/bin/sh\necho "MaxArraySize = 1001"\n' >bin/scontrol
-	printf '#!/bin/sh\nn=$(($(cat n 2>/dev/null || echo 100) + 1)); echo $n >n\necho "$n $*" >>calls\necho "$n"\n' >bin/sbatch
-	chmod +x bin/*
+	slurm_stand_ins 1001
 	run -0 --separate-stderr env PATH="$PWD/bin:$PATH" bash submit.sh
 	assert_equal "$(cat "$dir/steps/.slurm/g1" | paste -sd' ')" "EOF endef define z"
 	dag-plan --format make --run-dir "$dir" > run.mk

@@ -70,28 +70,6 @@ EOF2
 	assert_equal "$(dag-status --json "$dir" | jq -r .status)" succeeded
 }
 
-# random_dag N: N steps, each needing up to 3 of the 15 before it, with
-# every trigger rule and about one step in six failing (seeded: the same
-# DAG each time).
-random_dag() {
-	local i k n t needs rules=(all_success all_done all_failed one_failed one_success none_failed)
-	RANDOM=42
-	{
-		printf '{"name": "rnd", "on_failure": "continue", "steps": [\n'
-		for ((i = 0; i < $1; i++)); do
-			needs=""
-			n=$((i == 0 ? 0 : RANDOM % 4))
-			for ((k = 0; k < n; k++)); do
-				t=$((i - 1 - RANDOM % (i < 15 ? i : 15)))
-				[[ ",$needs," == *",\"s$t\","* ]] || needs+="${needs:+,}\"s$t\""
-			done
-			printf '%s{"id": "s%d", "needs": [%s], "trigger": "%s", "run": "exit %d"}\n' \
-			    "$([ "$i" -gt 0 ] && echo ,)" "$i" "$needs" "${rules[RANDOM % 6]}" \
-			    "$((RANDOM % 6 == 0))"
-		done
-		printf ']}\n'
-	} > rnd.json
-}
 
 @test "a random DAG with every trigger rule ends the same through the make export and dag-step as under dag-run" {
 	n=150
